@@ -1,0 +1,26 @@
+import type { Engine } from '../sql/engine.js';
+
+/** One batch's result, held by DuckDB in a temporary table of the driver's engine. */
+export interface SinkBatch {
+  readonly batchId: number;
+  /** Batch time, ms since the epoch. */
+  readonly batchTime: number;
+  readonly engine: Engine;
+  /** A (quoted) table name in `engine` holding exactly this batch's rows for this sink. */
+  readonly relation: string;
+  readonly numRows: number;
+}
+
+/**
+ * An output. `addBatch` must be idempotent per batch id: writing batch N again (a replay after a crash)
+ * leaves the output as if it had been written once (DESIGN §2 step 5, §7).
+ */
+export interface Sink {
+  readonly name: string;
+  /** Prepare the output (directories, tables); called once before the first batch. */
+  open(engine: Engine): Promise<void>;
+  addBatch(batch: SinkBatch): Promise<void>;
+  /** The highest batch id this sink has durably written, if it records one (DuckDB/PostgreSQL sinks). */
+  lastBatchId?(): Promise<number | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import type * as arrow from 'apache-arrow';
+import type { OffsetRange, PartitionKey } from '../plan/offset-range.js';
+
+/** Records of one partition as read from a log, column by column (no per-record objects on the hot path). */
+export interface RawRecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+  readonly offsets: BigInt64Array;
+  /** Record timestamps, ms since the epoch. */
+  readonly timestamps: Float64Array;
+  readonly keys: ReadonlyArray<Uint8Array | null>;
+  readonly values: ReadonlyArray<Uint8Array | null>;
+  /** Per record: header name → value bytes, or null when the record has none. */
+  readonly headers: ReadonlyArray<ReadonlyArray<readonly [string, Uint8Array]> | null>;
+}
+
+/** A record that could not be decoded: kept whole, with where it came from and why (never silently dropped). */
+export interface DeadLetter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly reason: string;
+}
+
+/** What a source returns for a batch: the decoded rows and the records that did not decode. */
+export interface SourceBatch {
+  /** Metadata columns `_topic, _partition, _offset, _timestamp, _key` then the value columns. */
+  readonly table: arrow.Table;
+  readonly deadLetters: readonly DeadLetter[];
+  /** Raw records read, decoded or not. */
+  readonly numRecords: number;
+}
+
+/**
+ * A replayable, partitioned source (DESIGN §4). Reading the same ranges must return the same rows every time:
+ * that is what makes replay after a crash exact.
+ */
+export interface Source {
+  /** The name the job gives it: the relation its rows appear as in SQL. */
+  readonly name: string;
+  /** Offsets just past the last available record of every partition. */
+  latestOffsets(): Promise<Map<PartitionKey, bigint>>;
+  /** The first offset still stored in every partition (where a new partition is read from). */
+  earliestOffsets(): Promise<Map<PartitionKey, bigint>>;
+  /** Every record whose offset lies in the ranges, decoded. */
+  read(ranges: readonly OffsetRange[]): Promise<SourceBatch>;
+  /** Advisory progress for lag tools once a batch is committed; the checkpoint stays the truth. */
+  commit?(ranges: readonly OffsetRange[]): Promise<void>;
+  close(): Promise<void>;
+}
