@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { DuckstreamError } from '../errors.js';
+import { registerLogCommands } from './log-commands.js';
+
+export function buildProgram(): Command {
+  const program = new Command('duckstream')
+    .description('Micro-batch stream processing: partitioned logs → Arrow → DuckDB SQL → exactly-once sinks')
+    .showHelpAfterError();
+  registerLogCommands(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof DuckstreamError) {
+      process.stderr.write(`duckstream: ${err.message}\n`);
+      process.exitCode = err.domain === 'user' ? 2 : 1;
+    } else {
+      process.stderr.write(`duckstream: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+await main();
