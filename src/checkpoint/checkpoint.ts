@@ -1,0 +1,180 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CorruptFileError, userError } from '../errors.js';
+import type { OffsetRangeJson } from '../plan/offset-range.js';
+import { CheckpointLock } from './lock.js';
+import { MetadataLog } from './metadata-log.js';
+import { readVersioned, writeVersioned } from './versioned-file.js';
+
+/** `offsets/<batchId>`: what a batch reads, written before it reads anything. */
+export interface OffsetLogEntry {
+  batchId: number;
+  /** ms since the epoch */
+  batchTime: number;
+  /** The watermark this batch runs with (ms), null before any event time was seen. */
+  watermarkMs: number | null;
+  jobHash: string;
+  /** Per source name, one range per partition (empty ranges included: they carry the partition's position). */
+  sources: Record<string, OffsetRangeJson[]>;
+}
+
+/** `commits/<batchId>`: the batch's outputs are durable. */
+export interface CommitLogEntry {
+  batchId: number;
+  nextWatermarkMs: number | null;
+  committedAt: string;
+}
+
+/** What of the job decides whether an old checkpoint still applies to it. */
+export interface JobFingerprint {
+  /** Sources (names, connectors, paths, formats): a change here makes the stored offsets meaningless. */
+  sourcesHash: string;
+  /** The whole job text, normalised. */
+  jobHash: string;
+}
+
+export interface CheckpointMetadata {
+  formatVersion: 1;
+  jobId: string;
+  jobName: string;
+  created: string;
+  sourcesHash: string;
+  jobHash: string;
+  /** Value schemas inferred on first data, fixed for the life of the checkpoint (source name → schema text). */
+  schemas: Record<string, string>;
+}
+
+export interface OpenCheckpointOptions {
+  jobName: string;
+  fingerprint: JobFingerprint;
+  /** Accept a job whose sources differ from the checkpoint's (the user says offsets still apply). */
+  allowSourceChange?: boolean;
+  /** Called with a note when the job changed in a compatible way. */
+  onNote?: (note: string) => void;
+}
+
+/**
+ * The checkpoint directory of one job (DESIGN §3). Opening it takes the lock: one driver per checkpoint.
+ */
+export class Checkpoint {
+  readonly offsets: MetadataLog<OffsetLogEntry>;
+  readonly commits: MetadataLog<CommitLogEntry>;
+  private metadataValue: CheckpointMetadata;
+
+  private constructor(
+    readonly dir: string,
+    private readonly lock: CheckpointLock,
+    metadata: CheckpointMetadata,
+  ) {
+    this.offsets = new MetadataLog(join(dir, 'offsets'));
+    this.commits = new MetadataLog(join(dir, 'commits'));
+    this.metadataValue = metadata;
+  }
+
+  static open(dirArg: string, options: OpenCheckpointOptions): Checkpoint {
+    const dir = resolve(dirArg);
+    mkdirSync(dir, { recursive: true });
+    const lock = CheckpointLock.acquire(join(dir, 'lock'));
+    try {
+      const metadata = loadOrCreateMetadata(dir, options);
+      return new Checkpoint(dir, lock, metadata);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  get metadata(): Readonly<CheckpointMetadata> {
+    return this.metadataValue;
+  }
+
+  get statePath(): string {
+    return join(this.dir, 'state.duckdb');
+  }
+
+  updateMetadata(change: (m: CheckpointMetadata) => void): void {
+    const next = structuredClone(this.metadataValue);
+    change(next);
+    writeVersioned(join(this.dir, 'metadata.json'), next);
+    this.metadataValue = next;
+  }
+
+  /** One line per batch; a crash can leave a torn last line, which readers report and pass over. */
+  appendProgress(record: object): void {
+    appendFileSync(join(this.dir, 'progress.ndjson'), `${JSON.stringify(record)}\n`);
+  }
+
+  /** The batch whose offsets were logged but whose commit was not: it must be re-run with the same ranges. */
+  pendingBatch(): { batchId: number; entry: OffsetLogEntry } | undefined {
+    const latest = this.offsets.getLatest();
+    if (!latest) return undefined;
+    const committed = this.commits.getLatest();
+    if (committed && committed.batchId >= latest.batchId) return undefined;
+    return { batchId: latest.batchId, entry: latest.value };
+  }
+
+  /** Drop log entries older than the last `retain` batches (DESIGN §2 step 8). */
+  purge(retain: number): void {
+    const latest = this.commits.getLatest();
+    if (!latest) return;
+    const threshold = latest.batchId - retain + 1;
+    this.offsets.purge(threshold);
+    this.commits.purge(threshold);
+  }
+
+  close(): void {
+    this.lock.release();
+  }
+}
+
+function loadOrCreateMetadata(dir: string, options: OpenCheckpointOptions): CheckpointMetadata {
+  const path = join(dir, 'metadata.json');
+  if (!existsSync(path)) {
+    const metadata: CheckpointMetadata = {
+      formatVersion: 1,
+      jobId: randomUUID(),
+      jobName: options.jobName,
+      created: new Date().toISOString(),
+      sourcesHash: options.fingerprint.sourcesHash,
+      jobHash: options.fingerprint.jobHash,
+      schemas: {},
+    };
+    writeVersioned(path, metadata);
+    return metadata;
+  }
+  const metadata = readVersioned<CheckpointMetadata>(path);
+  if (metadata.formatVersion !== 1) throw new CorruptFileError(path, `unsupported checkpoint format ${String(metadata.formatVersion)}`);
+  if (metadata.sourcesHash !== options.fingerprint.sourcesHash && !options.allowSourceChange) {
+    throw userError(
+      `checkpoint ${dir} belongs to a job with other sources (job '${metadata.jobName}', created ${metadata.created}); its offsets do not apply to this job`,
+      'run with a new --checkpoint directory to start over, or pass --allow-source-change if the sources are really the same data',
+    );
+  }
+  if (metadata.jobHash !== options.fingerprint.jobHash) {
+    options.onNote?.(`job text changed since the checkpoint was written; stateless queries continue from the stored offsets`);
+    metadata.jobHash = options.fingerprint.jobHash;
+    metadata.sourcesHash = options.fingerprint.sourcesHash;
+    writeVersioned(path, metadata);
+  }
+  return metadata;
+}
+
+/** Read progress.ndjson; a torn final line (crash mid-append) is reported, not returned. */
+export function readProgress(dir: string): { records: Record<string, unknown>[]; tornTail: boolean } {
+  const path = join(dir, 'progress.ndjson');
+  if (!existsSync(path)) return { records: [], tornTail: false };
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  const last = lines.pop();
+  const records: Record<string, unknown>[] = [];
+  lines.forEach((line, i) => {
+    if (line.length === 0) return;
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      throw new CorruptFileError(path, `line ${i + 1} is not valid JSON`);
+    }
+  });
+  return { records, tornTail: last !== undefined && last.length > 0 };
+}
