@@ -43,6 +43,8 @@ export interface CheckpointMetadata {
   jobHash: string;
   /** Value schemas inferred on first data, fixed for the life of the checkpoint (source name → schema text). */
   schemas: Record<string, string>;
+  /** The job's sources, so that `duckstream status` can measure lag without the job file. */
+  sources?: { name: string; options: Record<string, string> }[];
 }
 
 export interface OpenCheckpointOptions {

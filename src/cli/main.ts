@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { DuckstreamError } from '../errors.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerLogCommands } from './log-commands.js';
+import { registerRunCommand } from './run-command.js';
+import { registerStatusCommand } from './status-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('duckstream')
     .description('Micro-batch stream processing: partitioned logs → Arrow → DuckDB SQL → exactly-once sinks')
     .showHelpAfterError();
+  registerRunCommand(program);
+  registerStatusCommand(program);
   registerLogCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

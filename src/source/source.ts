@@ -1,5 +1,6 @@
 import type * as arrow from 'apache-arrow';
 import type { OffsetRange, PartitionKey } from '../plan/offset-range.js';
+import type { ValueSchema } from './schema.js';
 
 /** Records of one partition as read from a log, column by column (no per-record objects on the hot path). */
 export interface RawRecordBatch {
@@ -33,6 +34,8 @@ export interface SourceBatch {
   readonly deadLetters: readonly DeadLetter[];
   /** Raw records read, decoded or not. */
   readonly numRecords: number;
+  /** Time spent fetching raw records and decoding them into Arrow (progress phases `read` and `toArrow`). */
+  readonly timings?: { readonly readMs: number; readonly decodeMs: number };
 }
 
 /**
@@ -46,6 +49,14 @@ export interface Source {
   latestOffsets(): Promise<Map<PartitionKey, bigint>>;
   /** The first offset still stored in every partition (where a new partition is read from). */
   earliestOffsets(): Promise<Map<PartitionKey, bigint>>;
+  /** The value columns; undefined until declared or inferred (then fixed for the checkpoint). */
+  readonly schema: ValueSchema | undefined;
+  /** Fix the value columns (from the job, or as stored in the checkpoint). */
+  useSchema(schema: ValueSchema): void;
+  /** Infer value columns from the records in these ranges (the first batch with data). */
+  inferSchema(ranges: readonly OffsetRange[]): Promise<ValueSchema>;
+  /** Where a partition seen for the first time is read from on the very first batch ('earliest' or 'latest'). */
+  readonly startingPosition: 'earliest' | 'latest';
   /** Every record whose offset lies in the ranges, decoded. */
   read(ranges: readonly OffsetRange[]): Promise<SourceBatch>;
   /** Advisory progress for lag tools once a batch is committed; the checkpoint stays the truth. */

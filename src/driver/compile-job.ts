@@ -1,0 +1,128 @@
+import { dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { userError, errorMessage } from '../errors.js';
+import { aggregateFunctionNames, analyzeQuery, checkStatelessSink } from '../job/analyze-query.js';
+import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
+import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
+import { createSource } from '../source/registry.js';
+import { batchSchema } from '../source/schema.js';
+import type { Source } from '../source/source.js';
+import { createSink } from '../sink/registry.js';
+import type { Sink } from '../sink/sink.js';
+import type { CatalogView } from '../sink/notebook-catalog.js';
+import { ident, literal, type Engine } from '../sql/engine.js';
+import * as arrow from 'apache-arrow';
+
+export interface CompiledSink {
+  readonly def: SinkDef;
+  readonly sink: Sink;
+  /** The streaming source the query reads. */
+  readonly source: string;
+}
+
+/** A job ready to run: sources and sinks opened, static tables registered, queries checked. */
+export interface CompiledJob {
+  readonly def: JobDef;
+  readonly sources: readonly Source[];
+  readonly sinks: readonly CompiledSink[];
+  /** Per source name: where its undecodable records go. */
+  readonly deadLetterDirs: ReadonlyMap<string, string>;
+  /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
+  readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
+}
+
+export interface CompileOptions {
+  readonly checkpointDir: string;
+  readonly stdout?: Writable;
+}
+
+export async function compileJob(def: JobDef, engine: Engine, options: CompileOptions): Promise<CompiledJob> {
+  for (const table of def.tables) await registerStaticTable(engine, table);
+  for (const stmt of def.setup) {
+    try {
+      await engine.run(stmt);
+    } catch (err) {
+      throw userError(`${def.file}: statement failed: ${errorMessage(err)}`, 'fix or remove the statement');
+    }
+  }
+  const sources: Source[] = [];
+  try {
+    for (const s of def.sources) sources.push(await createSource(s));
+  } catch (err) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw err;
+  }
+  const sourceNames = new Set(def.sources.map((s) => s.name.toLowerCase()));
+  const aggregates = await aggregateFunctionNames(engine);
+  const sinks: CompiledSink[] = [];
+  for (const s of def.sinks) {
+    let analysis;
+    try {
+      analysis = await analyzeQuery(engine, s.query, aggregates);
+    } catch (err) {
+      throw userError(`${def.file}:${s.line}: sink '${s.name}': ${errorMessage(err)}`, 'fix the query');
+    }
+    const streamLower = checkStatelessSink(s.name, analysis, sourceNames);
+    const source = def.sources.find((x) => x.name.toLowerCase() === streamLower)!.name;
+    sinks.push({ def: s, sink: createSink(s.name, { ...s.options }, { jobDir: dirname(resolve(def.file)), stdout: options.stdout }), source });
+  }
+  return { def, sources, sinks, deadLetterDirs: deadLetterDirs(def, options.checkpointDir), catalog: catalogOf(def) };
+}
+
+function catalogOf(def: JobDef): CompiledJob['catalog'] {
+  const parquet = def.sinks.filter((s) => s.options['connector'] === 'parquet' && s.options['path']);
+  if (parquet.length === 0) return undefined;
+  return {
+    path: join(dirname(resolve(parquet[0]!.options['path']!)), 'catalog.duckdb'),
+    views: parquet.map((s) => ({ name: s.name, parquetGlob: join(resolve(s.options['path']!), '*.parquet') })),
+  };
+}
+
+/** Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch. */
+export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void> {
+  for (const source of job.sources) {
+    if (!source.schema) continue;
+    const empty = new arrow.Table(batchSchema(source.schema));
+    await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), empty, { temporary: true, replace: true }));
+  }
+  for (const s of job.sinks) {
+    const source = job.sources.find((x) => x.name === s.source)!;
+    if (!source.schema) continue;
+    try {
+      await engine.run(`DESCRIBE ${s.def.query}`);
+    } catch (err) {
+      throw userError(`${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`, 'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '));
+    }
+  }
+}
+
+async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {
+  const connector = t.options['connector'];
+  const path = t.options['path'];
+  if (!path) throw userError(`table '${t.name}' needs path = '<file or glob>'`);
+  const readers: Record<string, string> = { parquet: 'read_parquet', csv: 'read_csv', json: 'read_json_auto' };
+  try {
+    if (connector === 'duckdb') {
+      const table = t.options['table'] ?? t.name;
+      const alias = `static_${t.name}`;
+      await engine.run(`ATTACH IF NOT EXISTS ${literal(resolve(path))} AS ${ident(alias)} (READ_ONLY)`);
+      await engine.run(`CREATE OR REPLACE VIEW ${ident(t.name)} AS SELECT * FROM ${ident(alias)}.${ident(table)}`);
+      return;
+    }
+    const reader = connector ? readers[connector] : undefined;
+    if (!reader) throw userError(`table '${t.name}': connector must be one of parquet, csv, json, duckdb (got '${connector ?? ''}')`);
+    // A view: the static side is re-read each batch, so a notebook or job that rewrites it is seen (Spark's stream-static join).
+    await engine.run(`CREATE OR REPLACE VIEW ${ident(t.name)} AS SELECT * FROM ${reader}(${literal(resolve(path))})`);
+    await engine.run(`DESCRIBE ${ident(t.name)}`);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'DuckstreamError') throw err;
+    throw userError(`table '${t.name}': cannot read ${path}: ${errorMessage(err)}`, 'check the path and connector');
+  }
+}
+
+/** Dead letters go next to the job's first file sink (`<its dir>/<source>.dead_letter/`), else into the checkpoint. */
+function deadLetterDirs(def: JobDef, checkpointDir: string): Map<string, string> {
+  const fileSink = def.sinks.find((s) => s.options['path'] && s.options['connector'] !== 'duckdb') ?? def.sinks.find((s) => s.options['path']);
+  const base = fileSink ? dirname(resolve(fileSink.options['path']!)) : join(checkpointDir, 'dead_letter');
+  return new Map(def.sources.map((s) => [s.name, s.options['dead_letter_path'] ? resolve(s.options['dead_letter_path']) : join(base, `${s.name}.dead_letter`)]));
+}

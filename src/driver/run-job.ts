@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Checkpoint } from '../checkpoint/checkpoint.js';
+import { userError } from '../errors.js';
+import { parseJob } from '../job/parse-job.js';
+import { Engine } from '../sql/engine.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { bindCheck, compileJob } from './compile-job.js';
+import { Driver, type DriverOptions } from './driver.js';
+import type { BatchProgress } from './progress.js';
+import { runTrigger, type Trigger } from './trigger.js';
+import type { BatchCaps } from '../plan/plan-batch.js';
+
+export interface RunJobOptions {
+  readonly jobFile: string;
+  /** Default `.duckstream/<job name>`. */
+  readonly checkpoint?: string;
+  readonly trigger: Trigger;
+  readonly caps?: BatchCaps;
+  readonly allowSourceChange?: boolean;
+  readonly clock?: Clock;
+  /** Console sinks print here (default process.stdout). */
+  readonly stdout?: Writable;
+  readonly note?: (message: string) => void;
+  readonly onBatch?: (progress: BatchProgress) => void;
+  /** Abort to stop after the current batch (the CLI wires SIGINT/SIGTERM here). */
+  readonly signal?: AbortSignal;
+  readonly afterStep?: DriverOptions['afterStep'];
+}
+
+export function defaultCheckpointDir(jobName: string): string {
+  return join('.duckstream', jobName);
+}
+
+/** Parse, compile and run a job file until its trigger says stop (or the signal aborts). */
+export async function runJob(o: RunJobOptions): Promise<{ batches: number; checkpoint: string }> {
+  let text: string;
+  try {
+    text = readFileSync(o.jobFile, 'utf8');
+  } catch (err) {
+    throw userError(`cannot read job file ${o.jobFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give the path of a .sql job file, e.g. duckstream run jobs/pageview-errors.sql');
+  }
+  const def = parseJob(text, o.jobFile);
+  const checkpointDir = o.checkpoint ?? defaultCheckpointDir(def.name);
+  const checkpoint = Checkpoint.open(checkpointDir, {
+    jobName: def.name,
+    fingerprint: { sourcesHash: def.sourcesHash, jobHash: def.jobHash },
+    allowSourceChange: o.allowSourceChange,
+    onNote: o.note,
+  });
+  const sources = def.sources.map((s) => ({ name: s.name, options: { ...s.options } }));
+  if (JSON.stringify(checkpoint.metadata.sources) !== JSON.stringify(sources)) checkpoint.updateMetadata((m) => (m.sources = sources));
+  const engine = await Engine.open();
+  let driver: Driver | undefined;
+  try {
+    const job = await compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout });
+    driver = await Driver.start(job, checkpoint, engine, { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep });
+    await bindCheck(job, engine);
+    const clock = o.clock ?? systemClock;
+    const stopRequested = new Promise<void>((resolve) => {
+      if (o.signal?.aborted) resolve();
+      o.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const batches = await runTrigger(driver, o.trigger, { clock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch });
+    return { batches, checkpoint: checkpoint.dir };
+  } finally {
+    if (driver) await driver.close();
+    else checkpoint.close();
+    engine.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { userError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { parseDuration } from '../util/duration.js';
+import type { BatchProgress } from './progress.js';
+import type { Driver } from './driver.js';
+
+/** When batches run (Spark's triggers): every interval, once, or everything available now and stop. */
+export type Trigger = { readonly kind: 'interval'; readonly ms: number } | { readonly kind: 'once' } | { readonly kind: 'available-now' };
+
+export function parseTrigger(text: string): Trigger {
+  if (text === 'once') return { kind: 'once' };
+  if (text === 'available-now' || text === 'availableNow') return { kind: 'available-now' };
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw userError(`--trigger '${text}' is not a trigger`, "use an interval like 500ms, 1s, 2m, or 'once', or 'available-now'");
+  return { kind: 'interval', ms };
+}
+
+export interface TriggerLoopOptions {
+  readonly clock: Clock;
+  /** Resolves when the user asked to stop (SIGINT/SIGTERM): the current batch finishes and commits first. */
+  readonly stopRequested: Promise<void>;
+  readonly isStopRequested: () => boolean;
+  readonly onBatch?: (progress: BatchProgress) => void;
+}
+
+/**
+ * Run batches as the trigger says. A pending batch left by a crash is always re-run first.
+ * Returns the number of batches run.
+ */
+export async function runTrigger(driver: Driver, trigger: Trigger, o: TriggerLoopOptions): Promise<number> {
+  let batches = 0;
+  const done = (p: BatchProgress | undefined) => {
+    if (!p) return false;
+    batches++;
+    o.onBatch?.(p);
+    return true;
+  };
+  if (driver.pendingBatchId !== undefined) done(await driver.runOnce());
+  if (trigger.kind === 'once') {
+    if (!o.isStopRequested()) done(await driver.runOnce({ uncapped: true }));
+    return batches;
+  }
+  if (trigger.kind === 'available-now') {
+    const upTo = await driver.snapshotLatest();
+    while (!o.isStopRequested() && done(await driver.runOnce({ upTo }))) {
+      /* capped batches until what was available at start is read */
+    }
+    return batches;
+  }
+  let next = o.clock.now();
+  while (!o.isStopRequested()) {
+    const batchTime = next;
+    done(await driver.runOnce({ batchTime }));
+    // Intervals stay aligned to the first tick; a batch that overran starts the next one at once (Spark's ProcessingTime).
+    next = batchTime + trigger.ms * Math.max(1, Math.ceil((o.clock.now() - batchTime) / trigger.ms));
+    await Promise.race([o.clock.sleepUntil(next), o.stopRequested]);
+  }
+  return batches;
+}
