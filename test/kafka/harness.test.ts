@@ -18,6 +18,8 @@ interface Rec {
   offset: string;
   key: string | null;
   value: string | null;
+  timestamp?: string;
+  headers?: Record<string, string>;
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -29,7 +31,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
 }
 
 /** Reads `count` records from `topic` from the beginning with a one-member group. */
-async function consumeAll(kafka: Kafka, topic: string, count: number, timeoutMs = 20_000): Promise<Rec[]> {
+async function consumeAll(kafka: Kafka, topic: string, count: number, opts: { withMeta?: boolean; timeoutMs?: number } = {}): Promise<Rec[]> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
   const consumer = kafka.consumer({ groupId: randomTopic('g'), allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
   const got: Rec[] = [];
   try {
@@ -38,12 +41,17 @@ async function consumeAll(kafka: Kafka, topic: string, count: number, timeoutMs 
     await consumer.run({
       eachBatch: async ({ batch }: EachBatchPayload) => {
         for (const m of batch.messages) {
-          got.push({
+          const rec: Rec = {
             partition: batch.partition,
             offset: m.offset,
             key: m.key?.toString('utf8') ?? null,
             value: m.value?.toString('utf8') ?? null,
-          });
+          };
+          if (opts.withMeta) {
+            rec.timestamp = m.timestamp;
+            rec.headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          }
+          got.push(rec);
         }
       },
     });
@@ -96,7 +104,7 @@ describeKafka('mock broker harness', () => {
     clearTimeout(timer);
   });
 
-  it('(a) kafkajs round trip: 1000 records over 3 partitions, exact keys/values/offsets', async () => {
+  it('(a) kafkajs round trip: 1000 records over 3 partitions, exact keys/values/offsets/timestamps/headers', async () => {
     const topic = randomTopic('roundtrip');
     await cluster.createTopic(topic, 3);
     const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -106,7 +114,14 @@ describeKafka('mock broker harness', () => {
         const messages = [];
         for (let j = 0; j < 100; j++) {
           const i = batch * 100 + j;
-          messages.push({ partition: i % 3, key: `k${i}`, value: `v${i}` });
+          messages.push({
+            partition: i % 3,
+            key: `k${i}`,
+            // one null value (tombstone) to prove nulls survive
+            value: i === 500 ? null : `v${i}`,
+            timestamp: String(1_700_000_000_000 + i),
+            headers: { i: String(i) },
+          });
         }
         await producer.send({ topic, messages, acks: -1 });
       }
@@ -114,11 +129,18 @@ describeKafka('mock broker harness', () => {
       await producer.disconnect();
     }
 
-    const got = (await consumeAll(kafka, topic, 1000)).sort(byPartitionOffset);
+    const got = (await consumeAll(kafka, topic, 1000, { withMeta: true })).sort(byPartitionOffset);
     const expected: Rec[] = [];
     for (let p = 0; p < 3; p++) {
       for (let i = p; i < 1000; i += 3) {
-        expected.push({ partition: p, offset: String((i - p) / 3), key: `k${i}`, value: `v${i}` });
+        expected.push({
+          partition: p,
+          offset: String((i - p) / 3),
+          key: `k${i}`,
+          value: i === 500 ? null : `v${i}`,
+          timestamp: String(1_700_000_000_000 + i),
+          headers: { i: String(i) },
+        });
       }
     }
     expect(got).toEqual(expected);
@@ -192,6 +214,28 @@ describeKafka('mock broker harness', () => {
     });
     const got = (await consumeAll(kafka, gz, 20)).sort(byPartitionOffset);
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => ({ partition: 0, offset: String(i), key: `k${i}`, value: `v${i}` })));
+  });
+
+  it('topic_error makes a topic UNKNOWN to kafkajs; without it the mock auto-creates any topic asked for (4 partitions)', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const unknown = randomTopic('unknown');
+      await cluster.command(`topic_error ${unknown} UNKNOWN_TOPIC_OR_PART`);
+      try {
+        await expect(admin.fetchTopicMetadata({ topics: [unknown] })).rejects.toThrow(/does not host this topic-partition/);
+      } finally {
+        // Must be cleared: kafkajs's all-topics Metadata requests (e.g. an admin
+        // looking up a group coordinator) fail whole while any topic has an error.
+        await cluster.command(`topic_error ${unknown} NO_ERROR`);
+      }
+      // Quirk canary: Metadata auto-creates even though kafkajs admin asks allowAutoTopicCreation=false.
+      const auto = randomTopic('autocreated');
+      const md = await admin.fetchTopicMetadata({ topics: [auto] });
+      expect(md.topics[0]?.partitions).toHaveLength(4);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('(d) fetchTopicOffsets returns exact low/high watermarks', async () => {
