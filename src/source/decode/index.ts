@@ -1,0 +1,119 @@
+import { internalError, userError } from '../../errors.js';
+import { METADATA_FIELDS, type ValueSchema } from '../schema.js';
+import type { DeadLetter, RawRecordBatch, SourceBatch } from '../source.js';
+import { CsvDecoder } from './csv-decoder.js';
+import { JsonDecoder } from './json-decoder.js';
+import { NO_VALUE, tooLarge } from './reasons.js';
+import type { RecordDecoder, ValueFormat } from './record-decoder.js';
+import { RowsBuilder } from './rows-builder.js';
+import { PlainTextDecoder } from './text-decoder.js';
+
+export { inferSchema } from './infer.js';
+
+export type { ValueFormat } from './record-decoder.js';
+
+export interface DecodeOptions {
+  format: ValueFormat;
+  /** The value columns (for 'text': one VARCHAR column, conventionally `value`). */
+  schema: ValueSchema;
+  /** Larger values are dead-lettered. Default 1 MiB. */
+  maxValueBytes?: number;
+  /** csv: the field separator, one ASCII character (default ','). Fields come in schema order, no header. */
+  csvDelimiter?: string;
+}
+
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+/** The schema to give a 'text' source: the whole value as one string. */
+export const TEXT_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'value', type: 'VARCHAR', required: false } as const)]);
+
+/**
+ * Decodes raw records into one Arrow table with `batchSchema(options.schema)`: rows in input order (batch by
+ * batch, record by record), each record either a row or a dead letter (never both, never dropped).
+ */
+export function decodeRecords(batches: readonly RawRecordBatch[], options: DecodeOptions): SourceBatch {
+  const maxValueBytes = checkOptions(options);
+  let total = 0;
+  let valueBytes = 0;
+  for (const batch of batches) {
+    checkBatch(batch);
+    total += batch.count;
+    for (let i = 0; i < batch.count; i++) valueBytes += batch.values[i]?.length ?? 0;
+  }
+  const out = new RowsBuilder(options.schema, total, Math.min(valueBytes, 64 * 1024 * 1024));
+  const decoder = recordDecoder(options, out);
+  const deadLetters: DeadLetter[] = [];
+  for (const batch of batches) {
+    const from = out.rows;
+    const offsetHalves = new Int32Array(batch.offsets.buffer, batch.offsets.byteOffset, batch.count * 2);
+    for (let i = 0; i < batch.count; i++) {
+      const value = batch.values[i];
+      let reason: string | null;
+      if (value == null) reason = NO_VALUE;
+      else if (value.length > maxValueBytes) reason = tooLarge(value.length, maxValueBytes);
+      else reason = decoder.decode(value, out.rows);
+      if (reason === null) out.commit(batch, i, offsetHalves);
+      else deadLetters.push(deadLetter(batch, i, reason));
+    }
+    out.endBatch(batch, from);
+  }
+  return { table: out.finish(), deadLetters, numRecords: total };
+}
+
+function recordDecoder(options: DecodeOptions, out: RowsBuilder): RecordDecoder {
+  switch (options.format) {
+    case 'json':
+      return new JsonDecoder(out.values);
+    case 'text':
+      return new PlainTextDecoder(out.values[0]!);
+    case 'csv':
+      return new CsvDecoder(out.values, (options.csvDelimiter ?? ',').charCodeAt(0));
+  }
+}
+
+function deadLetter(batch: RawRecordBatch, i: number, reason: string): DeadLetter {
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    offset: batch.offsets[i]!,
+    timestamp: batch.timestamps[i]!,
+    key: batch.keys[i] ?? null,
+    value: batch.values[i] ?? null,
+    reason,
+  };
+}
+
+/** Validates the options (a user's job configuration); returns the value size limit. */
+function checkOptions(options: DecodeOptions): number {
+  const { format, schema } = options;
+  if (format !== 'json' && format !== 'text' && format !== 'csv') {
+    throw userError(`unknown value format '${String(format)}'`, "use format = 'json', 'text' or 'csv'");
+  }
+  if (schema.length === 0) throw userError('the value schema declares no columns', "declare them: schema = 'ts TIMESTAMP, url VARCHAR, status INTEGER'");
+  const seen = new Set<string>(METADATA_FIELDS.map((f) => f.name));
+  for (const col of schema) {
+    if (seen.has(col.name)) {
+      throw userError(`value column '${col.name}' is declared twice or clashes with a metadata column`, 'rename it in the schema');
+    }
+    seen.add(col.name);
+  }
+  if (format === 'text' && (schema.length !== 1 || schema[0]!.type !== 'VARCHAR')) {
+    throw userError(`a 'text' source has one VARCHAR column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`, "schema = 'value VARCHAR' (or leave it out)");
+  }
+  if (format === 'csv' && options.csvDelimiter !== undefined) {
+    const d = options.csvDelimiter;
+    if (d.length !== 1 || d.charCodeAt(0) > 0x7f || d === '"' || d === '\n' || d === '\r') {
+      throw userError(`csv delimiter ${JSON.stringify(d)} is not one ASCII character other than a quote or newline`, "csv_delimiter = ',' (or ';', '|', '\\t')");
+    }
+  }
+  const max = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+  if (!Number.isInteger(max) || max <= 0) throw userError(`max_value_bytes is ${max}`, 'set max_value_bytes to a positive whole number of bytes');
+  return max;
+}
+
+function checkBatch(batch: RawRecordBatch): void {
+  const n = batch.count;
+  if (batch.offsets.length < n || batch.timestamps.length < n || batch.keys.length < n || batch.values.length < n) {
+    throw internalError(`raw batch of ${batch.topic}/${batch.partition} says ${n} records but its columns are shorter`);
+  }
+}

@@ -1,0 +1,327 @@
+import { numberIsIntegral, scanNumber, utf8SequenceLength } from './text-values.js';
+
+/*
+ * A strict JSON validator over UTF-8 bytes that remembers where the values of the schema's fields are,
+ * instead of building a JS object per record (JSON.parse + TextDecoder + re-encoding the strings was the
+ * bottleneck: DESIGN §5). It accepts exactly RFC 8259 JSON text — the same texts JSON.parse accepts, except
+ * that invalid UTF-8 is an error here rather than silently replaced. Duplicate field names: the last one wins,
+ * as in JSON.parse.
+ */
+
+/** What a field's value is (`Kind.Absent`: the object has no such field). */
+export const enum Kind {
+  Absent,
+  String,
+  Number,
+  True,
+  False,
+  Null,
+  Object,
+  Array,
+}
+
+export const KIND_NAMES = ['absent', 'string', 'number', 'boolean', 'boolean', 'null', 'object', 'array'] as const;
+
+/** Thrown (never an Error: no stack trace to capture) when the bytes are not JSON; `scanner.error` says why. */
+const INVALID = { invalid: true };
+/** Containers nested deeper than this are refused rather than risking the stack. */
+const MAX_DEPTH = 500;
+
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+
+export class JsonObjectScanner {
+  /** Per schema column, for the current record: its kind, and its value's bytes `[start, end)`. */
+  readonly kind: Uint8Array;
+  /** Strings: the bytes between the quotes. Others: the value's text. */
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** Strings with backslash escapes; numbers without fraction or exponent. */
+  readonly flag: Uint8Array;
+  /** Why the last `scan` failed. */
+  error = '';
+  /** Set when the value is valid JSON but not an object. */
+  notObject = false;
+
+  private b: Uint8Array = EMPTY;
+  private pos = 0;
+  private n = 0;
+  private escaped = false;
+  private readonly nameLengths: Int32Array;
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly nameBytes: readonly Uint8Array[] = names.map((n) => new TextEncoder().encode(n)),
+  ) {
+    const n = names.length;
+    this.kind = new Uint8Array(n);
+    this.start = new Int32Array(n);
+    this.end = new Int32Array(n);
+    this.flag = new Uint8Array(n);
+    this.nameLengths = Int32Array.from(this.nameBytes, (b) => b.length);
+  }
+
+  /** Scans a value that must be one JSON object; false (with `error`/`notObject`) when it is not. */
+  scan(b: Uint8Array): boolean {
+    this.b = b;
+    this.n = b.length;
+    this.pos = 0;
+    this.kind.fill(0);
+    this.notObject = false;
+    try {
+      this.skipWs();
+      if (this.pos >= this.n) this.fail('a JSON value');
+      if (b[this.pos] !== 0x7b) {
+        this.value(1);
+        this.end_();
+        this.notObject = true;
+        return false;
+      }
+      this.object(0, true);
+      this.end_();
+      return true;
+    } catch (e) {
+      if (e !== INVALID) throw e;
+      return false;
+    }
+  }
+
+  /** Validates that `b[start, end)` is exactly one JSON value (csv fields of JSON columns). */
+  validate(b: Uint8Array, start: number, end: number): boolean {
+    this.b = b;
+    this.n = end;
+    this.pos = start;
+    try {
+      this.skipWs();
+      if (this.pos >= this.n) this.fail('a JSON value');
+      this.value(1);
+      this.end_();
+      return true;
+    } catch (e) {
+      if (e !== INVALID) throw e;
+      return false;
+    }
+  }
+
+  private end_(): void {
+    this.skipWs();
+    if (this.pos < this.n) this.fail('the end of the value');
+  }
+
+  private fail(expected: string): never {
+    const p = this.pos;
+    let found: string;
+    if (p >= this.n) found = 'the end';
+    else {
+      const c = this.b[p]!;
+      found = c > 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+    }
+    this.error = `expected ${expected}, found ${found} at byte ${p}`;
+    throw INVALID;
+  }
+
+  private skipWs(): void {
+    const b = this.b;
+    let p = this.pos;
+    while (p < this.n) {
+      const c = b[p]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      p++;
+    }
+    this.pos = p;
+  }
+
+  /** An object at `pos` (`{`); at the top level (`top`) records the schema fields' values. */
+  private object(depth: number, top: boolean): void {
+    if (depth >= MAX_DEPTH) this.fail(`at most ${MAX_DEPTH} levels of nesting`);
+    const b = this.b;
+    this.pos++;
+    this.skipWs();
+    if (this.pos < this.n && b[this.pos] === 0x7d) {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      if (this.pos >= this.n || b[this.pos] !== 0x22) this.fail('a field name');
+      const keyStart = this.pos + 1;
+      this.string();
+      const keyEnd = this.pos - 1;
+      const keyEscaped = this.escaped;
+      this.skipWs();
+      if (this.pos >= this.n || b[this.pos] !== 0x3a) this.fail("':'");
+      this.pos++;
+      this.skipWs();
+      const col = top ? this.column(keyStart, keyEnd, keyEscaped) : -1;
+      const valueStart = this.pos;
+      const kind = this.value(depth + 1);
+      if (col >= 0) {
+        this.kind[col] = kind;
+        if (kind === Kind.String) {
+          this.start[col] = valueStart + 1;
+          this.end[col] = this.pos - 1;
+          this.flag[col] = this.escaped ? 1 : 0;
+        } else {
+          this.start[col] = valueStart;
+          this.end[col] = this.pos;
+          this.flag[col] = kind === Kind.Number && numberIsIntegral ? 1 : 0;
+        }
+      }
+      this.skipWs();
+      if (this.pos < this.n) {
+        const c = b[this.pos];
+        if (c === 0x2c) {
+          this.pos++;
+          this.skipWs();
+          continue;
+        }
+        if (c === 0x7d) {
+          this.pos++;
+          return;
+        }
+      }
+      this.fail("',' or '}'");
+    }
+  }
+
+  private array(depth: number): void {
+    if (depth >= MAX_DEPTH) this.fail(`at most ${MAX_DEPTH} levels of nesting`);
+    const b = this.b;
+    this.pos++;
+    this.skipWs();
+    if (this.pos < this.n && b[this.pos] === 0x5d) {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.value(depth + 1);
+      this.skipWs();
+      if (this.pos < this.n) {
+        const c = b[this.pos];
+        if (c === 0x2c) {
+          this.pos++;
+          this.skipWs();
+          continue;
+        }
+        if (c === 0x5d) {
+          this.pos++;
+          return;
+        }
+      }
+      this.fail("',' or ']'");
+    }
+  }
+
+  private value(depth: number): Kind {
+    if (this.pos >= this.n) this.fail('a JSON value');
+    const c = this.b[this.pos]!;
+    switch (c) {
+      case 0x22:
+        this.string();
+        return Kind.String;
+      case 0x7b:
+        this.object(depth, false);
+        return Kind.Object;
+      case 0x5b:
+        this.array(depth);
+        return Kind.Array;
+      case 0x74:
+        this.literal(0x72, 0x75, 0x65, -1);
+        return Kind.True;
+      case 0x66:
+        this.literal(0x61, 0x6c, 0x73, 0x65);
+        return Kind.False;
+      case 0x6e:
+        this.literal(0x75, 0x6c, 0x6c, -1);
+        return Kind.Null;
+      default: {
+        const end = scanNumber(this.b, this.pos, this.n);
+        if (end < 0) {
+          if (c === 0x2d || (c >= 0x30 && c <= 0x39)) this.fail('a valid number');
+          this.fail('a JSON value');
+        }
+        this.pos = end;
+        return Kind.Number;
+      }
+    }
+  }
+
+  /** `true`, `false`, `null`: the bytes after the first one (-1: none). */
+  private literal(c1: number, c2: number, c3: number, c4: number): void {
+    const b = this.b;
+    const p = this.pos;
+    const len = c4 < 0 ? 4 : 5;
+    if (p + len > this.n || b[p + 1] !== c1 || b[p + 2] !== c2 || b[p + 3] !== c3 || (c4 >= 0 && b[p + 4] !== c4)) {
+      this.fail('true, false or null');
+    }
+    this.pos = p + len;
+  }
+
+  /** A string at `pos` (`"`); leaves `pos` after the closing quote and `escaped` set if it has escapes. */
+  private string(): void {
+    const b = this.b;
+    const n = this.n;
+    let i = this.pos + 1;
+    let escaped = false;
+    for (;;) {
+      if (i >= n) {
+        this.pos = i;
+        this.fail('a closing quote');
+      }
+      const c = b[i]!;
+      if (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c) {
+        i++;
+        continue;
+      }
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        const e = i + 1 < n ? b[i + 1]! : 0;
+        if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          i += 2;
+        } else if (e === 0x75 && i + 5 < n && isHex(b[i + 2]!) && isHex(b[i + 3]!) && isHex(b[i + 4]!) && isHex(b[i + 5]!)) {
+          i += 6;
+        } else {
+          this.pos = i;
+          this.fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
+        }
+      } else if (c < 0x20) {
+        this.pos = i;
+        this.fail('no raw control character inside a string');
+      } else {
+        const len = utf8SequenceLength(b, i, n);
+        if (len === 0) {
+          this.pos = i;
+          this.fail('valid UTF-8');
+        }
+        i += len;
+      }
+    }
+    this.pos = i + 1;
+    this.escaped = escaped;
+  }
+
+  /** Which schema column a top-level field name is, or -1. */
+  private column(start: number, end: number, escaped: boolean): number {
+    if (escaped) return this.names.indexOf(unescape(this.b, start, end));
+    const len = end - start;
+    const lengths = this.nameLengths;
+    const b = this.b;
+    for (let c = 0; c < lengths.length; c++) {
+      if (lengths[c] !== len) continue;
+      const name = this.nameBytes[c]!;
+      let k = 0;
+      while (k < len && name[k] === b[start + k]) k++;
+      if (k === len) return c;
+    }
+    return -1;
+  }
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+/** The string value of the (validated) JSON string whose contents are `b[start, end)`. */
+export function unescape(b: Uint8Array, start: number, end: number): string {
+  return JSON.parse(decoder.decode(b.subarray(start - 1, end + 1))) as string;
+}

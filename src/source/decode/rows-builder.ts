@@ -1,0 +1,92 @@
+import * as arrow from 'apache-arrow';
+import { isUtf8 } from 'node:buffer';
+import { batchSchema, type ValueSchema } from '../schema.js';
+import type { RawRecordBatch } from '../source.js';
+import { Utf8Column, Validity, ValueColumn, writeInt64 } from './columns.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const SAFE_MS = 9e12; // |ms| below this stays a safe integer in µs
+
+/**
+ * The output table being built: metadata columns (written when a row is committed) and value columns
+ * (written by a record decoder before the commit).
+ */
+export class RowsBuilder {
+  rows = 0;
+  readonly values: ValueColumn[];
+  private readonly topic: Utf8Column;
+  private readonly partition: Int32Array;
+  private readonly offset: BigInt64Array;
+  private readonly offsetHalves: Int32Array;
+  private readonly timestamp: BigInt64Array;
+  private readonly timestampHalves: Int32Array;
+  private readonly key: Utf8Column;
+  private readonly keyValidity: Validity;
+
+  constructor(
+    private readonly schema: ValueSchema,
+    capacity: number,
+    valueBytes: number,
+  ) {
+    const perColumn = Math.ceil(valueBytes / Math.max(1, schema.length));
+    this.values = schema.map((spec) => new ValueColumn(spec, capacity, perColumn));
+    this.topic = new Utf8Column(capacity, 0, '_topic');
+    this.partition = new Int32Array(capacity);
+    this.offset = new BigInt64Array(capacity);
+    this.offsetHalves = new Int32Array(this.offset.buffer);
+    this.timestamp = new BigInt64Array(capacity);
+    this.timestampHalves = new Int32Array(this.timestamp.buffer);
+    this.key = new Utf8Column(capacity, 0, '_key');
+    this.keyValidity = new Validity(capacity);
+  }
+
+  /** Row `rows` is record `i` of `batch`: writes its metadata (the value columns are already written). */
+  commit(batch: RawRecordBatch, i: number, offsetHalves: Int32Array): void {
+    const row = this.rows++;
+    this.offsetHalves[2 * row] = offsetHalves[2 * i]!;
+    this.offsetHalves[2 * row + 1] = offsetHalves[2 * i + 1]!;
+    const ms = batch.timestamps[i]!;
+    if (Math.abs(ms) < SAFE_MS) writeInt64(this.timestampHalves, row, Math.round(ms * 1000));
+    else this.timestamp[row] = BigInt(Math.round(ms)) * 1000n;
+    const key = batch.keys[i];
+    if (key == null) {
+      this.keyValidity.null(row);
+      this.key.setEmpty(row);
+    } else {
+      this.keyValidity.valid(row);
+      if (isAscii(key) || isUtf8(key)) this.key.setBytes(row, key, 0, key.length);
+      else this.key.setString(row, decoder.decode(key)); // not UTF-8: invalid bytes become U+FFFD
+    }
+  }
+
+  /** The rows `[from, rows)` all came from `batch`: fills `_topic` and `_partition`. */
+  endBatch(batch: RawRecordBatch, from: number): void {
+    this.topic.fill(from, this.rows - from, encoder.encode(batch.topic));
+    this.partition.fill(batch.partition, from, this.rows);
+  }
+
+  finish(): arrow.Table {
+    const schema = batchSchema(this.schema);
+    const rows = this.rows;
+    const f = schema.fields;
+    const int = (i: number, data: Int32Array | BigInt64Array): arrow.Data =>
+      arrow.makeData({ type: f[i]!.type, length: rows, nullCount: 0, data: data.subarray(0, rows) });
+    const children: arrow.Data[] = [
+      this.topic.toData(f[0]!.type, rows, null),
+      int(1, this.partition),
+      int(2, this.offset),
+      int(3, this.timestamp),
+      this.key.toData(f[4]!.type, rows, this.keyValidity),
+      ...this.values.map((col, c) => col.toData(f[5 + c]!, rows)),
+    ];
+    const struct = arrow.makeData({ type: new arrow.Struct(f), length: rows, nullCount: 0, children });
+    return new arrow.Table(schema, new arrow.RecordBatch(schema, struct));
+  }
+}
+
+function isAscii(b: Uint8Array): boolean {
+  if (b.length > 64) return false;
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
