@@ -107,7 +107,7 @@ export class JsonDecoder implements RecordDecoder {
     const c = b[s];
     const kind =
       c === 0x22 ? Kind.String : c === 0x7b ? Kind.Object : c === 0x5b ? Kind.Array : c === 0x74 ? Kind.True : c === 0x66 ? Kind.False : c === 0x6e ? Kind.Null : Kind.Number;
-    return `${KIND_NAMES[kind]} ${preview(b, s, e)}`;
+    return kind === Kind.Null ? 'null' : `${KIND_NAMES[kind]} ${preview(b, s, e)}`;
   }
 }
 
