@@ -17,6 +17,7 @@ import {
 import { PartitionAppender } from './partition-appender.js';
 import { PartitionReader, type PartitionInfo } from './partition-reader.js';
 import type { AppendRecord } from './record-codec.js';
+import type { RawRecordColumns } from './record-columns.js';
 
 export interface CreateLogOptions {
   partitions: number;
@@ -114,6 +115,14 @@ export class EmbeddedLog {
   /** Exactly the records of partition `p` with offsets in `[from, until)`; values are views into read buffers. */
   read(p: number, from: bigint, until: bigint): RawRecordBatch {
     return this.reader(p).read(from, until);
+  }
+
+  /**
+   * The same records as `read`, as positions into the bytes read instead of one view per key and value:
+   * several times faster for large ranges, since views cost more in garbage collection than parsing does.
+   */
+  readColumns(p: number, from: bigint, until: bigint): RawRecordColumns {
+    return this.reader(p).readColumns(from, until);
   }
 
   /** Append `records` to partition `p` with one write; resolves once they are fsynced. */

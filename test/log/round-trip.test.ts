@@ -43,6 +43,33 @@ describe('embedded log round trip', () => {
     await log.close();
   });
 
+  it('readColumns gives the same records as positions in the bytes read', async () => {
+    const log = await createLog(fresh(), { partitions: 1, segmentBytes: 300 });
+    const all = Array.from({ length: 40 }, (_, i) => ({
+      key: i % 3 === 0 ? null : `k${i}`,
+      value: i % 5 === 0 ? null : `value-${i}`,
+      timestamp: i,
+      headers: i % 7 === 0 ? [['n', String(i)] as const] : undefined,
+    }));
+    for (let i = 0; i < 40; i += 5) await log.append(0, all.slice(i, i + 5));
+    const c = log.readColumns(0, 5n, 35n);
+    expect(c.count).toBe(30);
+    expect(c.chunks.length).toBeGreaterThan(1); // spans several segments
+    const b = log.read(0, 5n, 35n);
+    for (let i = 0; i < c.count; i++) {
+      const o = i + 5;
+      const chunk = c.chunks[c.chunkOf[i]!]!;
+      const slice = (start: number, len: number) => (len < 0 ? null : Buffer.from(chunk.subarray(start, start + len)).toString());
+      expect(slice(c.keyStart[i]!, c.keyLength[i]!)).toBe(o % 3 === 0 ? null : `k${o}`);
+      expect(slice(c.valueStart[i]!, c.valueLength[i]!)).toBe(o % 5 === 0 ? null : `value-${o}`);
+      expect(text(b.values[i])).toBe(o % 5 === 0 ? null : `value-${o}`);
+      expect(c.offsets[i]).toBe(BigInt(o));
+      expect(c.timestamps[i]).toBe(o);
+      expect(c.headers.get(i)?.map(([n, v]) => `${n}=${text(v)}`)).toEqual(o % 7 === 0 ? [`n=${o}`] : undefined);
+    }
+    await log.close();
+  });
+
   it('defaults the timestamp to the append time', async () => {
     const log = await createLog(fresh(), { partitions: 1 });
     const before = Date.now();
