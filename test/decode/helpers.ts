@@ -60,3 +60,10 @@ export function micros(iso: string, extraMicros = 0): bigint {
 export function viaIpc(table: arrow.Table): arrow.Table {
   return arrow.tableFromIPC(arrow.tableToIPC(table, 'stream'));
 }
+
+/** The stored bytes of one Utf8 value (Arrow's `get` drops a leading BOM when it decodes). */
+export function utf8Bytes(table: arrow.Table, name: string, row: number): Uint8Array {
+  const data = table.getChild(name)!.data[0]!;
+  const offsets = data.valueOffsets as Int32Array;
+  return (data.values as Uint8Array).slice(offsets[data.offset + row]!, offsets[data.offset + row + 1]!);
+}
