@@ -108,7 +108,8 @@ export class EmbeddedLog {
 
   describe(): PartitionInfo[] {
     const out: PartitionInfo[] = [];
-    for (let p = 0; p < this.partitionCount(); p++) out.push(this.reader(p).info());
+    const count = this.partitionCount();
+    for (let p = 0; p < count; p++) out.push(this.reader(p).info());
     return out;
   }
 

@@ -126,6 +126,10 @@ function recover(seg: SegmentRef, intervalBytes: number): { size: number; nextOf
     reader.close();
   }
   if (end.position < reader.size) {
+    process.emitWarning(
+      `${seg.logFile}: cut ${reader.size - end.position} byte(s) of an incomplete or checksum-failing last record at byte ${end.position} (offset ${end.offset}), left by an interrupted append`,
+      { code: 'DUCKSTREAM_LOG_TORN_TAIL' },
+    );
     const fd = openSync(seg.logFile, 'r+');
     try {
       ftruncateSync(fd, end.position);

@@ -89,7 +89,7 @@ export class PartitionReader {
     if (from < start) {
       throw userError(`cannot read ${this.where()} from offset ${from}: the partition starts at ${start}`, `read from ${start} or later`);
     }
-    const end = from === until ? until : this.endOf(segments);
+    const end = this.endOf(segments);
     if (until > end) {
       throw userError(`cannot read ${this.where()} until offset ${until}: the partition ends at ${end}`, `read until ${end} at most`);
     }

@@ -96,6 +96,7 @@ describe('embedded log round trip', () => {
     await log.append(0, [{ value: 'a' }, { value: 'b' }]);
     expect(() => log.read(0, 0n, 3n)).toThrow(/ends at 2/);
     expect(() => log.read(0, -1n, 1n)).toThrow(/starts at 0/);
+    expect(() => log.read(0, 5n, 5n)).toThrow(/ends at 2/);
     expect(() => log.read(1, 0n, 0n)).toThrow(/no partition 1/);
     try {
       log.read(0, 0n, 3n);

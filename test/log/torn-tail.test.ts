@@ -35,7 +35,13 @@ describe('torn last record', () => {
       expect(() => reader.read(0, 0n, 10n)).toThrow(/ends at 9/);
 
       const appender = await openLog(dir);
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on('warning', onWarning);
       expect(await appender.append(0, [{ value: 'new' }])).toEqual({ baseOffset: 9n, count: 1 });
+      await new Promise((r) => setImmediate(r));
+      process.off('warning', onWarning);
+      expect(warnings.join('\n')).toContain(`cut ${RECORD - cut} byte(s)`);
       await appender.close();
       expect(statSync(file).size).toBe(9 * RECORD + 36 + 3);
       expect(reader.endOffset(0)).toBe(10n);
