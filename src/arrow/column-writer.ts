@@ -219,7 +219,7 @@ function fillBytesPerString(vector: duckdb.Vector, data: arrow.Data, start: numb
  * DuckDB assumes VARCHAR bytes are valid UTF-8 and does not check what we copy in. The whole slice being valid UTF-8
  * and no value starting with a continuation byte (10xxxxxx) means every value is valid on its own.
  */
-function checkUtf8(values: Uint8Array, off: ArrayLike<number>, count: number, column: string, firstRow: number): void {
+function checkUtf8(values: Uint8Array, off: ArrayLike<number>, count: number, column: string, firstRow: number, what = 'row'): void {
   const end = off[count]!;
   let ok = isUtf8(values.subarray(off[0]!, end));
   for (let i = 1; ok && i < count; i++) {
@@ -229,7 +229,7 @@ function checkUtf8(values: Uint8Array, off: ArrayLike<number>, count: number, co
   if (ok) return;
   for (let i = 0; i < count; i++) {
     if (!isUtf8(values.subarray(off[i]!, off[i + 1]!))) {
-      throw userError(`column '${column}' row ${firstRow + i}: the value is not valid UTF-8`, 'declare the column as Binary to load it as BLOB');
+      throw userError(`column '${column}' ${what} ${firstRow + i}: the value is not valid UTF-8`, 'declare the column as Binary to load it as BLOB');
     }
   }
 }
@@ -315,7 +315,7 @@ function loadDictionary(source: arrow.Vector | undefined, utf8: boolean, column:
     at += last - first;
   }
   offsets[n] = at;
-  if (utf8) checkUtf8(bytes, offsets, size, column, 0);
+  if (utf8) checkUtf8(bytes, offsets, size, column, 0, 'dictionary entry');
   let holder: duckdb.Vector | undefined;
   let ptrLo = 0;
   let ptrHi = 0;
