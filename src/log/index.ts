@@ -1,4 +1,13 @@
-/** The embedded partitioned log: the default source, no broker (DESIGN §4). */
+/**
+ * The embedded partitioned log: the default source, no broker (DESIGN §4).
+ *
+ * On disk, a log is a directory:
+ * - `log.json`: format name and version, partition count, segment and index sizes (written temp + rename);
+ * - `<partition>/<base offset, 20 digits>.log`: append-only segments of records framed as in record-codec.ts
+ *   (length, CRC-32C of the rest, offset, timestamp, key, value, headers), offsets sequential from 0;
+ * - `<partition>/<base>.index`: sparse (relative offset, position) entries every ~4 KiB, checked on use;
+ * - `<partition>/append.lock`: the pid of the one process appending to that partition.
+ */
 export { createLog, openLog, EmbeddedLog, type CreateLogOptions } from './embedded-log.js';
 export type { AppendRecord } from './record-codec.js';
 export type { PartitionInfo } from './partition-reader.js';

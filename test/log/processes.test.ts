@@ -76,8 +76,11 @@ describe('a reader while another process appends', () => {
     const dir = join(t.dir, 'killed');
     await (await createLog(dir, { partitions: 1, segmentBytes: 64 * 1024 })).close();
     const { child, exited } = startChild(dir, 100_000, 50);
+    let gone = false;
+    void exited.then(() => (gone = true));
     const reader = await openLog(dir);
-    while (reader.endOffset(0) < 2000n) await tick();
+    while (reader.endOffset(0) < 2000n && !gone) await tick();
+    expect(gone).toBe(false);
     child.kill('SIGKILL');
     await exited;
     const end = Number(reader.endOffset(0));
