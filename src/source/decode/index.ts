@@ -34,13 +34,11 @@ export const TEXT_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'va
 export function decodeRecords(batches: readonly RawRecordBatch[], options: DecodeOptions): SourceBatch {
   const maxValueBytes = checkOptions(options);
   let total = 0;
-  let valueBytes = 0;
   for (const batch of batches) {
     checkBatch(batch);
     total += batch.count;
-    for (let i = 0; i < batch.count; i++) valueBytes += batch.values[i]?.length ?? 0;
   }
-  const out = new RowsBuilder(options.schema, total, Math.min(valueBytes, 64 * 1024 * 1024));
+  const out = new RowsBuilder(options.schema, batches);
   const decoder = recordDecoder(options, out);
   const deadLetters: DeadLetter[] = [];
   for (const batch of batches) {

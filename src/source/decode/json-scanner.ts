@@ -28,6 +28,8 @@ const INVALID = { invalid: true };
 const MAX_DEPTH = 500;
 
 const decoder = new TextDecoder();
+/** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
+const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
 
 export class JsonObjectScanner {
@@ -66,7 +68,8 @@ export class JsonObjectScanner {
     this.b = b;
     this.n = b.length;
     this.pos = 0;
-    this.kind.fill(0);
+    const kind = this.kind;
+    for (let c = 0; c < kind.length; c++) kind[c] = Kind.Absent;
     this.notObject = false;
     try {
       this.skipWs();
@@ -123,6 +126,7 @@ export class JsonObjectScanner {
   private skipWs(): void {
     const b = this.b;
     let p = this.pos;
+    if (p < this.n && b[p]! > 0x20) return;
     while (p < this.n) {
       const c = b[p]!;
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
@@ -263,15 +267,12 @@ export class JsonObjectScanner {
     let i = this.pos + 1;
     let escaped = false;
     for (;;) {
+      while (i < n && PLAIN[b[i]!] === 1) i++;
       if (i >= n) {
         this.pos = i;
         this.fail('a closing quote');
       }
       const c = b[i]!;
-      if (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c) {
-        i++;
-        continue;
-      }
       if (c === 0x22) break;
       if (c === 0x5c) {
         escaped = true;

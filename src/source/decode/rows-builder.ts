@@ -26,18 +26,27 @@ export class RowsBuilder {
 
   constructor(
     private readonly schema: ValueSchema,
-    capacity: number,
-    valueBytes: number,
+    batches: readonly RawRecordBatch[],
   ) {
-    const perColumn = Math.ceil(valueBytes / Math.max(1, schema.length));
-    this.values = schema.map((spec) => new ValueColumn(spec, capacity, perColumn));
-    this.topic = new Utf8Column(capacity, 0, '_topic');
+    let capacity = 0;
+    let topicBytes = 0;
+    let keyBytes = 0;
+    for (const batch of batches) {
+      capacity += batch.count;
+      topicBytes += batch.count * encoder.encode(batch.topic).length;
+      for (let i = 0; i < batch.count; i++) keyBytes += batch.keys[i]?.length ?? 0;
+    }
+    // Exact sizes are known for the metadata; value text columns start small and double (a guess from the
+    // value sizes over-allocates, and every large allocation brings V8's next full GC closer).
+    this.values = schema.map((spec) => new ValueColumn(spec, capacity, Math.min(1 << 20, capacity * 16)));
+    this.topic = new Utf8Column(capacity, topicBytes, '_topic');
     this.partition = new Int32Array(capacity);
     this.offset = new BigInt64Array(capacity);
     this.offsetHalves = new Int32Array(this.offset.buffer);
     this.timestamp = new BigInt64Array(capacity);
     this.timestampHalves = new Int32Array(this.timestamp.buffer);
-    this.key = new Utf8Column(capacity, 0, '_key');
+    // a key that is not UTF-8 grows by U+FFFD replacements: reserve() still grows the buffer then
+    this.key = new Utf8Column(capacity, keyBytes, '_key');
     this.keyValidity = new Validity(capacity);
   }
 
