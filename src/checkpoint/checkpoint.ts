@@ -14,6 +14,8 @@ export interface OffsetLogEntry {
   batchTime: number;
   /** The watermark this batch runs with (ms), null before any event time was seen. */
   watermarkMs: number | null;
+  /** A batch with no new data that moves the watermark to the end of time (`--drain`). */
+  drain?: boolean;
   jobHash: string;
   /** Per source name, one range per partition (empty ranges included: they carry the partition's position). */
   sources: Record<string, OffsetRangeJson[]>;
@@ -24,6 +26,8 @@ export interface CommitLogEntry {
   batchId: number;
   nextWatermarkMs: number | null;
   committedAt: string;
+  /** What the next watermark is computed from (max event time and last data time per source). */
+  watermark?: { watermarkMs: number | null; sources: Record<string, { maxEventTimeMs: number | null; lastDataAtMs: number | null }> };
 }
 
 /** What of the job decides whether an old checkpoint still applies to it. */
@@ -43,6 +47,8 @@ export interface CheckpointMetadata {
   jobHash: string;
   /** Value schemas inferred on first data, fixed for the life of the checkpoint (source name → schema text). */
   schemas: Record<string, string>;
+  /** The first batch id run with stateful operators (state.duckdb must hold every batch from there on). */
+  statefulSince?: number;
   /** The job's sources, so that `duckstream status` can measure lag without the job file. */
   sources?: { name: string; options: Record<string, string> }[];
 }

@@ -1,7 +1,11 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { userError, errorMessage } from '../errors.js';
-import { aggregateFunctionNames, analyzeQuery, checkStatelessSink } from '../job/analyze-query.js';
+import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
+import { planSink, type SinkPlan, type SourceTimeInfo } from '../stateful/plan-sink.js';
+import type { OutputMode, StatefulOperator } from '../stateful/operator.js';
+import { parseDuration } from '../util/duration.js';
+import type { WatermarkSpec } from './watermark.js';
 import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import { createSource } from '../source/registry.js';
@@ -16,8 +20,11 @@ import * as arrow from 'apache-arrow';
 export interface CompiledSink {
   readonly def: SinkDef;
   readonly sink: Sink;
-  /** The streaming source the query reads. */
-  readonly source: string;
+  /** How the query runs: batch by batch, or through a stateful operator. */
+  readonly plan: SinkPlan;
+  /** The streaming sources the query reads. */
+  readonly sources: readonly string[];
+  readonly mode: OutputMode;
 }
 
 /** A job ready to run: sources and sinks opened, static tables registered, queries checked. */
@@ -27,6 +34,12 @@ export interface CompiledJob {
   readonly sinks: readonly CompiledSink[];
   /** Per source name: where its undecodable records go. */
   readonly deadLetterDirs: ReadonlyMap<string, string>;
+  /** Event-time expression per source that has one. */
+  readonly eventTime: ReadonlyMap<string, string>;
+  readonly watermarks: readonly WatermarkSpec[];
+  /** Per source: where rows behind the watermark are written, when the job asks for it. */
+  readonly lateDataPaths: ReadonlyMap<string, string>;
+  readonly operators: readonly StatefulOperator[];
   /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
   readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
 }
@@ -52,7 +65,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     await Promise.all(sources.map((s) => s.close()));
     throw err;
   }
-  const sourceNames = new Set(def.sources.map((s) => s.name.toLowerCase()));
+  const times = sourceTimes(def);
   const aggregates = await aggregateFunctionNames(engine);
   const sinks: CompiledSink[] = [];
   for (const s of def.sinks) {
@@ -62,11 +75,47 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     } catch (err) {
       throw userError(`${def.file}:${s.line}: sink '${s.name}': ${errorMessage(err)}`, 'fix the query');
     }
-    const streamLower = checkStatelessSink(s.name, analysis, sourceNames);
-    const source = def.sources.find((x) => x.name.toLowerCase() === streamLower)!.name;
-    sinks.push({ def: s, sink: createSink(s.name, { ...s.options }, { jobDir: dirname(resolve(def.file)), stdout: options.stdout }), source });
+    const { output_mode: modeOption, key: keyOption, ...sinkOptions } = s.options;
+    if (modeOption !== undefined && !['append', 'update', 'complete'].includes(modeOption)) {
+      throw userError(`sink '${s.name}': output_mode '${modeOption}' is not an output mode`, "use 'append', 'update' or 'complete'");
+    }
+    const key = keyOption?.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+    const plan = await planSink(engine, { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key }, analysis, times);
+    const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout });
+    const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
+    sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
   }
-  return { def, sources, sinks, deadLetterDirs: deadLetterDirs(def, options.checkpointDir), catalog: catalogOf(def) };
+  return {
+    def,
+    sources,
+    sinks,
+    deadLetterDirs: deadLetterDirs(def, options.checkpointDir),
+    eventTime: new Map(times.filter((t) => t.eventTimeSql).map((t) => [t.name, t.eventTimeSql!])),
+    watermarks: watermarkSpecs(def),
+    lateDataPaths: new Map(def.sources.filter((s) => s.options['late_data_path']).map((s) => [s.name, resolve(s.options['late_data_path']!)])),
+    operators: sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : [])),
+    catalog: catalogOf(def),
+  };
+}
+
+function sourceTimes(def: JobDef): SourceTimeInfo[] {
+  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'] }));
+}
+
+function watermarkSpecs(def: JobDef): WatermarkSpec[] {
+  const duration = (source: string, option: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < 0) throw userError(`source '${source}': ${option} '${text}' is not a duration`, `write e.g. ${option} = '5 seconds'`);
+    return ms;
+  };
+  return def.sources
+    .filter((s) => s.options['event_time'])
+    .map((s) => ({
+      source: s.name,
+      delayMs: duration(s.name, 'watermark', s.options['watermark']) ?? 0,
+      idleTimeoutMs: duration(s.name, 'idle_timeout', s.options['idle_timeout']),
+    }));
 }
 
 function catalogOf(def: JobDef): CompiledJob['catalog'] {
@@ -86,7 +135,9 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void>
     await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), empty, { temporary: true, replace: true }));
   }
   for (const s of job.sinks) {
-    const source = job.sources.find((x) => x.name === s.source)!;
+    const plan = s.plan;
+    if (plan.kind !== 'stateless') continue; // stateful queries are bound on their first batch
+    const source = job.sources.find((x) => x.name === plan.source)!;
     if (!source.schema) continue;
     try {
       await engine.run(`DESCRIBE ${s.def.query}`);

@@ -1,20 +1,25 @@
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Checkpoint, type OffsetLogEntry } from '../checkpoint/checkpoint.js';
-import { errorMessage, userError } from '../errors.js';
+import { errorMessage, internalError, userError } from '../errors.js';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import { endOffsets, planBatch, type BatchCaps } from '../plan/plan-batch.js';
-import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
+import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
 import { parseSchemaText, schemaToText } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
 import { DeadLetterWriter } from '../sink/dead-letter-writer.js';
+import { JsonlSink } from '../sink/jsonl-sink.js';
 import { publishCatalog } from '../sink/notebook-catalog.js';
 import { ident, type Engine } from '../sql/engine.js';
+import { BOUNDS, onTimeTable } from '../stateful/operator.js';
+import { StateStore, type StateMeta } from '../stateful/state-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { CompiledJob } from './compile-job.js';
+import type { CompiledJob, CompiledSink } from './compile-job.js';
 import { buildProgress, type BatchProgress, type PhaseTimes } from './progress.js';
+import { advanceWatermark, END_OF_TIME_MS, INITIAL_WATERMARK, type WatermarkState } from './watermark.js';
 
 /** The points between protocol steps where a test can inject a crash. */
-export type ProtocolStep = 'offsetLogWritten' | 'read' | 'sinkWritten' | 'sinksWritten' | 'commitLogWritten';
+export type ProtocolStep = 'offsetLogWritten' | 'read' | 'stateCommitted' | 'sinkWritten' | 'sinksWritten' | 'commitLogWritten';
 
 export interface DriverOptions {
   readonly clock?: Clock;
@@ -25,6 +30,8 @@ export interface DriverOptions {
   readonly note?: (message: string) => void;
   /** Test hook: called after each protocol step; throwing simulates a crash there. */
   readonly afterStep?: (step: ProtocolStep, batchId: number, detail?: string) => void | Promise<void>;
+  /** Publish the state snapshot for `duckstream state` at most this often (default 2 s; 0 = every batch). */
+  readonly snapshotIntervalMs?: number;
 }
 
 export interface RunOnceOptions {
@@ -34,36 +41,45 @@ export interface RunOnceOptions {
   readonly uncapped?: boolean;
   /** The trigger time this batch belongs to (default: now); its delay to the start is schedulingDelayMs. */
   readonly batchTime?: number;
+  /** With no new data, run a batch that moves the watermark to the end of time, emitting every open window. */
+  readonly drain?: boolean;
 }
+
+type Ranges = Map<string, OffsetRange[]>;
 
 /**
  * The micro-batch loop (DESIGN §1–§2). `runOnce` is the one place where the protocol's order lives:
- * plan → offset log → read → transform → sinks → commit log → source commit → purge.
+ * plan → offset log → read → transform (state committed with the batch id) → sinks → commit log →
+ * source commit → purge.
  */
 export class Driver {
   private readonly clock: Clock;
   private lastBatchStart: number | undefined;
   private catalogPublished = false;
   private catalogPending = 0;
+  private lastSnapshotAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     readonly job: CompiledJob,
     readonly checkpoint: Checkpoint,
     private readonly engine: Engine,
+    private readonly state: StateStore | undefined,
     private readonly options: DriverOptions,
   ) {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Open sinks, restore fixed schemas, cross-check sinks against the commit log. */
+  /** Open sinks and state, restore fixed schemas, cross-check sinks and state against the commit log. */
   static async start(job: CompiledJob, checkpoint: Checkpoint, engine: Engine, options: DriverOptions = {}): Promise<Driver> {
-    const driver = new Driver(job, checkpoint, engine, options);
+    const state = job.operators.length > 0 ? await StateStore.open(engine, checkpoint.statePath) : undefined;
+    const driver = new Driver(job, checkpoint, engine, state, options);
     for (const source of job.sources) {
       const stored = checkpoint.metadata.schemas[source.name];
       if (stored !== undefined && !source.schema) source.useSchema(parseSchemaText(stored));
     }
     for (const { sink } of job.sinks) await sink.open(engine);
     await driver.checkSinksAgainstCommitLog();
+    await driver.checkStateAgainstCommitLog();
     await driver.publishCatalogIfNeeded();
     return driver;
   }
@@ -71,6 +87,11 @@ export class Driver {
   /** A batch id is pending when its offsets were logged but its commit was not (a crash in between). */
   get pendingBatchId(): number | undefined {
     return this.checkpoint.pendingBatch()?.batchId;
+  }
+
+  /** The watermark the next batch runs with (ms), null before any event time. */
+  get watermarkMs(): number | null {
+    return this.lastWatermark().watermarkMs;
   }
 
   /** Latest offsets of every source now: the bound of an available-now run. */
@@ -82,7 +103,7 @@ export class Driver {
 
   /**
    * Run one batch: the pending one if the last run crashed inside a batch, else the next planned one.
-   * Returns undefined when there is no new data (empty batches are skipped, not logged).
+   * Returns undefined when there is nothing to do (no new data, and no watermark move that would emit anything).
    */
   async runOnce(runOptions: RunOnceOptions = {}): Promise<BatchProgress | undefined> {
     const start = this.clock.now();
@@ -94,6 +115,7 @@ export class Driver {
       t = now;
     };
 
+    // 1–2. Plan, and log the plan before reading anything (or take the pending batch's plan as logged).
     const pending = this.checkpoint.pendingBatch();
     let batchId: number;
     let entry: OffsetLogEntry;
@@ -104,17 +126,18 @@ export class Driver {
       lap('plan');
     } else {
       latest = await this.snapshotLatest();
-      const planned = await this.plan(latest, runOptions);
+      const planned = await this.plan(latest, runOptions, start);
       lap('plan');
       if (!planned) return undefined;
       batchId = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + 1;
-      entry = { batchId, batchTime: runOptions.batchTime ?? start, watermarkMs: null, jobHash: this.job.def.jobHash, sources: planned };
+      entry = { batchId, batchTime: runOptions.batchTime ?? start, watermarkMs: this.lastWatermark().watermarkMs, jobHash: this.job.def.jobHash, sources: planned.sources, ...(planned.drain ? { drain: true } : {}) };
       this.checkpoint.offsets.add(batchId, entry);
       lap('walCommit');
     }
     await this.options.afterStep?.('offsetLogWritten', batchId);
 
-    const ranges = new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
+    // 3. Read every source's ranges into Arrow, and hand them to DuckDB.
+    const ranges: Ranges = new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
     const read = new Map<string, SourceBatch>();
     for (const source of this.job.sources) {
       // No schema means the source never had a record: there is nothing to read, and its sinks have no input.
@@ -131,20 +154,14 @@ export class Driver {
     }
     lap('ingest');
 
-    const sinkRows: Record<string, number> = {};
-    for (const s of this.job.sinks) {
-      if (!read.has(s.source)) continue;
-      const relation = ident(`__sink_${s.def.name}`);
-      await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${s.def.query}`);
-      const [row] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
-      const numRows = Number(row?.['n'] ?? 0);
-      lap('transform');
-      await s.sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation, numRows });
-      sinkRows[s.def.name] = numRows;
-      lap('sink');
-      await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
-      t = performance.now();
-    }
+    // 4. Event time: late rows out, stateful operators folded in, state and watermark committed with the batch id.
+    const { watermark, lateRows } = await this.transform(batchId, entry, read);
+    lap('transform');
+    await this.options.afterStep?.('stateCommitted', batchId);
+
+    // 5. Sinks, each idempotent by batch id; then dead letters.
+    const sinkRows = await this.writeSinks(batchId, entry, read, times);
+    t = performance.now();
     let deadLetters = 0;
     for (const [name, batch] of read) {
       if (batch.deadLetters.length === 0) continue;
@@ -154,15 +171,21 @@ export class Driver {
     lap('sink');
     await this.options.afterStep?.('sinksWritten', batchId);
 
-    this.checkpoint.commits.add(batchId, { batchId, nextWatermarkMs: null, committedAt: new Date(this.clock.now()).toISOString() });
+    // 6. The commit log: from here on the batch is done.
+    this.checkpoint.commits.add(batchId, { batchId, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark });
     lap('commit');
     await this.options.afterStep?.('commitLogWritten', batchId);
+
+    // 7–8. Advisory source commits (lag tools), then housekeeping.
     for (const source of this.job.sources) {
-      // Advisory (lag tools): the checkpoint is the truth, so a failure here never fails the batch.
+      // The checkpoint is the truth, so a failure here never fails the batch.
       await source.commit?.(ranges.get(source.name) ?? []).catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
     }
     this.checkpoint.purge(this.options.retainBatches ?? 100);
+    await this.state?.purgeOutputs(this.job.operators, batchId);
     await this.publishCatalogIfNeeded();
+    const state = this.state ? await this.state.stats(this.job.operators) : undefined;
+    await this.publishStateSnapshot(false);
     lap('commit');
 
     const progress = buildProgress({
@@ -180,10 +203,206 @@ export class Driver {
       deadLetters,
       times,
       recovered: pending !== undefined,
+      watermarkMs: watermark.watermarkMs,
+      lateRows,
+      state,
     });
     this.lastBatchStart = start;
     this.checkpoint.appendProgress(progress);
     return progress;
+  }
+
+  /** Close sources and sinks and release the checkpoint. */
+  async close(): Promise<void> {
+    await this.publishStateSnapshot(true).catch((err: unknown) => this.options.note?.(`state snapshot not published: ${errorMessage(err)}`));
+    for (const { sink } of this.job.sinks) await sink.close().catch(() => undefined);
+    for (const source of this.job.sources) await source.close().catch(() => undefined);
+    this.checkpoint.close();
+  }
+
+  /** Where `duckstream state` reads: a copy of state.duckdb published after batches. */
+  get stateSnapshotPath(): string {
+    return join(this.checkpoint.dir, 'state-snapshot.duckdb');
+  }
+
+  private lastWatermark(): WatermarkState {
+    return this.checkpoint.commits.getLatest()?.value.watermark ?? INITIAL_WATERMARK;
+  }
+
+  private async plan(latest: Map<string, Map<PartitionKey, bigint>>, runOptions: RunOnceOptions, now: number): Promise<{ sources: Record<string, OffsetRangeJson[]>; drain: boolean } | undefined> {
+    const last = this.checkpoint.offsets.getLatest()?.value;
+    const caps = runOptions.uncapped ? {} : (this.options.caps ?? {});
+    const planned: Record<string, OffsetRange[]> = {};
+    let hasData = false;
+    for (const source of this.job.sources) {
+      const committed = endOffsets((last?.sources[source.name] ?? []).map(rangeFromJson));
+      let available = latest.get(source.name)!;
+      const bound = runOptions.upTo?.get(source.name);
+      if (bound) available = new Map([...available].map(([k, v]) => [k, bound.has(k) && bound.get(k)! < v ? bound.get(k)! : v]));
+      const starting = last === undefined && source.startingPosition === 'latest' ? available : await source.earliestOffsets();
+      const plan = planBatch(committed, available, starting, runOptions.uncapped ? caps : { ...caps, ...source.caps });
+      planned[source.name] = plan.ranges;
+      hasData ||= plan.hasData;
+    }
+    let drain = false;
+    if (!hasData) {
+      // A batch without data still runs when it moves the watermark (drain, idle sources): windows close in it.
+      if (this.job.operators.length === 0) return undefined;
+      const current = this.lastWatermark();
+      if (runOptions.drain) {
+        if (current.watermarkMs === END_OF_TIME_MS) return undefined;
+        drain = true;
+      } else {
+        const moved = advanceWatermark(current, this.job.watermarks, new Map(), now);
+        if (moved.watermarkMs === null || moved.watermarkMs === current.watermarkMs) return undefined;
+      }
+    }
+    // Schemas are fixed before the offset log is written, so a replay decodes exactly as the first run did.
+    for (const source of this.job.sources) {
+      if (source.schema) continue;
+      const ranges = planned[source.name]!;
+      if (!ranges.some((r) => rangeSize(r) > 0n)) continue;
+      const schema = await source.inferSchema(ranges);
+      source.useSchema(schema);
+      this.checkpoint.updateMetadata((m) => {
+        m.schemas[source.name] = schemaToText(schema);
+      });
+      this.options.note?.(`source '${source.name}': inferred columns ${schemaToText(schema)} (fixed for this checkpoint)`);
+    }
+    return { sources: Object.fromEntries(Object.entries(planned).map(([name, rs]) => [name, rs.map(rangeToJson)])), drain };
+  }
+
+  /**
+   * Split each source's rows at the batch's watermark, fold the on-time ones into the stateful operators, and
+   * commit state, outputs, batch id and next watermark in one transaction. A replay of a batch whose state was
+   * committed takes the stored result instead of folding the rows in twice.
+   */
+  private async transform(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>): Promise<{ watermark: WatermarkState; lateRows: number }> {
+    const previous = this.checkpoint.commits.get(batchId - 1)?.watermark ?? INITIAL_WATERMARK;
+    const wN = entry.watermarkMs;
+    const batchMax = new Map<string, number | null>();
+    let lateRows = 0;
+    for (const name of read.keys()) {
+      const ets = this.job.eventTime.get(name);
+      const onTime = ets && wN !== null ? `(${ets}) >= ${timestampSql(wN)}` : 'true';
+      if (ets) {
+        const [row] = await this.engine.all(`SELECT epoch_ms(max(${ets}))::BIGINT AS mx, count(*) FILTER (WHERE NOT (${onTime}))::BIGINT AS late FROM ${ident(name)}`);
+        batchMax.set(name, row?.['mx'] === null || row?.['mx'] === undefined ? null : Number(row['mx']));
+        const late = Number(row?.['late'] ?? 0);
+        lateRows += late;
+        const latePath = this.job.lateDataPaths.get(name);
+        if (latePath && late > 0) {
+          await this.engine.run(`CREATE OR REPLACE TEMP TABLE __ds_late AS SELECT * FROM ${ident(name)} WHERE NOT (${onTime})`);
+          const sink = new JsonlSink(`${name}_late`, latePath);
+          await sink.open(this.engine);
+          await sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late });
+        }
+      }
+      if (this.state) await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${onTimeTable(name)} AS SELECT * FROM ${ident(name)} WHERE ${onTime}`);
+    }
+    if (!this.state) return { watermark: advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain), lateRows };
+
+    const meta = await this.state.meta();
+    if (meta?.batchId === batchId) return { watermark: (meta.info['watermark'] as WatermarkState | undefined) ?? previous, lateRows };
+    this.checkStateMeta(meta, batchId);
+    const watermark = advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain);
+    const hi = watermark.watermarkMs === null ? `'-infinity'::TIMESTAMP` : watermark.watermarkMs >= END_OF_TIME_MS ? `'infinity'::TIMESTAMP` : timestampSql(watermark.watermarkMs);
+    await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${BOUNDS} AS SELECT ${wN === null ? `'-infinity'::TIMESTAMP` : timestampSql(wN)} AS lo, ${hi} AS hi`);
+    await this.state.commitBatch(batchId, { watermark }, async (exec) => {
+      for (const op of this.job.operators) {
+        if (op.streams.every((s) => read.has(s))) await op.process(exec, batchId);
+      }
+    });
+    return { watermark, lateRows };
+  }
+
+  private async writeSinks(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>, times: PhaseTimes): Promise<Record<string, number>> {
+    const sinkRows: Record<string, number> = {};
+    for (const s of this.job.sinks) {
+      let t = performance.now();
+      const relation = await this.sinkRelation(s, batchId, read);
+      if (!relation) continue;
+      const [row] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
+      const numRows = Number(row?.['n'] ?? 0);
+      times.transform += performance.now() - t;
+      t = performance.now();
+      await s.sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation, numRows, mode: s.mode, keyColumns: s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : [] });
+      sinkRows[s.def.name] = numRows;
+      times.sink += performance.now() - t;
+      await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
+    }
+    return sinkRows;
+  }
+
+  /** A temp table with exactly this batch's rows for the sink, or undefined when the sink has no input yet. */
+  private async sinkRelation(s: CompiledSink, batchId: number, read: Map<string, SourceBatch>): Promise<string | undefined> {
+    const relation = ident(`__sink_${s.def.name}`);
+    if (s.plan.kind === 'stateless') {
+      if (!read.has(s.plan.source)) return undefined;
+      await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${s.def.query}`);
+      return relation;
+    }
+    try {
+      await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS SELECT * EXCLUDE (__ds_batch) FROM ${s.plan.operator.outputTable} WHERE __ds_batch = ${batchId}`);
+    } catch (err) {
+      if (/does not exist/.test(errorMessage(err))) return undefined; // the operator has not seen data yet
+      throw err;
+    }
+    return relation;
+  }
+
+  private checkStateMeta(meta: StateMeta | undefined, batchId: number): void {
+    const expected = this.checkpoint.commits.getLatest()?.batchId;
+    if (meta === undefined) {
+      if (expected !== undefined && this.checkpoint.commits.batchIds().length > 0 && this.job.operators.length > 0 && batchId > 0 && this.hadStatefulBatches()) {
+        throw userError(`state ${this.checkpoint.statePath} is empty but the checkpoint has committed batches up to ${expected}`, 'restore state.duckdb from a backup, or start over with a new --checkpoint');
+      }
+      return;
+    }
+    if (meta.batchId !== batchId - 1) {
+      throw internalError(`state ${this.checkpoint.statePath} is at batch ${meta.batchId}, but batch ${batchId} needs the state of batch ${batchId - 1}`);
+    }
+  }
+
+  private hadStatefulBatches(): boolean {
+    return this.checkpoint.metadata.statefulSince !== undefined && this.checkpoint.commits.batchIds().some((id) => id >= (this.checkpoint.metadata.statefulSince ?? 0));
+  }
+
+  /** State must not be behind the commit log (a cut WAL tail loses a committed transaction: DESIGN §11). */
+  private async checkStateAgainstCommitLog(): Promise<void> {
+    if (!this.state) return;
+    if (this.checkpoint.metadata.statefulSince === undefined) {
+      const next = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + (this.checkpoint.pendingBatch() ? 0 : 1);
+      this.checkpoint.updateMetadata((m) => (m.statefulSince = next));
+      return;
+    }
+    const committed = this.checkpoint.commits.getLatest()?.batchId;
+    const meta = await this.state.meta();
+    if (committed !== undefined && committed >= this.checkpoint.metadata.statefulSince && (meta === undefined || meta.batchId < committed)) {
+      throw userError(
+        `state ${this.checkpoint.statePath} is at batch ${meta?.batchId ?? 'none'} but the checkpoint committed batch ${committed}: the state file lost committed data`,
+        'restore state.duckdb from a backup, or start over with a new --checkpoint',
+      );
+    }
+  }
+
+  /**
+   * A sink that records its last batch id must not be behind the commit log: if it is, its own storage lost a
+   * committed transaction (DESIGN §11) and replaying would not restore it.
+   */
+  private async checkSinksAgainstCommitLog(): Promise<void> {
+    const committed = this.checkpoint.commits.getLatest()?.batchId;
+    if (committed === undefined) return;
+    for (const { sink } of this.job.sinks) {
+      if (!sink.lastBatchId) continue;
+      const last = await sink.lastBatchId();
+      if (last === undefined || last < committed) {
+        throw userError(
+          `sink '${sink.name}' has batches up to ${last ?? 'none'} but the checkpoint committed batch ${committed}: the sink's storage lost committed data`,
+          "restore the sink's file from a backup, or start over with a new --checkpoint and an empty sink",
+        );
+      }
+    }
   }
 
   /**
@@ -199,61 +418,15 @@ export class Driver {
     this.catalogPending = result.pending.length;
   }
 
-  /** Close sources and sinks and release the checkpoint. */
-  async close(): Promise<void> {
-    for (const { sink } of this.job.sinks) await sink.close().catch(() => undefined);
-    for (const source of this.job.sources) await source.close().catch(() => undefined);
-    this.checkpoint.close();
-  }
-
-  private async plan(latest: Map<string, Map<PartitionKey, bigint>>, runOptions: RunOnceOptions): Promise<Record<string, ReturnType<typeof rangeToJson>[]> | undefined> {
-    const last = this.checkpoint.offsets.getLatest()?.value;
-    const caps = runOptions.uncapped ? {} : (this.options.caps ?? {});
-    const planned: Record<string, OffsetRange[]> = {};
-    let hasData = false;
-    for (const source of this.job.sources) {
-      const committed = endOffsets((last?.sources[source.name] ?? []).map(rangeFromJson));
-      let available = latest.get(source.name)!;
-      const bound = runOptions.upTo?.get(source.name);
-      if (bound) available = new Map([...available].map(([k, v]) => [k, bound.has(k) && bound.get(k)! < v ? bound.get(k)! : v]));
-      const starting = last === undefined && source.startingPosition === 'latest' ? available : await source.earliestOffsets();
-      const plan = planBatch(committed, available, starting, caps);
-      planned[source.name] = plan.ranges;
-      hasData ||= plan.hasData;
-    }
-    if (!hasData) return undefined;
-    // Schemas are fixed before the offset log is written, so a replay decodes exactly as the first run did.
-    for (const source of this.job.sources) {
-      if (source.schema) continue;
-      const ranges = planned[source.name]!;
-      if (!ranges.some((r) => rangeSize(r) > 0n)) continue;
-      const schema = await source.inferSchema(ranges);
-      source.useSchema(schema);
-      this.checkpoint.updateMetadata((m) => {
-        m.schemas[source.name] = schemaToText(schema);
-      });
-      this.options.note?.(`source '${source.name}': inferred columns ${schemaToText(schema)} (fixed for this checkpoint)`);
-    }
-    return Object.fromEntries(Object.entries(planned).map(([name, rs]) => [name, rs.map(rangeToJson)]));
-  }
-
-  /**
-   * A sink that records its last batch id must not be behind the commit log: if it is, its own storage lost a
-   * committed transaction (DESIGN §11) and replaying would not restore it.
-   */
-  private async checkSinksAgainstCommitLog(): Promise<void> {
-    const committed = this.checkpoint.commits.getLatest()?.batchId;
-    if (committed === undefined) return;
-    for (const { sink } of this.job.sinks) {
-      const last = await sink.lastBatchId?.();
-      if (last === undefined && !sink.lastBatchId) continue;
-      if (last === undefined || last < committed) {
-        throw userError(
-          `sink '${sink.name}' has batches up to ${last ?? 'none'} but the checkpoint committed batch ${committed}: the sink's storage lost committed data`,
-          'restore the sink\'s file from a backup, or start over with a new --checkpoint and an empty sink',
-        );
-      }
-    }
+  private async publishStateSnapshot(force: boolean): Promise<void> {
+    if (!this.state) return;
+    const now = performance.now();
+    if (!force && now - this.lastSnapshotAt < (this.options.snapshotIntervalMs ?? 2000)) return;
+    await this.state.publishSnapshot(this.stateSnapshotPath, this.job.operators);
+    this.lastSnapshotAt = now;
   }
 }
 
+function timestampSql(ms: number): string {
+  return `make_timestamp(${Math.trunc(ms) * 1000}::BIGINT)`;
+}

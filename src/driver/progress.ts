@@ -44,6 +44,8 @@ export interface BatchProgress {
   watermark: string | null;
   stateRows: number;
   stateBytes: number;
+  /** Rows kept per stateful operator (sink). */
+  stateOperators: { sink: string; operator: string; rows: number }[];
   numRowsDroppedByWatermark: number;
   numDeadLetterRows: number;
   recovered: boolean;
@@ -62,6 +64,9 @@ export interface ProgressInput {
   read: ReadonlyMap<string, SourceBatch>;
   sinkRows: Record<string, number>;
   deadLetters: number;
+  watermarkMs: number | null;
+  lateRows: number;
+  state: { rows: number; bytes: number; operators: { sink: string; operator: string; rows: number }[] } | undefined;
   times: PhaseTimes;
   recovered: boolean;
 }
@@ -108,10 +113,11 @@ export function buildProgress(p: ProgressInput): BatchProgress {
     schedulingDelayMs: Math.max(0, p.startedAt - p.batchTime),
     sources,
     sinks: Object.entries(p.sinkRows).map(([description, numOutputRows]) => ({ description, numOutputRows })),
-    watermark: null,
-    stateRows: 0,
-    stateBytes: 0,
-    numRowsDroppedByWatermark: 0,
+    watermark: p.watermarkMs === null ? null : new Date(Math.min(p.watermarkMs, 8_640_000_000_000_000)).toISOString(),
+    stateRows: p.state?.rows ?? 0,
+    stateBytes: p.state?.bytes ?? 0,
+    stateOperators: p.state?.operators ?? [],
+    numRowsDroppedByWatermark: p.lateRows,
     numDeadLetterRows: p.deadLetters,
     recovered: p.recovered,
   };

@@ -57,6 +57,12 @@ export class DuckDbSink implements Sink {
         const last = reader.getRowObjectsJS()[0]?.['batch_id'];
         if (last !== undefined && last !== null && Number(last) >= batch.batchId) return;
         await c.run(`CREATE TABLE IF NOT EXISTS ${this.target} AS SELECT * FROM ${batch.relation} LIMIT 0`);
+        // Update mode upserts on the key columns; complete mode replaces the whole table (Spark's output modes).
+        if (batch.mode === 'complete') await c.run(`DELETE FROM ${this.target}`);
+        if (batch.mode === 'update' && batch.keyColumns && batch.keyColumns.length > 0) {
+          const keys = batch.keyColumns.map((k) => ident(k)).join(', ');
+          await c.run(`DELETE FROM ${this.target} WHERE (${keys}) IN (SELECT ${keys} FROM ${batch.relation})`);
+        }
         // BY NAME: columns matched by name, so a table whose column order differs cannot be filled wrongly.
         await c.run(`INSERT INTO ${this.target} BY NAME SELECT * FROM ${batch.relation}`);
         await c.run(

@@ -9,6 +9,10 @@ export interface SinkBatch {
   /** A (quoted) table name in `engine` holding exactly this batch's rows for this sink. */
   readonly relation: string;
   readonly numRows: number;
+  /** Spark's output mode: append (new final rows), update (changed rows, upsert on keyColumns), complete (the whole result). Default append. */
+  readonly mode?: 'append' | 'update' | 'complete';
+  /** Columns that identify a result row, for update mode. */
+  readonly keyColumns?: readonly string[];
 }
 
 /**

@@ -78,7 +78,13 @@ export abstract class StagedFileSink implements Sink {
   /** Connector-specific set-up after the directories exist. */
   protected async prepare(_engine: Engine): Promise<void> {}
 
+  /** In complete mode the whole result replaces the previous one: one file, renamed over the last. */
+  completeFileName(): string {
+    return `result.${this.extension}`;
+  }
+
   async addBatch(batch: SinkBatch): Promise<void> {
+    if (batch.mode === 'complete') return this.replaceResult(batch);
     const file = this.dataFileName(batch.batchId);
     const target = join(this.path, file);
     try {
@@ -105,6 +111,28 @@ export abstract class StagedFileSink implements Sink {
       writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
+    }
+  }
+
+  /**
+   * Complete mode: the batch's rows are the whole result. Written like any batch, then renamed over
+   * `result.<ext>`, so a reader sees the previous result or the new one, never a mix (an empty result is an
+   * empty file, so the table keeps its columns).
+   */
+  private async replaceResult(batch: SinkBatch): Promise<void> {
+    const file = this.completeFileName();
+    const target = join(this.path, file);
+    try {
+      const staged = join(this.stagingDir, `${padBatchId(batch.batchId)}-${file}`);
+      rmSync(staged, { force: true });
+      await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
+      fsyncFile(staged);
+      renameSync(staged, target);
+      fsyncDir(this.path);
+      const entry: ManifestEntry = { version: 1, sink: this.name, batch_id: batch.batchId, batch_time: new Date(batch.batchTime).toISOString(), num_rows: batch.numRows, files: [file] };
+      writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
+    } catch (err) {
+      throw externalError(`sink '${this.name}': writing the complete result of batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
     }
   }
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { userError } from '../errors.js';
 import type { SourceDef } from '../job/parse-job.js';
+import { createKafkaSource } from './kafka/factory.js';
 import { LogSource } from './log-source.js';
 import { parseSchemaText } from './schema.js';
 import type { Source } from './source.js';
@@ -14,6 +15,8 @@ const logOptions = z
     schema: z.string().optional(),
     event_time: z.string().optional(),
     watermark: z.string().optional(),
+    idle_timeout: z.string().optional(),
+    late_data_path: z.string().optional(),
     starting_offsets: z.enum(['earliest', 'latest']).default('earliest'),
     max_value_bytes: z.coerce.number().int().positive().optional(),
     dead_letter_path: z.string().optional(),
@@ -39,9 +42,10 @@ const FACTORIES: Record<string, (def: SourceDef) => Promise<Source>> = {
       schema,
       maxValueBytes: o.max_value_bytes,
       startingPosition: o.starting_offsets,
-      timestampColumns: o.event_time ? [o.event_time] : [],
+      timestampColumns: o.event_time && /^[A-Za-z_][A-Za-z0-9_]*$/.test(o.event_time) ? [o.event_time] : [],
     });
   },
+  kafka: createKafkaSource,
 };
 
 export async function createSource(def: SourceDef): Promise<Source> {

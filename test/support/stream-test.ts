@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
 import { compileJob, bindCheck } from '../../src/driver/compile-job.js';
-import { Driver, type ProtocolStep } from '../../src/driver/driver.js';
+import { Driver, type ProtocolStep, type RunOnceOptions } from '../../src/driver/driver.js';
 import type { BatchProgress } from '../../src/driver/progress.js';
 import { parseJob } from '../../src/job/parse-job.js';
 import { createLog, openLog, type AppendRecord } from '../../src/log/index.js';
@@ -22,6 +22,7 @@ export type Action =
   | { kind: 'StopStream' }
   | { kind: 'RunBatch'; expectRows?: number }
   | { kind: 'ProcessAllAvailable' }
+  | { kind: 'Drain' }
   | { kind: 'CrashAt'; step: ProtocolStep; sink?: string }
   | { kind: 'CheckAnswer'; sink: string; rows: readonly Row[] }
   | { kind: 'CheckBatches'; batchIds: readonly number[] }
@@ -34,6 +35,8 @@ export const StartStream = (caps?: BatchCaps): Action => ({ kind: 'StartStream',
 export const StopStream: Action = { kind: 'StopStream' };
 export const RunBatch = (expectRows?: number): Action => ({ kind: 'RunBatch', expectRows });
 export const ProcessAllAvailable: Action = { kind: 'ProcessAllAvailable' };
+/** End of bounded input: a batch that moves the watermark to the end of time, emitting every open window. */
+export const Drain: Action = { kind: 'Drain' };
 /** The next batch dies right after `step` (for 'sinkWritten': after that sink); the driver is abandoned as a crash would leave it. */
 export const CrashAt = (step: ProtocolStep, sink?: string): Action => ({ kind: 'CrashAt', step, sink });
 /** The sink's whole output (all batches so far) equals these rows, in any order, as a multiset. */
@@ -108,6 +111,7 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
           const compiled = await compileJob(def, engine, { checkpointDir: checkpoint.dir });
           ctx.driver = await Driver.start(compiled, checkpoint, engine, {
             clock,
+            snapshotIntervalMs: 0,
             caps: action.caps,
             afterStep: (step, _batchId, detail) => {
               if (crashAt && crashAt.step === step && (crashAt.sink === undefined || crashAt.sink === detail)) {
@@ -141,6 +145,9 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
         while (await runBatch()) {
           /* until no new data */
         }
+        return;
+      case 'Drain':
+        await runBatch({ drain: true });
         return;
       case 'CrashAt':
         crashAt = { step: action.step, sink: action.sink };
@@ -178,10 +185,10 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
     }
   };
 
-  const runBatch = async (): Promise<BatchProgress | undefined> => {
+  const runBatch = async (options: RunOnceOptions = {}): Promise<BatchProgress | undefined> => {
     if (!ctx.driver) throw new Error('the stream is not running (StartStream first)');
     try {
-      const p = await ctx.driver.runOnce();
+      const p = await ctx.driver.runOnce(options);
       if (p) ctx.progress.push(p);
       return p;
     } catch (err) {

@@ -1,0 +1,158 @@
+import { userError } from '../errors.js';
+import type { QueryAnalysis } from '../job/analyze-query.js';
+import type { Engine } from '../sql/engine.js';
+import { AggregateOperator } from './aggregate-operator.js';
+import type { OutputMode, StatefulOperator } from './operator.js';
+import { deparse, forEachNode, parseSelect, rewrite, type TreeNode } from './sql-tree.js';
+import { WindowOperator } from './window-operator.js';
+import { findWindowTvfs } from './window-tvf.js';
+import { IntervalJoinOperator, findIntervalJoin, type StreamTemplate } from './interval-join-operator.js';
+
+export interface SourceTimeInfo {
+  readonly name: string;
+  /** Event-time SQL expression; undefined when the source has no event_time. */
+  readonly eventTimeSql: string | undefined;
+}
+
+export type SinkPlan = { readonly kind: 'stateless'; readonly source: string } | { readonly kind: 'stateful'; readonly operator: StatefulOperator };
+
+const WINDOW_COLUMNS = new Set(['window_start', 'window_end']);
+
+/**
+ * Decide how a sink's query runs: stateless (batch by batch), or through a stateful operator. Anything that
+ * cannot run incrementally and correctly is refused here, at start, with the reason and what to do instead.
+ */
+export async function planSink(
+  engine: Engine,
+  sink: { name: string; query: string; outputMode: OutputMode | undefined; key: readonly string[] | undefined },
+  analysis: QueryAnalysis,
+  sources: readonly SourceTimeInfo[],
+): Promise<SinkPlan> {
+  const names = new Map(sources.map((s) => [s.name.toLowerCase(), s]));
+  const streamNames = new Set(names.keys());
+  const tree = await parseSelect(engine, sink.query);
+  const tvfs = await findWindowTvfs(engine, tree, streamNames, sink.name);
+  const directRefs = analysis.relations.filter((r) => streamNames.has(r));
+  const refuse = (why: string, fix: string) => userError(`sink '${sink.name}': ${why}`, fix);
+  if (analysis.stateful.includes('LIMIT')) throw refuse('LIMIT over a stream has no streaming meaning (which rows are "first" keeps changing)', 'drop the LIMIT, or keep the top N per window: ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY …) <= N');
+
+  if (tvfs.length > 0) {
+    if (directRefs.length > 0) throw refuse(`reads ${directRefs.join(', ')} both through a window and directly`, 'read every stream of a windowed query through TUMBLE/HOP/SESSION');
+    const [first] = tvfs;
+    if (tvfs.some((t) => t.kind !== first!.kind || t.sizeUs !== first!.sizeUs || t.slideUs !== first!.slideUs)) {
+      throw refuse('a window join needs both sides windowed identically (same function, size and slide)', 'use the same TUMBLE/HOP arguments on both sides');
+    }
+    checkWindowedShape(tree, refuse);
+    const mode = sink.outputMode ?? 'append';
+    const isJoin = tvfs.length > 1;
+    if (isJoin && mode !== 'append') throw refuse(`a window join supports output_mode = 'append' only (got '${mode}')`, "use output_mode = 'append'");
+    if (first!.kind === 'session' && mode === 'update') throw refuse("session windows support output_mode 'append' or 'complete' (a session's bounds move as rows arrive)", "use output_mode = 'append'");
+    if (isJoin && first!.kind === 'session') throw refuse('joins of session windows are not supported', 'join tumbling or hopping windows');
+    if (mode !== 'complete') {
+      for (const t of tvfs) {
+        if (!names.get(t.source.toLowerCase())?.eventTimeSql) {
+          throw refuse(`output_mode '${mode}' on a window needs a watermark on source '${t.source}': without one no window ever closes and state grows forever`, `add event_time = '<column>' and watermark = '<delay>' to CREATE SOURCE ${t.source}`);
+        }
+      }
+    }
+    const placeholders = tvfs.map((_, i) => `__ds_tvf_${i}`);
+    const edited = rewrite(tree, (node) => {
+      const i = tvfs.findIndex((t) => t.node === node);
+      return i < 0 ? undefined : baseTable(placeholders[i]!, tvfs[i]!.alias);
+    }) as TreeNode;
+    const sql = await deparse(engine, edited);
+    const keys = sink.key ?? groupKeyColumns(tree);
+    if (mode === 'update' && keys.length === 0) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
+    const template = (relation: (i: number) => string) => placeholders.reduce((s, p, i) => replaceIdent(s, p, relation(i)), sql);
+    return { kind: 'stateful', operator: new WindowOperator(sink.name, mode, tvfs.map((t) => ({ ...t, source: names.get(t.source.toLowerCase())!.name })), template, keys) };
+  }
+
+  if (directRefs.length > 1) {
+    const join = await findIntervalJoin(engine, tree, sink.name, sources, directRefs);
+    const mode = sink.outputMode ?? 'append';
+    if (mode !== 'append') throw refuse(`a stream–stream join supports output_mode = 'append' only (got '${mode}')`, "use output_mode = 'append'");
+    if (analysis.stateful.length > 0) throw refuse(`${analysis.stateful.join(', ')} on top of a stream–stream join is not supported`, 'write the joined rows to a sink and aggregate them in another job, or use a window join');
+    const templateOf = async (t: TreeNode): Promise<StreamTemplate> => {
+      const { sql, placeholders } = await replaceStreams(engine, t, streamNames);
+      return (relation) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation(p.source)), sql);
+    };
+    const templates = { full: await templateOf(tree), inner: await templateOf(join.innerTree), matched: await templateOf(join.matchedTree) };
+    return { kind: 'stateful', operator: new IntervalJoinOperator(sink.name, join, templates) };
+  }
+
+  if (directRefs.length === 0) throw refuse('the query reads no source', `select FROM one of the job's sources: ${[...streamNames].join(', ')}`);
+  const source = names.get(directRefs[0]!)!.name;
+  if (analysis.stateful.length === 0) {
+    if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`output_mode '${sink.outputMode}' only applies to aggregations; this query is stateless`, "remove output_mode (stateless queries append)");
+    return { kind: 'stateless', source };
+  }
+  const onlyDistinct = analysis.stateful.every((r) => r === 'DISTINCT');
+  const mode = sink.outputMode ?? (onlyDistinct ? 'append' : undefined);
+  if (!mode || (mode === 'append' && !onlyDistinct)) {
+    throw refuse(
+      `${analysis.stateful.join(', ')} over the whole stream: its result rows keep changing, so output_mode 'append' cannot emit them once and final`,
+      "add output_mode = 'update' (changed rows each batch) or 'complete' (the whole result each batch) to the sink, or aggregate over windows with a watermark: FROM TUMBLE(src, ts, INTERVAL '1 minute') GROUP BY window_start, …",
+    );
+  }
+  const { sql, placeholders } = await replaceStreams(engine, tree, streamNames);
+  const keys = sink.key ?? groupKeyColumns(tree);
+  if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
+  const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
+  return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, source, template, keys) };
+}
+
+/** GROUP BY must group by the window, and window functions must partition by it: a row's result depends on its window only. */
+function checkWindowedShape(tree: TreeNode, refuse: (why: string, fix: string) => Error): void {
+  forEachNode(tree, (n) => {
+    const groups = n['group_expressions'];
+    if (Array.isArray(groups) && groups.length > 0 && !groups.some(isWindowColumn)) {
+      throw refuse('a windowed GROUP BY must include window_start or window_end (otherwise groups span windows and never close)', 'add window_start, window_end to the GROUP BY and the SELECT list');
+    }
+    if (n['class'] === 'WINDOW' && !(n['partitions'] as unknown[]).some(isWindowColumn)) {
+      throw refuse(`window function ${String(n['function_name'])}() must be partitioned by window_start or window_end`, 'write OVER (PARTITION BY window_start, window_end ORDER BY …)');
+    }
+  });
+}
+
+function isWindowColumn(expr: unknown): boolean {
+  const node = expr as TreeNode;
+  if (node?.['class'] !== 'COLUMN_REF') return false;
+  const names = node['column_names'] as string[];
+  return WINDOW_COLUMNS.has(names[names.length - 1]!.toLowerCase());
+}
+
+/** Output columns of the top SELECT that are plain GROUP BY columns: they identify a result row. */
+function groupKeyColumns(tree: TreeNode): string[] {
+  const groups = (tree['group_expressions'] as TreeNode[] | undefined) ?? [];
+  const grouped = new Set(groups.filter((g) => g['class'] === 'COLUMN_REF').map((g) => ((g['column_names'] as string[]).at(-1) ?? '').toLowerCase()));
+  const keys: string[] = [];
+  for (const item of (tree['select_list'] as TreeNode[] | undefined) ?? []) {
+    if (item['class'] !== 'COLUMN_REF') continue;
+    const name = (item['column_names'] as string[]).at(-1)!;
+    if (grouped.has(name.toLowerCase()) || tree['aggregate_handling'] === 'FORCE_AGGREGATES') keys.push(String(item['alias'] || name));
+  }
+  return keys;
+}
+
+/** Replace every BASE_TABLE reference to a stream by a placeholder table name (keeping the alias it had). */
+async function replaceStreams(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>): Promise<{ sql: string; placeholders: { token: string; source: string }[] }> {
+  const placeholders: { token: string; source: string }[] = [];
+  const edited = rewrite(tree, (node) => {
+    if (node['type'] !== 'BASE_TABLE' || typeof node['table_name'] !== 'string') return undefined;
+    const name = node['table_name'];
+    if (!streams.has(name.toLowerCase()) || node['schema_name']) return undefined;
+    const token = `__ds_src_${placeholders.length}`;
+    placeholders.push({ token, source: name });
+    return baseTable(token, String(node['alias'] || name));
+  }) as TreeNode;
+  return { sql: await deparse(engine, edited), placeholders };
+}
+
+function baseTable(name: string, alias: string): TreeNode {
+  return { type: 'BASE_TABLE', alias, sample: null, query_location: 0, schema_name: '', table_name: name, column_name_alias: [], catalog_name: '', at_clause: null };
+}
+
+/** Replace a placeholder identifier (as DuckDB's deparser prints it, quoted or not) by SQL text. */
+function replaceIdent(sql: string, token: string, replacement: string): string {
+  return sql.replace(new RegExp(`"?${token}"?(?![A-Za-z0-9_])`, 'g'), () => replacement);
+}

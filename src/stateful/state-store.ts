@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ident, literal, type Engine } from '../sql/engine.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import type { Exec, StatefulOperator } from './operator.js';
+
+export const STATE_ALIAS = 'state';
+const META = `${STATE_ALIAS}._ds_meta`;
+
+export interface StateMeta {
+  batchId: number;
+  /** Opaque to the store: what the driver needs to finish the batch on replay (the watermark it computed). */
+  info: Record<string, unknown>;
+}
+
+/**
+ * The state of stateful operators: `<checkpoint>/state.duckdb`, attached to the driver's engine as `state`.
+ * A batch's state changes, its outputs and its batch id commit in one DuckDB transaction (DESIGN §2 step 6).
+ */
+export class StateStore {
+  private constructor(
+    private readonly engine: Engine,
+    readonly path: string,
+  ) {}
+
+  static async open(engine: Engine, path: string): Promise<StateStore> {
+    await engine.run(`ATTACH IF NOT EXISTS ${literal(path)} AS ${STATE_ALIAS}`);
+    await engine.run(`CREATE TABLE IF NOT EXISTS ${META} (id INTEGER PRIMARY KEY, batch_id BIGINT NOT NULL, info JSON NOT NULL)`);
+    return new StateStore(engine, path);
+  }
+
+  async meta(): Promise<StateMeta | undefined> {
+    const [row] = await this.engine.all(`SELECT batch_id::BIGINT AS b, info::VARCHAR AS info FROM ${META} WHERE id = 1`);
+    if (!row) return undefined;
+    return { batchId: Number(row['b']), info: JSON.parse(String(row['info'])) as Record<string, unknown> };
+  }
+
+  /** Run the batch's state work and record the batch id, all or nothing. */
+  async commitBatch(batchId: number, info: Record<string, unknown>, work: (exec: Exec) => Promise<void>): Promise<void> {
+    await this.engine.transaction(async (c) => {
+      await work(async (sql) => {
+        await c.run(sql);
+      });
+      await c.run(`INSERT OR REPLACE INTO ${META} VALUES (1, $batch, $info)`, { batch: batchId, info: JSON.stringify(info) });
+    });
+  }
+
+  /** Outputs of committed batches are no longer needed for replay. */
+  async purgeOutputs(operators: readonly StatefulOperator[], committedBatchId: number): Promise<void> {
+    for (const op of operators) {
+      await this.engine.run(`DELETE FROM ${op.outputTable} WHERE __ds_batch <= ${committedBatchId}`).catch(() => undefined);
+    }
+  }
+
+  /** Rows per operator and the state file's size. */
+  async stats(operators: readonly StatefulOperator[]): Promise<{ rows: number; bytes: number; operators: { sink: string; operator: string; rows: number }[] }> {
+    const per: { sink: string; operator: string; rows: number }[] = [];
+    for (const op of operators) {
+      let rows = 0;
+      for (const t of op.stateTables) {
+        const [r] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${t}`).catch(() => [{ n: 0 }]);
+        rows += Number(r?.['n'] ?? 0);
+      }
+      per.push({ sink: op.sink, operator: op.description, rows });
+    }
+    const [size] = await this.engine.all(`SELECT total_blocks * block_size AS bytes FROM pragma_database_size() WHERE database_name = '${STATE_ALIAS}'`).catch(() => [{ bytes: 0 }]);
+    return { rows: per.reduce((a, p) => a + p.rows, 0), bytes: Number(size?.['bytes'] ?? 0), operators: per };
+  }
+
+  /**
+   * Copy the state tables into a separate file, renamed into place: `duckstream state` reads it while the job runs
+   * (the live state.duckdb has one writer, so nobody else can open it).
+   */
+  async publishSnapshot(target: string, operators: readonly StatefulOperator[]): Promise<void> {
+    const tmp = `${target}.${process.pid}.tmp`;
+    rmSync(tmp, { force: true });
+    rmSync(`${tmp}.wal`, { force: true });
+    mkdirSync(dirname(target), { recursive: true });
+    await this.engine.run(`ATTACH ${literal(tmp)} AS __ds_snapshot`);
+    try {
+      await this.engine.run(`CREATE TABLE __ds_snapshot.meta AS SELECT batch_id, info FROM ${META}`);
+      for (const op of operators) {
+        for (const t of op.stateTables) {
+          const name = t.slice(`${STATE_ALIAS}.`.length).replaceAll('"', '');
+          await this.engine.run(`CREATE TABLE __ds_snapshot.${ident(name)} AS SELECT * FROM ${t}`).catch(() => undefined);
+        }
+      }
+      await this.engine.run('CHECKPOINT __ds_snapshot');
+    } finally {
+      await this.engine.run('DETACH __ds_snapshot');
+    }
+    if (existsSync(`${tmp}.wal`)) throw new Error(`state snapshot ${tmp} still has a WAL after CHECKPOINT`);
+    renameSync(tmp, target);
+    fsyncDir(dirname(target));
+  }
+}
