@@ -1,5 +1,6 @@
 import type * as arrow from 'apache-arrow';
 import type { OffsetRange, PartitionKey } from '../plan/offset-range.js';
+import type { BatchCaps } from '../plan/plan-batch.js';
 import type { ValueSchema } from './schema.js';
 
 /** Records of one partition as read from a log, column by column (no per-record objects on the hot path). */
@@ -55,6 +56,8 @@ export interface Source {
   useSchema(schema: ValueSchema): void;
   /** Infer value columns from the records in these ranges (the first batch with data). */
   inferSchema(ranges: readonly OffsetRange[]): Promise<ValueSchema>;
+  /** Caps of this source's batches (its max_records_per_* options); they override the run's caps. */
+  readonly caps?: BatchCaps;
   /** Where a partition seen for the first time is read from on the very first batch ('earliest' or 'latest'). */
   readonly startingPosition: 'earliest' | 'latest';
   /** Every record whose offset lies in the ranges, decoded. */

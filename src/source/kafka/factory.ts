@@ -1,0 +1,80 @@
+import { userError } from '../../errors.js';
+import type { SourceDef } from '../../job/parse-job.js';
+import { TEXT_SCHEMA } from '../decode/index.js';
+import { parseSchemaText, type ValueSchema } from '../schema.js';
+import type { Source } from '../source.js';
+import { createKafka } from './client.js';
+import { HEADERS_FIELD } from './headers-column.js';
+import { KafkaOffsets, type TopicSelector } from './offsets.js';
+import { KafkaSource } from './kafka-source.js';
+import { kafkaConfig, kafkaSourceOptions, parseStartingOffsets, type KafkaSourceOptions } from './options.js';
+
+/** `CREATE SOURCE name WITH (connector = 'kafka', …)`: options checked up front, then a KafkaSource. */
+export async function createKafkaSource(def: SourceDef): Promise<Source> {
+  const o = parseKafkaOptions(def);
+  const schema = declaredSchema(def, o);
+  const selector = topicSelector(def.name, o);
+  const kafka = createKafka(kafkaConfig(`source '${def.name}'`, o));
+  const retry = { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 };
+  return new KafkaSource(def.name, kafka, new KafkaOffsets(kafka, def.name, selector, retry), {
+    format: o.format,
+    schema,
+    maxValueBytes: o.max_value_bytes,
+    timestampColumns: o.event_time && /^[A-Za-z_][A-Za-z0-9_]*$/.test(o.event_time) ? [o.event_time] : [],
+    starting: parseStartingOffsets(def.name, o.starting_offsets),
+    failOnDataLoss: o.fail_on_data_loss,
+    groupId: o.group_id,
+    caps: {
+      ...(o.max_records_per_partition !== undefined && { maxRecordsPerPartition: o.max_records_per_partition }),
+      ...(o.max_records_per_batch !== undefined && { maxRecordsPerBatch: o.max_records_per_batch }),
+    },
+    retry,
+    reader: {
+      maxWaitMs: o.max_wait_ms,
+      maxBytesPerPartition: o.max_bytes_per_partition,
+      sessionTimeoutMs: o.session_timeout_ms,
+      stallTimeoutMs: o.read_timeout_ms,
+    },
+  });
+}
+
+function parseKafkaOptions(def: SourceDef): KafkaSourceOptions {
+  const result = kafkaSourceOptions.safeParse(def.options);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
+    return `option '${i.path.join('.')}': ${i.message}`;
+  });
+  throw userError(`source '${def.name}': ${problems.join('; ')}`, 'see the Kafka options table in the README');
+}
+
+function declaredSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | undefined {
+  const declared = def.columns ?? o.schema;
+  let schema: ValueSchema | undefined;
+  try {
+    schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? TEXT_SCHEMA : undefined;
+  } catch (err) {
+    throw userError(`source '${def.name}': ${(err as Error).message}`);
+  }
+  if (o.format === 'csv' && !schema) throw userError(`source '${def.name}': csv needs declared columns`, "add schema = 'col1 TYPE, col2 TYPE, …' in field order");
+  if (schema?.some((c) => c.name === HEADERS_FIELD.name)) throw userError(`source '${def.name}': '_headers' is a metadata column of Kafka sources`, 'rename the value column');
+  return schema;
+}
+
+function topicSelector(name: string, o: KafkaSourceOptions): TopicSelector {
+  if ((o.topic === undefined) === (o.topic_pattern === undefined)) {
+    throw userError(`source '${name}': give exactly one of topic and topic_pattern`, "topic = 'events' (or 'a,b,c'), or topic_pattern = 'events-.*'");
+  }
+  if (o.topic !== undefined) {
+    const topics = o.topic.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+    const bad = topics.find((t) => !/^[A-Za-z0-9._-]{1,249}$/.test(t));
+    if (bad !== undefined || topics.length === 0) throw userError(`source '${name}': '${bad ?? o.topic}' is not a Kafka topic name`, 'topic names use letters, digits, ".", "_" and "-"');
+    return { topics };
+  }
+  try {
+    return { pattern: new RegExp(`^(?:${o.topic_pattern!})$`) };
+  } catch (err) {
+    throw userError(`source '${name}': topic_pattern: ${(err as Error).message}`, "a JavaScript regular expression matching whole topic names, e.g. 'events-.*'");
+  }
+}
+
