@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { userError } from '../errors.js';
 import type { SourceDef } from '../job/parse-job.js';
 import { createKafkaSource } from './kafka/factory.js';
-import { createKafkaSource } from './kafka/factory.js';
 import { LogSource } from './log-source.js';
 import { parseSchemaText } from './schema.js';
 import type { Source } from './source.js';
