@@ -2,7 +2,7 @@ import { internalError, userError } from '../../errors.js';
 import { METADATA_FIELDS, type ValueSchema } from '../schema.js';
 import type { DeadLetter, RawRecordBatch, SourceBatch } from '../source.js';
 import { CsvDecoder } from './csv-decoder.js';
-import { JsonDecoder } from './json-decoder.js';
+import { JsonDecoder, sampleFieldBytes } from './json-decoder.js';
 import { NO_VALUE, tooLarge } from './reasons.js';
 import type { RecordDecoder, ValueFormat } from './record-decoder.js';
 import { RowsBuilder } from './rows-builder.js';
@@ -38,7 +38,7 @@ export function decodeRecords(batches: readonly RawRecordBatch[], options: Decod
     checkBatch(batch);
     total += batch.count;
   }
-  const out = new RowsBuilder(options.schema, batches);
+  const out = new RowsBuilder(options.schema, batches, textBytesEstimate(batches, total, options));
   const decoder = recordDecoder(options, out);
   const deadLetters: DeadLetter[] = [];
   for (const batch of batches) {
@@ -67,6 +67,31 @@ function recordDecoder(options: DecodeOptions, out: RowsBuilder): RecordDecoder 
     case 'csv':
       return new CsvDecoder(out.values, (options.csvDelimiter ?? ',').charCodeAt(0));
   }
+}
+
+const SAMPLE = 64;
+
+/**
+ * Expected bytes of every text value column: the exact value bytes for 'text'; for JSON and csv the average
+ * over a sample of the first values (for JSON, the scanner measures each field), plus a quarter.
+ */
+function textBytesEstimate(batches: readonly RawRecordBatch[], total: number, options: DecodeOptions): number[] {
+  const sample: Uint8Array[] = [];
+  let valueBytes = 0;
+  for (const batch of batches) {
+    for (let i = 0; i < batch.count; i++) {
+      const v = batch.values[i];
+      if (!v) continue;
+      if (options.format === 'text') valueBytes += v.length;
+      else if (sample.length < SAMPLE) sample.push(v);
+      else break;
+    }
+  }
+  if (options.format === 'text') return [valueBytes];
+  const perRecord = options.format === 'json'
+    ? sampleFieldBytes(options.schema.map((c) => c.name), sample)
+    : options.schema.map(() => sample.reduce((a, v) => a + v.length, 0) / Math.max(1, sample.length * options.schema.length));
+  return perRecord.map((b) => Math.ceil(b * 1.25 * total) + 1024);
 }
 
 function deadLetter(batch: RawRecordBatch, i: number, reason: string): DeadLetter {

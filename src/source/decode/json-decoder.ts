@@ -115,3 +115,14 @@ function parseDateString(s: string): number {
   const b = encoder.encode(s);
   return parseDate(b, 0, b.length);
 }
+
+/** Average bytes per record of each named field's value text in `sample` (values that do not scan count 0). */
+export function sampleFieldBytes(names: readonly string[], sample: readonly Uint8Array[]): number[] {
+  const scanner = new JsonObjectScanner(names);
+  const bytes = names.map(() => 0);
+  for (const value of sample) {
+    if (!scanner.scan(value)) continue;
+    for (let c = 0; c < names.length; c++) if (scanner.kind[c] !== Kind.Absent) bytes[c]! += scanner.end[c]! - scanner.start[c]! + 2;
+  }
+  return bytes.map((b) => b / Math.max(1, sample.length));
+}

@@ -24,9 +24,11 @@ export class RowsBuilder {
   private readonly key: Utf8Column;
   private readonly keyValidity: Validity;
 
+  /** `textBytes[c]`: expected bytes of text value column `c` over all rows (a guess; buffers grow past it). */
   constructor(
     private readonly schema: ValueSchema,
     batches: readonly RawRecordBatch[],
+    textBytes: readonly number[],
   ) {
     let capacity = 0;
     let topicBytes = 0;
@@ -36,9 +38,9 @@ export class RowsBuilder {
       topicBytes += batch.count * encoder.encode(batch.topic).length;
       for (let i = 0; i < batch.count; i++) keyBytes += batch.keys[i]?.length ?? 0;
     }
-    // Exact sizes are known for the metadata; value text columns start small and double (a guess from the
-    // value sizes over-allocates, and every large allocation brings V8's next full GC closer).
-    this.values = schema.map((spec) => new ValueColumn(spec, capacity, Math.min(1 << 20, capacity * 16)));
+    // Exact sizes are known for the metadata, value text columns get the caller's estimate: every large
+    // allocation (and every doubling copy) brings V8's next full GC closer, which costs more than the copy.
+    this.values = schema.map((spec, c) => new ValueColumn(spec, capacity, textBytes[c] ?? 0));
     this.topic = new Utf8Column(capacity, topicBytes, '_topic');
     this.partition = new Int32Array(capacity);
     this.offset = new BigInt64Array(capacity);
