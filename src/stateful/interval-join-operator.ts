@@ -150,7 +150,8 @@ export class IntervalJoinOperator implements StatefulOperator {
     const hi = `(SELECT hi FROM ${BOUNDS})`;
     const lt = `${JSON.stringify(left.timeColumn)}`;
     const rt = `${JSON.stringify(right.timeColumn)}`;
-    const leftGone = `epoch_us(${lt}) + ${this.spec.upperUs} < epoch_us(${hi})`;
+    // Timestamp arithmetic, not epoch_us: epoch_us('infinity') is NULL, and the drain batch's watermark is infinity.
+    const leftGone = `${lt} + to_microseconds(${this.spec.upperUs}) < ${hi}`;
     if (this.spec.joinType === 'LEFT') {
       // Which kept left rows have a partner now: matches found by the inner query above.
       await exec(`UPDATE ${bufL} SET __ds_matched = true WHERE NOT __ds_matched AND (_topic, _partition, _offset) IN (${this.templates.matched(pick(oldL, `(SELECT * FROM ${bufR})`))})`);
@@ -158,6 +159,6 @@ export class IntervalJoinOperator implements StatefulOperator {
       await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${this.templates.full(pick(unmatched, `(SELECT * FROM ${bufR} LIMIT 0)`))})`);
     }
     await exec(`DELETE FROM ${bufL} WHERE ${leftGone}`);
-    await exec(`DELETE FROM ${bufR} WHERE epoch_us(${rt}) + ${this.spec.lowerUs} < epoch_us(${hi})`);
+    await exec(`DELETE FROM ${bufR} WHERE ${rt} + to_microseconds(${this.spec.lowerUs}) < ${hi}`);
   }
 }

@@ -73,7 +73,8 @@ export class WindowOperator implements StatefulOperator {
       const tvfs = this.tvfs.filter((t) => t.source === s);
       if (tvfs.every((t) => t.kind !== 'session')) {
         // The last window holding a row ends at most `size` after it: conservative and exact enough for eviction.
-        const keep = tvfs.map((t) => `epoch_us(${t.timeSql}) + ${t.sizeUs} > epoch_us(${hi})`).join(' OR ');
+        // Timestamp arithmetic: epoch_us('infinity') (the drain watermark) is NULL.
+        const keep = tvfs.map((t) => `(${t.timeSql}) + to_microseconds(${t.sizeUs}) > ${hi}`).join(' OR ');
         await exec(`DELETE FROM ${this.buffer(s)} WHERE NOT (${keep})`);
       } else {
         const closed = tvfs.map((t) => `SELECT _topic, _partition, _offset FROM (${windowExpansionSql(t, this.buffer(s), `window_end <= ${hi}`)})`).join(' INTERSECT ');
