@@ -5,6 +5,7 @@ import { userError, type DuckstreamError } from '../errors.js';
 import { ConsoleSink } from './console-sink.js';
 import { DuckDbSink } from './duckdb-sink.js';
 import { JsonlSink } from './jsonl-sink.js';
+import { kafkaSinkConnector } from './kafka-sink-options.js';
 import { ParquetSink, parquetCompressions } from './parquet-sink.js';
 import type { Sink } from './sink.js';
 
@@ -62,6 +63,7 @@ const connectors = {
     hints: {},
     create: (name, o, ctx) => new ConsoleSink(name, { maxRows: o.max_rows, out: ctx.stdout }),
   }),
+  kafka: connector(kafkaSinkConnector),
 } as const;
 
 export type SinkConnectorName = keyof typeof connectors;

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { clientOptionShape, kafkaConfig } from '../source/kafka/options.js';
+import { KafkaSink, kafkaCompressions } from './kafka-sink.js';
+import type { Sink } from './sink.js';
+
+const options = z.strictObject({
+  brokers: z.string().min(1, 'must not be empty'),
+  topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a Kafka topic name'),
+  format: z.enum(['json', 'text']).default('json'),
+  key_column: z.string().min(1).optional(),
+  partition_column: z.string().min(1).optional(),
+  value_column: z.string().min(1).optional(),
+  transactional_id: z.string().min(1).optional(),
+  idempotent: z.enum(['true', 'false']).default('true'),
+  compression: z.enum(kafkaCompressions).default('none'),
+  retries: z.coerce.number().int().min(0).default(8),
+  retry_backoff_ms: z.coerce.number().int().positive().default(200),
+  ...clientOptionShape(),
+});
+
+/** `CREATE SINK … WITH (connector = 'kafka', …)`, registered in src/sink/registry.ts. */
+export const kafkaSinkConnector = {
+  options,
+  hints: { brokers: "'host:9092[,host2:9092]'", topic: "'<topic>'" } as Record<string, string>,
+  create: (name: string, o: z.output<typeof options>): Sink =>
+    new KafkaSink(name, {
+      client: kafkaConfig(`sink '${name}'`, o),
+      topic: o.topic,
+      shape: { format: o.format, keyColumn: o.key_column, partitionColumn: o.partition_column, valueColumn: o.value_column },
+      transactionalId: o.transactional_id,
+      idempotent: o.idempotent === 'true',
+      compression: o.compression,
+      retry: { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 },
+    }),
+};
