@@ -99,7 +99,8 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
 }
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
-  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'] }));
+  const specs = watermarkSpecs(def);
+  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0 }));
 }
 
 function watermarkSpecs(def: JobDef): WatermarkSpec[] {

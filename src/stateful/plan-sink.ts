@@ -3,7 +3,8 @@ import type { QueryAnalysis } from '../job/analyze-query.js';
 import type { Engine } from '../sql/engine.js';
 import { AggregateOperator } from './aggregate-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
-import { deparse, forEachNode, parseSelect, rewrite, type TreeNode } from './sql-tree.js';
+import { deparse, expressionSql, forEachNode, parseSelect, rewrite, type TreeNode } from './sql-tree.js';
+import { DedupOperator } from './dedup-operator.js';
 import { WindowOperator } from './window-operator.js';
 import { findWindowTvfs } from './window-tvf.js';
 import { IntervalJoinOperator, findIntervalJoin, type StreamTemplate } from './interval-join-operator.js';
@@ -12,6 +13,8 @@ export interface SourceTimeInfo {
   readonly name: string;
   /** Event-time SQL expression; undefined when the source has no event_time. */
   readonly eventTimeSql: string | undefined;
+  /** The source's watermark delay (ms). */
+  readonly delayMs: number;
 }
 
 export type SinkPlan = { readonly kind: 'stateless'; readonly source: string } | { readonly kind: 'stateful'; readonly operator: StatefulOperator };
@@ -86,6 +89,18 @@ export async function planSink(
     if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`output_mode '${sink.outputMode}' only applies to aggregations; this query is stateless`, "remove output_mode (stateless queries append)");
     return { kind: 'stateless', source };
   }
+  const distinctOn = distinctOnTargets(tree);
+  if (distinctOn.length > 0 && analysis.stateful.every((r) => r === 'DISTINCT')) {
+    const info = names.get(source.toLowerCase())!;
+    if (!info.eventTimeSql) {
+      throw refuse(`DISTINCT ON over a stream needs a watermark on source '${source}' to know when a key's first row is final`, `add event_time and watermark options to CREATE SOURCE ${source}`);
+    }
+    if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`deduplication supports output_mode = 'append' only`, 'remove output_mode');
+    const keySql = await Promise.all(distinctOn.map((k) => expressionSql(engine, k)));
+    const { sql, placeholders } = await replaceStreams(engine, tree, streamNames);
+    const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
+    return { kind: 'stateful', operator: new DedupOperator(sink.name, source, keySql, info.eventTimeSql, info.delayMs, template, []) };
+  }
   const onlyDistinct = analysis.stateful.every((r) => r === 'DISTINCT');
   const mode = sink.outputMode ?? (onlyDistinct ? 'append' : undefined);
   if (!mode || (mode === 'append' && !onlyDistinct)) {
@@ -99,6 +114,13 @@ export async function planSink(
   if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
   const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
   return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, source, template, keys) };
+}
+
+/** The `DISTINCT ON (…)` expressions of the top SELECT, if it has them. */
+function distinctOnTargets(tree: TreeNode): TreeNode[] {
+  const modifiers = (tree['modifiers'] as TreeNode[] | undefined) ?? [];
+  const distinct = modifiers.find((m) => m['type'] === 'DISTINCT_MODIFIER');
+  return (distinct?.['distinct_on_targets'] as TreeNode[] | undefined) ?? [];
 }
 
 /** GROUP BY must group by the window, and window functions must partition by it: a row's result depends on its window only. */
