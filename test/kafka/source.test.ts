@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeKafka, kafkaClient, randomTopic, startMockCluster, type MockCluster } from './mock-cluster.js';
 import { jsonl, produce, query, runKafkaJob, tempDir } from './kafka-job.js';
 
@@ -39,5 +39,102 @@ CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, na
     }
     const ranges = [...first.progress, ...second.progress].map((p) => p.sources[0]!.startOffset['0'] + '-' + p.sources[0]!.endOffset['0']);
     expect(ranges).toEqual(['0-30', '30-60', '60-67', '67-97', '97-100']);
+  });
+});
+
+describeKafka('kafka source: groups, partitions, starting offsets, data loss', () => {
+  let cluster: MockCluster;
+  let bootstrap: string;
+  beforeAll(async () => {
+    cluster = await startMockCluster({ brokers: 1 });
+    bootstrap = cluster.bootstrap.join(',');
+  });
+  afterAll(() => cluster?.stop());
+
+  it('commits each batch to group_id (advisory): lag 0 per partition after the run, as the broker reports it', async () => {
+    const topic = randomTopic('lag');
+    await cluster.createTopic(topic, 3);
+    const kafka = kafkaClient(cluster);
+    await produce(kafka, topic, Array.from({ length: 100 }, (_, i) => ({ partition: i % 3, value: JSON.stringify({ id: i }) })));
+    const group = randomTopic('group');
+    const dir = tempDir();
+    const run = await runKafkaJob(dir, `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
+      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id FROM ev;`, { maxRecordsPerPartition: 10 });
+    expect(run.batches).toBe(4);
+    expect(run.notes.filter((n) => /commit failed/.test(n))).toEqual([]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      const lag = ends.map((e) => Number(e.high) - Number(committed[0]!.partitions.find((p) => p.partition === e.partition)!.offset)).sort();
+      expect(lag).toEqual([0, 0, 0]);
+      expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '34'], [1, '33'], [2, '33']]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('picks up topics that appear under topic_pattern, and starts where starting_offsets says', async () => {
+    const prefix = randomTopic('pat');
+    const a = `${prefix}-a`;
+    await cluster.createTopic(a, 2);
+    const kafka = kafkaClient(cluster);
+    await produce(kafka, a, Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    const dir = tempDir();
+    // Partition 0 from offset 7, partition 1 from its end (-1): 3 records of a, then everything of b.
+    const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic_pattern = '${prefix}-.*', read_timeout_ms = '20000',
+        starting_offsets = '{"${a}":{"0":7,"1":-1}}', schema = 'id INTEGER');
+      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _topic AS t, _partition AS p, _offset AS o FROM ev;`;
+    await runKafkaJob(dir, sql);
+    const b = `${prefix}-b`;
+    await cluster.createTopic(b, 2);
+    await produce(kafka, b, Array.from({ length: 6 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 100 + i }) })));
+    await produce(kafka, a, [{ partition: 1, value: JSON.stringify({ id: 20 }) }]);
+    await runKafkaJob(dir, sql);
+    const rows = await query(`SELECT id::INTEGER AS id, t, p::INTEGER AS p, o::INTEGER AS o FROM ${jsonl(join(dir, 'out'))} ORDER BY id`);
+    expect(rows).toEqual([
+      { id: 14, t: a, p: 0, o: 7 },
+      { id: 16, t: a, p: 0, o: 8 },
+      { id: 18, t: a, p: 0, o: 9 },
+      { id: 20, t: a, p: 1, o: 10 },
+      ...[0, 1, 2, 3, 4, 5].map((i) => ({ id: 100 + i, t: b, p: i % 2, o: Math.floor(i / 2) })),
+    ]);
+  });
+
+  it('fails a batch whose start was deleted (fail_on_data_loss), or skips the lost range and says so', async () => {
+    const topic = randomTopic('loss');
+    await cluster.createTopic(topic, 1);
+    const kafka = kafkaClient(cluster);
+    await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    const dir = tempDir();
+    const sql = (fail: boolean) => `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', read_timeout_ms = '20000', schema = 'id INTEGER',
+        fail_on_data_loss = '${fail}', max_records_per_partition = '5', retries = '1');
+      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _offset AS o FROM ev;`;
+    const first = await runKafkaJob(dir, sql(true), { trigger: { kind: 'once' } });
+    expect(first.batches).toBe(1);
+    // The mock caps a partition log at 5 MiB: 7 MiB more pushes the log start past offset 5.
+    const big = 'x'.repeat(100 * 1024);
+    for (let i = 0; i < 70; i++) await produce(kafka, topic, [{ value: JSON.stringify({ id: 1000 + i, pad: big }) }]);
+    const admin = kafka.admin();
+    await admin.connect();
+    const [bounds] = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const low = Number(bounds!.low);
+    expect(low).toBeGreaterThan(5);
+    // Batch 1 is planned as [10, 15) (max_records_per_partition = 5): its records are gone.
+    await expect(runKafkaJob(dir, sql(true))).rejects.toThrow(new RegExp(`${topic} partition 0, range \\[10, 15\\): data loss: offsets \\[10, 15\\) were deleted \\(retention\\) before they were read; the log now starts at ${low}`));
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+    try {
+      await runKafkaJob(dir, sql(false));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr.join('')).toContain(`${topic} partition 0: offsets [10, 15) were lost (deleted before they were read)`);
+    const rows = await query(`SELECT id::INTEGER AS id, o::INTEGER AS o FROM ${jsonl(join(dir, 'out'))} ORDER BY o`);
+    // 0..9 from the first run; then whatever the log still holds from its new start to its end (80).
+    expect(rows.map((r) => r['o'])).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 80 - low }, (_, i) => low + i)]);
+    expect(rows.slice(0, 10).map((r) => r['id'])).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 });
