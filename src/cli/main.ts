@@ -4,6 +4,7 @@ import { DuckstreamError } from '../errors.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerRunCommand } from './run-command.js';
+import { registerStateCommand } from './state-command.js';
 import { registerStatusCommand } from './status-command.js';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRunCommand(program);
   registerStatusCommand(program);
+  registerStateCommand(program);
   registerLogCommands(program);
   registerDemoCommand(program);
   return program;

@@ -11,6 +11,7 @@ interface RunFlags {
   maxRecordsPerBatch?: string;
   json?: boolean;
   allowSourceChange?: boolean;
+  drain?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -22,6 +23,7 @@ export function registerRunCommand(program: Command): void {
     .option('--trigger <when>', "interval between batches (e.g. 1s, 500ms), 'once' or 'available-now'", '1s')
     .option('--max-records-per-partition <n>', 'cap on records per partition per batch')
     .option('--max-records-per-batch <n>', 'cap on records per batch, shared across partitions')
+    .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
     .action(async (job: string, flags: RunFlags) => {
@@ -41,6 +43,7 @@ export function registerRunCommand(program: Command): void {
         jobFile: job,
         checkpoint: flags.checkpoint,
         trigger,
+        drain: flags.drain,
         caps: { maxRecordsPerPartition: positive(flags.maxRecordsPerPartition, '--max-records-per-partition'), maxRecordsPerBatch: positive(flags.maxRecordsPerBatch, '--max-records-per-batch') },
         allowSourceChange: flags.allowSourceChange,
         signal: controller.signal,

@@ -24,7 +24,7 @@ export function registerStatusCommand(program: Command): void {
         }
       }
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ checkpoint: status.dir, job: status.metadata.jobName, jobId: status.metadata.jobId, lastCommitted: status.lastCommitted ?? null, pending: status.pending ?? null, partitions, recent: status.recent, tornProgressTail: status.tornProgressTail })}\n`);
+        process.stdout.write(`${JSON.stringify({ checkpoint: status.dir, job: status.metadata.jobName, jobId: status.metadata.jobId, lastCommitted: status.lastCommitted ?? null, pending: status.pending ?? null, partitions, state: status.recent.at(-1)?.['stateOperators'] ?? [], recent: status.recent, tornProgressTail: status.tornProgressTail })}\n`);
         return;
       }
       const out: string[] = [];
@@ -35,6 +35,12 @@ export function registerStatusCommand(program: Command): void {
       if (status.recent.length > 0) {
         out.push('', 'recent batches:');
         out.push(formatTable(['batch', 'time', 'input rows', 'rows/s', 'duration ms', 'dead letters'], status.recent.map((r) => [String(r['batchId']), String(r['timestamp']), String(r['numInputRows']), String(r['processedRowsPerSecond']), String((r['durationMs'] as Record<string, unknown> | undefined)?.['triggerExecution'] ?? ''), String(r['numDeadLetterRows'] ?? 0)])));
+      }
+      const last = status.recent.at(-1);
+      const operators = (last?.['stateOperators'] as { sink: string; operator: string; rows: number }[] | undefined) ?? [];
+      if (operators.length > 0) {
+        out.push('', `state (batch ${String(last?.['batchId'])}, ${String(last?.['stateBytes'])} bytes, watermark ${String(last?.['watermark'])}):`);
+        out.push(formatTable(['sink', 'operator', 'rows'], operators.map((o) => [o.sink, o.operator, String(o.rows)])));
       }
       if (status.tornProgressTail) out.push('note: the last line of progress.ndjson is torn (a crash mid-write); it was passed over');
       process.stdout.write(`${out.join('\n')}\n`);

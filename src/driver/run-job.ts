@@ -17,6 +17,8 @@ export interface RunJobOptions {
   /** Default `.duckstream/<job name>`. */
   readonly checkpoint?: string;
   readonly trigger: Trigger;
+  /** With available-now: end with a batch that moves the watermark to the end of time. */
+  readonly drain?: boolean;
   readonly caps?: BatchCaps;
   readonly allowSourceChange?: boolean;
   readonly clock?: Clock;
@@ -62,7 +64,8 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
       if (o.signal?.aborted) resolve();
       o.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
-    const batches = await runTrigger(driver, o.trigger, { clock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch });
+    if (o.drain && o.trigger.kind !== 'available-now') throw userError('--drain only goes with --trigger available-now', 'add --trigger available-now, or drop --drain');
+    const batches = await runTrigger(driver, o.trigger, { clock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch, drain: o.drain });
     return { batches, checkpoint: checkpoint.dir };
   } finally {
     if (driver) await driver.close();

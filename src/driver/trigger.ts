@@ -16,6 +16,8 @@ export function parseTrigger(text: string): Trigger {
 }
 
 export interface TriggerLoopOptions {
+  /** After an available-now run, move the watermark to the end of time so every open window is emitted. */
+  readonly drain?: boolean;
   readonly clock: Clock;
   /** Resolves when the user asked to stop (SIGINT/SIGTERM): the current batch finishes and commits first. */
   readonly stopRequested: Promise<void>;
@@ -45,6 +47,8 @@ export async function runTrigger(driver: Driver, trigger: Trigger, o: TriggerLoo
     while (!o.isStopRequested() && done(await driver.runOnce({ upTo }))) {
       /* capped batches until what was available at start is read */
     }
+    // Bounded input is over: Flink's end-of-input watermark, so the last windows are emitted too.
+    if (o.drain && !o.isStopRequested()) done(await driver.runOnce({ drain: true }));
     return batches;
   }
   let next = o.clock.now();

@@ -117,10 +117,10 @@ describe('Driver', () => {
     expect(ctx.progress).toHaveLength(1);
   });
 
-  it('refuses a stateful query at start, with the reason', async () => {
+  it('refuses, at start, a running aggregate in append mode, with the reason and the fix', async () => {
     await testStream(
       job(`CREATE SINK counts WITH (connector = 'console') AS SELECT url, count(*) FROM views GROUP BY url;`),
-      ExpectFailure(/sink 'counts': GROUP BY, aggregate count_star\(\) needs state across batches/, StartStream()),
+      ExpectFailure(/sink 'counts': GROUP BY, aggregate count_star\(\) over the whole stream: its result rows keep changing[\s\S]*fix: add output_mode = 'update'/, StartStream()),
     );
   });
 

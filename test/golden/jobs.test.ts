@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,8 +10,10 @@ import { duckstream } from '../support/cli.js';
 import { canonical } from '../support/stream-test.js';
 
 /**
- * Golden jobs: every job in jobs/ runs on fixed input in many small batches, and each file sink's output must
- * equal the same SELECT run once by DuckDB over all the input (read straight from NDJSON, not through duckstream).
+ * Golden jobs: every job in jobs/ runs on fixed input in many small batches (then drains its windows), and each
+ * sink's output must equal the same logic run once by DuckDB over all the input (read straight from NDJSON, not
+ * through duckstream). That logic is the sink's own SELECT, or, for stateful jobs whose queries use our window
+ * functions, the `CREATE VIEW <sink> AS …` in `<job>.oracle.sql`, written independently of them.
  */
 const PARTITIONS = 4;
 
@@ -21,7 +23,7 @@ const FIXTURES: Record<string, () => { key: string; value: Record<string, unknow
 };
 
 const jobsDir = resolve('jobs');
-const jobFiles = readdirSync(jobsDir).filter((f) => f.endsWith('.sql'));
+const jobFiles = readdirSync(jobsDir).filter((f) => f.endsWith('.sql') && !f.endsWith('.oracle.sql'));
 const tmpDirs: string[] = [];
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -63,16 +65,32 @@ describe('golden jobs', () => {
           await oracle.run(`CREATE VIEW ${ident(t.name)} AS SELECT * FROM ${reader}(${literal(join(cwd, t.options['path']!))})`);
         }
 
-        const run = duckstream(['run', join(jobsDir, file), '--trigger', 'available-now', '--max-records-per-partition', '97'], { cwd });
+        const oracleFile = join(jobsDir, file.replace(/\.sql$/, '.oracle.sql'));
+        const oracleViews = new Set<string>();
+        if (existsSync(oracleFile)) {
+          for (const stmt of readFileSync(oracleFile, 'utf8').split(/;\s*\n/).map((x) => x.replace(/^\s*--.*$/gm, '').trim()).filter((x) => x.length > 0)) {
+            await oracle.run(stmt);
+            const view = /^CREATE VIEW (\w+)/i.exec(stmt);
+            if (view) oracleViews.add(view[1]!);
+          }
+        }
+        const run = duckstream(['run', join(jobsDir, file), '--trigger', 'available-now', '--drain', '--max-records-per-partition', '97'], { cwd });
         expect(run.status, run.stderr).toBe(0);
         expect(run.stderr).toMatch(/batch 7:/); // many small batches, not one
 
-        const fileSinks = def.sinks.filter((s) => s.options['connector'] === 'parquet' || s.options['connector'] === 'jsonl');
-        expect(fileSinks.length).toBeGreaterThan(0);
-        for (const sink of fileSinks) {
-          const expected = await oracle.allJson(sink.query);
-          const glob = join(cwd, sink.options['path']!, sink.options['connector'] === 'parquet' ? '*.parquet' : '*.jsonl');
-          const actual = await oracle.allJson(`SELECT * FROM ${sink.options['connector'] === 'parquet' ? 'read_parquet' : 'read_json_auto'}(${literal(glob)})`);
+        const checked = def.sinks.filter((s) => ['parquet', 'jsonl', 'duckdb'].includes(s.options['connector'] ?? ''));
+        expect(checked.length).toBeGreaterThan(0);
+        for (const sink of checked) {
+          const expected = await oracle.allJson(oracleViews.has(sink.name) ? `SELECT * FROM ${ident(sink.name)}` : sink.query);
+          const path = join(cwd, sink.options['path']!);
+          let from: string;
+          if (sink.options['connector'] === 'duckdb') {
+            await oracle.run(`ATTACH ${literal(path)} AS ${ident(`out_${sink.name}`)} (READ_ONLY)`);
+            from = `${ident(`out_${sink.name}`)}.${ident(sink.options['table']!)}`;
+          } else {
+            from = `${sink.options['connector'] === 'parquet' ? 'read_parquet' : 'read_json_auto'}(${literal(join(path, sink.options['connector'] === 'parquet' ? '*.parquet' : '*.jsonl'))})`;
+          }
+          const actual = await oracle.allJson(`SELECT * FROM ${from}`);
           expect(actual.length, `${sink.name}: row count`).toBe(expected.length);
           expect(canonical(actual), `${sink.name}: rows`).toEqual(canonical(expected));
         }
