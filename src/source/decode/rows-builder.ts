@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
 import { isUtf8 } from 'node:buffer';
+import { internalError } from '../../errors.js';
 import { batchSchema, type ValueSchema } from '../schema.js';
 import type { RawRecordBatch } from '../source.js';
 import { Utf8Column, Validity, ValueColumn, writeInt64 } from './columns.js';
@@ -59,7 +60,8 @@ export class RowsBuilder {
     this.offsetHalves[2 * row + 1] = offsetHalves[2 * i + 1]!;
     const ms = batch.timestamps[i]!;
     if (Math.abs(ms) < SAFE_MS) writeInt64(this.timestampHalves, row, Math.round(ms * 1000));
-    else this.timestamp[row] = BigInt(Math.round(ms)) * 1000n;
+    else if (Number.isFinite(ms)) this.timestamp[row] = BigInt(Math.round(ms)) * 1000n;
+    else throw internalError(`record ${batch.topic}/${batch.partition}@${batch.offsets[i]} has timestamp ${ms}`);
     const key = batch.keys[i];
     if (key == null) {
       this.keyValidity.null(row);
