@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import * as zstd from 'zstd-napi';
 
 const require = createRequire(import.meta.url);
+// kafkajs is CommonJS and Node's ESM loader cannot see CompressionCodecs as a named export (vitest can, so only the built CLI broke).
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 type Codec = () => { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
 
