@@ -35,3 +35,14 @@ export function kafkaErrorText(err: unknown): string {
   if (e.originalError instanceof Error && !text.includes(e.originalError.message)) text += ` (cause: ${kafkaErrorText(e.originalError)})`;
   return text;
 }
+
+/** A broker's protocol error that kafkajs marks not retriable (TOPIC_AUTHORIZATION_FAILED, UNSUPPORTED_VERSION, …). */
+export function isPermanentBrokerError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+    const x = e as Error & { retriable?: boolean; originalError?: unknown };
+    if (x.name === 'KafkaJSProtocolError') return x.retriable === false;
+    e = x.originalError ?? x.cause;
+  }
+  return false;
+}

@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { externalError } from '../../errors.js';
 import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import type { RawRecordBatch } from '../source.js';
-import { kafkaErrorText } from './client.js';
+import { isPermanentBrokerError, kafkaErrorText } from './client.js';
 
 export interface RangeReaderOptions {
   readonly sourceName: string;
@@ -71,8 +71,14 @@ export class KafkaRangeReader {
     const consumer = this.consumer!;
     this.wants = new Map(wanted.map((r) => [partitionKey(r), newWant(r)]));
     try {
-      for (const r of wanted) consumer.seek({ topic: r.topic, partition: r.partition, offset: r.from.toString() });
-      this.resumeWanted();
+      try {
+        for (const r of wanted) consumer.seek({ topic: r.topic, partition: r.partition, offset: r.from.toString() });
+        this.resumeWanted();
+      } catch (err) {
+        // seek/resume throw once the consumer has crashed; its crash event carries the real cause.
+        for (let i = 0; i < 20 && !this.crashed; i++) await new Promise((r) => setTimeout(r, 50));
+        throw this.crashed ?? err;
+      }
       await this.waitUntilDone();
       const batches = wanted.map((r) => toRawBatch(this.wants.get(partitionKey(r))!));
       const firstOffsets = new Map<PartitionKey, bigint>();
@@ -133,7 +139,9 @@ export class KafkaRangeReader {
       if (this.consumer !== consumer) return;
       // kafkajs restarts itself after retriable errors; otherwise this consumer is dead for good (DESIGN §11).
       if (!e.payload.restart) {
-        this.crashed = externalError(`kafka source '${this.options.sourceName}': consumer crashed: ${kafkaErrorText(e.payload.error)}`, true, e.payload.error);
+        // A definite refusal by the broker (authorization, unsupported, invalid) will not heal: no retry for it.
+        const permanent = isPermanentBrokerError(e.payload.error);
+        this.crashed = externalError(`kafka source '${this.options.sourceName}': consumer crashed: ${kafkaErrorText(e.payload.error)}`, !permanent, e.payload.error);
         this.wake?.();
       }
     });
@@ -246,7 +254,11 @@ export class KafkaRangeReader {
   private pauseAll(): void {
     const consumer = this.consumer;
     if (!consumer) return;
-    for (const topic of this.topics) consumer.pause([{ topic }]);
+    try {
+      for (const topic of this.topics) consumer.pause([{ topic }]);
+    } catch {
+      // The consumer crashed (kafkajs refuses pause then); the next read replaces it.
+    }
   }
 }
 
