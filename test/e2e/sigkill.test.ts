@@ -84,3 +84,53 @@ describe('SIGKILL during a long run', () => {
     expect(progress).toMatch(/"recovered":true/);
   }, 180_000);
 });
+
+describe('SIGKILL during a long run of a stateful job', () => {
+  it('windowed counts (append) and running totals (update) end exactly as a run that never crashed', async () => {
+    const sdir = mkdtempSync(join(tmpdir(), 'ds-kill-state-'));
+    try {
+      const rand = prng(5);
+      const t0 = Date.UTC(2026, 0, 1);
+      // Out of order by up to 1 s with a 5 s watermark delay: no row is ever late, wherever the batches are cut.
+      const events = Array.from({ length: 20_000 }, (_, i) => ({ ts: new Date(t0 + i * 50 + Math.floor(rand() * 1000)).toISOString(), k: `k${Math.floor(rand() * 5)}`, v: 1 + Math.floor(rand() * 9) }));
+      writeFileSync(join(sdir, 'input.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const log = await createLog(join(sdir, 'log'), { partitions: 2 });
+      for (let p = 0; p < 2; p++) await log.append(p, events.filter((_, i) => i % 2 === p).map((e) => ({ value: JSON.stringify(e) })));
+      await log.close();
+      writeFileSync(
+        join(sdir, 'job.sql'),
+        `CREATE SOURCE ev WITH (connector = 'log', path = '${sdir}/log', format = 'json', schema = 'ts TIMESTAMP, k VARCHAR, v INTEGER', event_time = 'ts', watermark = '5 seconds');
+         CREATE SINK w WITH (connector = 'parquet', path = '${sdir}/out/w') AS SELECT window_start, k, count(*) AS n, sum(v) AS s FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start, k;
+         CREATE SINK t WITH (connector = 'duckdb', path = '${sdir}/out/t.duckdb', table = 't', output_mode = 'update') AS SELECT k, count(*) AS n, sum(v) AS s FROM ev GROUP BY k;`,
+      );
+      const args = ['run', join(sdir, 'job.sql'), '--checkpoint', join(sdir, 'ck'), '--trigger', '20ms', '--max-records-per-partition', '300'];
+      const done = () => (existsSync(join(sdir, 'ck', 'progress.ndjson')) ? readFileSync(join(sdir, 'ck', 'progress.ndjson'), 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0);
+      for (let round = 0; round < 4; round++) {
+        const before = done();
+        const child = duckstreamBackground(args);
+        const deadline = Date.now() + 30_000;
+        while (done() < before + 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 200)));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+      const finish = duckstream([...args.slice(0, 4), '--trigger', 'available-now', '--drain', '--max-records-per-partition', '3000']);
+      expect(finish.status, finish.stderr).toBe(0);
+      const engine = await Engine.open();
+      try {
+        const input = `read_ndjson(${literal(join(sdir, 'input.ndjson'))}, columns = {ts: 'TIMESTAMP', k: 'VARCHAR', v: 'INTEGER'})`;
+        const expectedW = await engine.allJson(`SELECT time_bucket(INTERVAL '10 seconds', ts) AS window_start, k, count(*) AS n, sum(v) AS s FROM ${input} GROUP BY ALL`);
+        const actualW = await engine.allJson(`SELECT window_start, k, n, s FROM read_parquet(${literal(join(sdir, 'out/w/*.parquet'))})`);
+        expect(actualW.length).toBe(expectedW.length);
+        expect(canonical(actualW)).toEqual(canonical(expectedW));
+        await engine.run(`ATTACH ${literal(join(sdir, 'out/t.duckdb'))} AS t (READ_ONLY)`);
+        const expectedT = await engine.allJson(`SELECT k, count(*) AS n, sum(v) AS s FROM ${input} GROUP BY k`);
+        expect(canonical(await engine.allJson('SELECT k, n, s FROM t.t'))).toEqual(canonical(expectedT));
+      } finally {
+        engine.close();
+      }
+    } finally {
+      rmSync(sdir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
