@@ -52,6 +52,48 @@ export function toRecordBatch(c: RawRecordColumns): RawRecordBatch {
   return { topic: c.topic, partition: c.partition, count: c.count, offsets: c.offsets, timestamps: c.timestamps, keys, values, headers };
 }
 
+/**
+ * The columns as a `RawRecordBatch` whose `bytes` are the columns themselves: the decoder's fast path reads
+ * those, and the per-record views (`keys`, `values`, `headers`) are only built if something asks for them.
+ */
+export function toColumnarBatch(c: RawRecordColumns): RawRecordBatch {
+  return new ColumnarRecordBatch(c);
+}
+
+class ColumnarRecordBatch implements RawRecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+  readonly offsets: BigInt64Array;
+  readonly timestamps: Float64Array;
+  private views: RawRecordBatch | undefined;
+
+  constructor(readonly bytes: RawRecordColumns) {
+    this.topic = bytes.topic;
+    this.partition = bytes.partition;
+    this.count = bytes.count;
+    this.offsets = bytes.offsets;
+    this.timestamps = bytes.timestamps;
+  }
+
+  get keys(): ReadonlyArray<Uint8Array | null> {
+    return this.materialized().keys;
+  }
+
+  get values(): ReadonlyArray<Uint8Array | null> {
+    return this.materialized().values;
+  }
+
+  get headers(): ReadonlyArray<ReadonlyArray<readonly [string, Uint8Array]> | null> {
+    return this.materialized().headers;
+  }
+
+  private materialized(): RawRecordBatch {
+    this.views ??= toRecordBatch(this.bytes);
+    return this.views;
+  }
+}
+
 /** Fills the columns while a reader walks the segments. */
 export class ColumnsBuilder {
   readonly timestamps: Float64Array;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { openLog, type EmbeddedLog } from '../log/index.js';
+import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
 import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
 import { decodeRecords, inferSchema, type ValueFormat } from './decode/index.js';
 import type { RawRecordBatch, Source, SourceBatch } from './source.js';
@@ -76,7 +76,8 @@ export class LogSource implements Source {
       const size = rangeSize(r);
       if (size === 0n) continue;
       const until = BigInt(Math.min(Number(size), left)) + r.from;
-      const batch = this.log.read(r.partition, r.from, until);
+      // Columns, not one view per record: the decoder reads `bytes` (GC walking 1M views cost a fifth of decode).
+      const batch = toColumnarBatch(this.log.readColumns(r.partition, r.from, until));
       out.push(batch);
       left -= batch.count;
     }

@@ -3,7 +3,12 @@ import type { OffsetRange, PartitionKey } from '../plan/offset-range.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
 import type { ValueSchema } from './schema.js';
 
-/** Records of one partition as read from a log, column by column (no per-record objects on the hot path). */
+/**
+ * Records of one partition as read from a log. Keys and values come either as one view per record (`keys`,
+ * `values`: simple, what the Kafka source builds) or, when `bytes` is set, also as positions into a few shared
+ * buffers: the decoder then reads `bytes` and never touches the per-record arrays, which a producer of `bytes`
+ * may build lazily (the embedded log does). Both must describe the same bytes.
+ */
 export interface RawRecordBatch {
   readonly topic: string;
   readonly partition: number;
@@ -15,6 +20,22 @@ export interface RawRecordBatch {
   readonly values: ReadonlyArray<Uint8Array | null>;
   /** Per record: header name → value bytes, or null when the record has none. */
   readonly headers: ReadonlyArray<ReadonlyArray<readonly [string, Uint8Array]> | null>;
+  /** The same keys and values without an object per record (the fast path); optional. */
+  readonly bytes?: RawRecordBytes;
+}
+
+/** Keys and values of a batch as positions into shared buffers: record `i`'s value is `chunks[chunkOf[i]]` at `[valueStart[i], valueStart[i] + valueLength[i])`. */
+export interface RawRecordBytes {
+  /** The buffers the keys and values lie in. */
+  readonly chunks: readonly Uint8Array[];
+  /** Per record: index in `chunks` of the buffer holding its key and value. */
+  readonly chunkOf: Uint32Array;
+  /** Per record: byte position of the key in its chunk, and its length; -1 for a null key. */
+  readonly keyStart: Uint32Array;
+  readonly keyLength: Int32Array;
+  /** Per record: byte position of the value in its chunk, and its length; -1 for a null value. */
+  readonly valueStart: Uint32Array;
+  readonly valueLength: Int32Array;
 }
 
 /** A record that could not be decoded: kept whole, with where it came from and why (never silently dropped). */

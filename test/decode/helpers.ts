@@ -67,3 +67,66 @@ export function utf8Bytes(table: arrow.Table, name: string, row: number): Uint8A
   const offsets = data.valueOffsets as Int32Array;
   return (data.values as Uint8Array).slice(offsets[data.offset + row]!, offsets[data.offset + row + 1]!);
 }
+
+/** Bytes after every packed key and value: they would complete a truncated value if a decoder read past its end. */
+const JUNK = encoder.encode('1"}]\n,x');
+
+/**
+ * The same records as `batch` with its keys and values packed into two shared buffers (`bytes`, as the
+ * embedded log reads them), junk bytes around each one; its per-record arrays throw, so a test proves the
+ * decoder never touches them.
+ */
+export function packed(batch: RawRecordBatch): RawRecordBatch {
+  const n = batch.count;
+  const chunkOf = new Uint32Array(n);
+  const keyStart = new Uint32Array(n);
+  const keyLength = new Int32Array(n);
+  const valueStart = new Uint32Array(n);
+  const valueLength = new Int32Array(n);
+  const half = n >> 1;
+  const chunks: Uint8Array[] = [];
+  for (const [from, to] of [[0, half], [half, n]] as const) {
+    const parts: Uint8Array[] = [JUNK];
+    let at = JUNK.length;
+    for (let i = from; i < to; i++) {
+      chunkOf[i] = chunks.length;
+      for (const [field, start, length] of [[batch.keys[i], keyStart, keyLength], [batch.values[i], valueStart, valueLength]] as const) {
+        start[i] = at;
+        length[i] = field == null ? -1 : field.length;
+        if (field != null) {
+          parts.push(field);
+          at += field.length;
+        }
+        parts.push(JUNK);
+        at += JUNK.length;
+      }
+    }
+    const chunk = new Uint8Array(at);
+    let p = 0;
+    for (const part of parts) {
+      chunk.set(part, p);
+      p += part.length;
+    }
+    chunks.push(chunk);
+  }
+  const refuse = (): never => {
+    throw new Error('the decoder read the per-record arrays of a batch that has bytes');
+  };
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    count: n,
+    offsets: batch.offsets,
+    timestamps: batch.timestamps,
+    get keys() {
+      return refuse();
+    },
+    get values() {
+      return refuse();
+    },
+    get headers() {
+      return refuse();
+    },
+    bytes: { chunks, chunkOf, keyStart, keyLength, valueStart, valueLength },
+  };
+}

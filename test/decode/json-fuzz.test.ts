@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRecords } from '../../src/source/decode/index.js';
 import type { ValueSchema } from '../../src/source/schema.js';
-import { col, rawBatch } from './helpers.js';
+import { col, packed, rawBatch } from './helpers.js';
 
 /** Deterministic PRNG (mulberry32) so a failure replays. */
 function prng(seed: number): () => number {
@@ -74,5 +74,9 @@ describe('the byte scanner agrees with JSON.parse', () => {
       });
       expect(stored).toEqual(expected);
     }
+    // the same from shared buffers with junk after every value (as the embedded log hands them over)
+    const columnar = decodeRecords([packed(rawBatch('t', 0, values))], { format: 'json', schema });
+    expect(columnar.deadLetters).toEqual(out.deadLetters);
+    for (const name of ['a', 'b', 'c', 'e']) expect(col(columnar.table, name)).toEqual(col(out.table, name));
   });
 });

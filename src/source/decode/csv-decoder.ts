@@ -33,7 +33,9 @@ export class CsvDecoder implements RecordDecoder {
     this.fieldQuoted = new Uint8Array(n);
   }
 
-  decode(value: Uint8Array, row: number): string | null {
+  decode(b: Uint8Array, start: number, end: number, row: number): string | null {
+    // a view of just the line: split() and the error positions count from its first byte
+    const value = start === 0 && end === b.length ? b : b.subarray(start, end);
     if (!isUtf8(value)) return `value is not valid UTF-8 (bad byte at ${firstInvalidUtf8(value, 0, value.length)})`;
     const count = this.split(value);
     if (count < 0) return `invalid csv: ${this.error}`;

@@ -6,6 +6,7 @@ import { JsonDecoder, sampleFieldBytes } from './json-decoder.js';
 import { NO_VALUE, tooLarge } from './reasons.js';
 import type { RecordDecoder, ValueFormat } from './record-decoder.js';
 import { RowsBuilder } from './rows-builder.js';
+import { keyOf, valueOf } from './raw-bytes.js';
 import { PlainTextDecoder } from './text-decoder.js';
 
 export { inferSchema } from './infer.js';
@@ -44,12 +45,24 @@ export function decodeRecords(batches: readonly RawRecordBatch[], options: Decod
   for (const batch of batches) {
     const from = out.rows;
     const offsetHalves = new Int32Array(batch.offsets.buffer, batch.offsets.byteOffset, batch.count * 2);
+    const bytes = batch.bytes;
     for (let i = 0; i < batch.count; i++) {
-      const value = batch.values[i];
       let reason: string | null;
-      if (value == null) reason = NO_VALUE;
-      else if (value.length > maxValueBytes) reason = tooLarge(value.length, maxValueBytes);
-      else reason = decoder.decode(value, out.rows);
+      if (bytes) {
+        // fast path: positions into the read buffers, no object per record
+        const length = bytes.valueLength[i]!;
+        if (length < 0) reason = NO_VALUE;
+        else if (length > maxValueBytes) reason = tooLarge(length, maxValueBytes);
+        else {
+          const start = bytes.valueStart[i]!;
+          reason = decoder.decode(bytes.chunks[bytes.chunkOf[i]!]!, start, start + length, out.rows);
+        }
+      } else {
+        const value = batch.values[i];
+        if (value == null) reason = NO_VALUE;
+        else if (value.length > maxValueBytes) reason = tooLarge(value.length, maxValueBytes);
+        else reason = decoder.decode(value, 0, value.length, out.rows);
+      }
       if (reason === null) out.commit(batch, i, offsetHalves);
       else deadLetters.push(deadLetter(batch, i, reason));
     }
@@ -79,12 +92,15 @@ function textBytesEstimate(batches: readonly RawRecordBatch[], total: number, op
   const sample: Uint8Array[] = [];
   let valueBytes = 0;
   for (const batch of batches) {
-    for (let i = 0; i < batch.count; i++) {
-      const v = batch.values[i];
-      if (!v) continue;
-      if (options.format === 'text') valueBytes += v.length;
-      else if (sample.length < SAMPLE) sample.push(v);
-      else break;
+    if (options.format === 'text') {
+      for (let i = 0; i < batch.count; i++) {
+        valueBytes += batch.bytes ? Math.max(0, batch.bytes.valueLength[i]!) : (batch.values[i]?.length ?? 0);
+      }
+      continue;
+    }
+    for (let i = 0; i < batch.count && sample.length < SAMPLE; i++) {
+      const v = valueOf(batch, i);
+      if (v) sample.push(v);
     }
   }
   if (options.format === 'text') return [valueBytes];
@@ -100,8 +116,8 @@ function deadLetter(batch: RawRecordBatch, i: number, reason: string): DeadLette
     partition: batch.partition,
     offset: batch.offsets[i]!,
     timestamp: batch.timestamps[i]!,
-    key: batch.keys[i] ?? null,
-    value: batch.values[i] ?? null,
+    key: keyOf(batch, i),
+    value: valueOf(batch, i),
     reason,
   };
 }
@@ -136,7 +152,11 @@ function checkOptions(options: DecodeOptions): number {
 
 function checkBatch(batch: RawRecordBatch): void {
   const n = batch.count;
-  if (batch.offsets.length < n || batch.timestamps.length < n || batch.keys.length < n || batch.values.length < n) {
+  const b = batch.bytes;
+  const short = b
+    ? b.chunkOf.length < n || b.keyStart.length < n || b.keyLength.length < n || b.valueStart.length < n || b.valueLength.length < n
+    : batch.keys.length < n || batch.values.length < n;
+  if (batch.offsets.length < n || batch.timestamps.length < n || short) {
     throw internalError(`raw batch of ${batch.topic}/${batch.partition} says ${n} records but its columns are shorter`);
   }
 }

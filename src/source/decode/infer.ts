@@ -1,6 +1,7 @@
 import { userError } from '../../errors.js';
 import type { ColumnSpec, ColumnType, ValueSchema } from '../schema.js';
 import type { RawRecordBatch } from '../source.js';
+import { valueOf } from './raw-bytes.js';
 import type { ValueFormat } from './record-decoder.js';
 import { isTimestampWithTime } from './text-values.js';
 
@@ -66,7 +67,7 @@ function sample(batches: readonly RawRecordBatch[], sampleSize: number): Map<str
   let sampled = 0;
   for (const batch of batches) {
     for (let i = 0; i < batch.count && sampled < sampleSize; i++) {
-      const value = batch.values[i];
+      const value = valueOf(batch, i);
       if (value == null) continue;
       let parsed: unknown;
       try {

@@ -15,10 +15,10 @@ export class JsonDecoder implements RecordDecoder {
     this.scanner = new JsonObjectScanner(columns.map((c) => c.name));
   }
 
-  decode(value: Uint8Array, row: number): string | null {
+  decode(value: Uint8Array, begin: number, stop: number, row: number): string | null {
     const s = this.scanner;
-    if (!s.scan(value)) {
-      if (s.notObject) return `expected a JSON object, got ${this.describe(value, 0, value.length)}`;
+    if (!s.scan(value, begin, stop)) {
+      if (s.notObject) return `expected a JSON object, got ${this.describe(value, begin, stop)}`;
       return `invalid JSON: ${s.error}`;
     }
     const columns = this.columns;

@@ -48,6 +48,8 @@ export class JsonObjectScanner {
   private b: Uint8Array = EMPTY;
   private pos = 0;
   private n = 0;
+  /** Where the scanned value starts in `b` (error positions are relative to it). */
+  private base = 0;
   private escaped = false;
   private readonly nameLengths: Int32Array;
 
@@ -63,11 +65,15 @@ export class JsonObjectScanner {
     this.nameLengths = Int32Array.from(this.nameBytes, (b) => b.length);
   }
 
-  /** Scans a value that must be one JSON object; false (with `error`/`notObject`) when it is not. */
-  scan(b: Uint8Array): boolean {
+  /**
+   * Scans `b[start, end)`, which must be one JSON object; false (with `error`/`notObject`) when it is not.
+   * Positions in `start`/`end` are into `b`; byte positions in `error` are relative to `start`.
+   */
+  scan(b: Uint8Array, start = 0, end = b.length): boolean {
     this.b = b;
-    this.n = b.length;
-    this.pos = 0;
+    this.n = end;
+    this.pos = start;
+    this.base = start;
     const kind = this.kind;
     for (let c = 0; c < kind.length; c++) kind[c] = Kind.Absent;
     this.notObject = false;
@@ -94,6 +100,7 @@ export class JsonObjectScanner {
     this.b = b;
     this.n = end;
     this.pos = start;
+    this.base = 0;
     try {
       this.skipWs();
       if (this.pos >= this.n) this.fail('a JSON value');
@@ -119,7 +126,7 @@ export class JsonObjectScanner {
       const c = this.b[p]!;
       found = c > 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
     }
-    this.error = `expected ${expected}, found ${found} at byte ${p}`;
+    this.error = `expected ${expected}, found ${found} at byte ${p - this.base}`;
     throw INVALID;
   }
 

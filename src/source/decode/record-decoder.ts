@@ -2,9 +2,10 @@
 export type ValueFormat = 'json' | 'text' | 'csv';
 
 /**
- * Decodes one record value into row `row` of the value columns. Returns null when the row is complete,
- * or the reason the record is dead-lettered (the caller then reuses the row for the next record).
+ * Decodes one record value, the bytes `b[start, end)`, into row `row` of the value columns. Returns null when
+ * the row is complete, or the reason the record is dead-lettered (the caller then reuses the row for the next
+ * record). `b` may hold other records' bytes around the value (the log's read buffers): never look outside.
  */
 export interface RecordDecoder {
-  decode(value: Uint8Array, row: number): string | null;
+  decode(b: Uint8Array, start: number, end: number, row: number): string | null;
 }

@@ -4,6 +4,7 @@ import { internalError } from '../../errors.js';
 import { batchSchema, type ValueSchema } from '../schema.js';
 import type { RawRecordBatch } from '../source.js';
 import { Utf8Column, Validity, ValueColumn, writeInt64 } from './columns.js';
+import { keyLength } from './raw-bytes.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -37,7 +38,7 @@ export class RowsBuilder {
     for (const batch of batches) {
       capacity += batch.count;
       topicBytes += batch.count * encoder.encode(batch.topic).length;
-      for (let i = 0; i < batch.count; i++) keyBytes += batch.keys[i]?.length ?? 0;
+      for (let i = 0; i < batch.count; i++) keyBytes += keyLength(batch, i);
     }
     // Exact sizes are known for the metadata, value text columns get the caller's estimate: every large
     // allocation (and every doubling copy) brings V8's next full GC closer, which costs more than the copy.
@@ -62,15 +63,37 @@ export class RowsBuilder {
     if (Math.abs(ms) < SAFE_MS) writeInt64(this.timestampHalves, row, Math.round(ms * 1000));
     else if (Number.isFinite(ms)) this.timestamp[row] = BigInt(Math.round(ms)) * 1000n;
     else throw internalError(`record ${batch.topic}/${batch.partition}@${batch.offsets[i]} has timestamp ${ms}`);
-    const key = batch.keys[i];
-    if (key == null) {
-      this.keyValidity.null(row);
-      this.key.setEmpty(row);
-    } else {
-      this.keyValidity.valid(row);
-      if (isAscii(key) || isUtf8(key)) this.key.setBytes(row, key, 0, key.length);
-      else this.key.setString(row, decoder.decode(key)); // not UTF-8: invalid bytes become U+FFFD
+    const bytes = batch.bytes;
+    if (bytes) {
+      // fast path: the key's position in the read buffers, a view only for long non-ASCII keys
+      const length = bytes.keyLength[i]!;
+      if (length < 0) this.nullKey(row);
+      else {
+        const chunk = bytes.chunks[bytes.chunkOf[i]!]!;
+        const start = bytes.keyStart[i]!;
+        this.keyValidity.valid(row);
+        if (isAscii(chunk, start, start + length)) this.key.setBytes(row, chunk, start, start + length);
+        else this.setKey(row, chunk.subarray(start, start + length));
+      }
+      return;
     }
+    const key = batch.keys[i];
+    if (key == null) this.nullKey(row);
+    else {
+      this.keyValidity.valid(row);
+      if (isAscii(key, 0, key.length)) this.key.setBytes(row, key, 0, key.length);
+      else this.setKey(row, key);
+    }
+  }
+
+  private nullKey(row: number): void {
+    this.keyValidity.null(row);
+    this.key.setEmpty(row);
+  }
+
+  private setKey(row: number, key: Uint8Array): void {
+    if (isUtf8(key)) this.key.setBytes(row, key, 0, key.length);
+    else this.key.setString(row, decoder.decode(key)); // not UTF-8: invalid bytes become U+FFFD
   }
 
   /** The rows `[from, rows)` all came from `batch`: fills `_topic` and `_partition`. */
@@ -98,8 +121,9 @@ export class RowsBuilder {
   }
 }
 
-function isAscii(b: Uint8Array): boolean {
-  if (b.length > 64) return false;
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+/** Short and ASCII (longer keys go to the native `isUtf8`). */
+function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start > 64) return false;
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
   return true;
 }

@@ -7,9 +7,9 @@ import { isUtf8 } from 'node:buffer';
 export class PlainTextDecoder implements RecordDecoder {
   constructor(private readonly column: ValueColumn) {}
 
-  decode(value: Uint8Array, row: number): string | null {
-    if (!isUtf8(value)) return `value is not valid UTF-8 (bad byte at ${firstInvalidUtf8(value, 0, value.length)})`;
-    this.column.utf8!.setBytes(row, value, 0, value.length);
+  decode(b: Uint8Array, start: number, end: number, row: number): string | null {
+    if (!isUtf8(b.subarray(start, end))) return `value is not valid UTF-8 (bad byte at ${firstInvalidUtf8(b, start, end) - start})`;
+    this.column.utf8!.setBytes(row, b, start, end);
     this.column.validity.valid(row);
     return null;
   }
