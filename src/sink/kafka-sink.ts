@@ -123,7 +123,9 @@ export class KafkaSink implements Sink {
     const transactional = this.config.transactionalId !== undefined;
     const producer = this.kafka.producer({
       allowAutoTopicCreation: false,
-      idempotent: transactional || this.config.idempotent,
+      // kafkajs: a transaction gets its own idempotent producer id from the transaction coordinator; the
+      // producer-level flag only concerns plain sends (and asks the controller, which the mock lacks).
+      idempotent: !transactional && this.config.idempotent,
       ...(transactional && { transactionalId: this.config.transactionalId, maxInFlightRequests: 1 }),
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
     });
