@@ -26,7 +26,7 @@ describe('inferSchema', () => {
     ]);
   });
 
-  it('integers → BIGINT, nulls ignored, mixed types and only-nulls → JSON', () => {
+  it('integers → BIGINT, nulls ignored, mixed types without a dominant one and only-nulls → JSON', () => {
     const schema = inferSchema(
       [rawBatch('t', 0, ['{"n":1,"mixed":1,"nul":null,"ts":"2024-05-01 12:00:00+02:00"}', '{"n":null,"mixed":"1","ts":"2024-05-01T12:00"}'])],
       json,
@@ -34,9 +34,32 @@ describe('inferSchema', () => {
     expect(schema.map((c) => `${c.name} ${c.type}`)).toEqual(['n BIGINT', 'mixed JSON', 'nul JSON', 'ts TIMESTAMP']);
   });
 
-  it('a string column is TIMESTAMP only if every value is an ISO timestamp with a time part', () => {
+  it('a string column is TIMESTAMP only if at least 90% of its values are ISO timestamps with a time part', () => {
     const schema = inferSchema([rawBatch('t', 0, ['{"ts":"2024-05-01T12:00:00Z"}', '{"ts":"soon"}'])], json);
     expect(schema).toEqual([{ name: 'ts', type: 'VARCHAR', required: false }]);
+    const mostly = Array.from({ length: 20 }, (_, i) => (i === 7 ? '{"ts":"soon"}' : `{"ts":"2024-05-01T12:00:${String(i).padStart(2, '0')}Z"}`));
+    expect(inferSchema([rawBatch('t', 0, mostly)], json)).toEqual([{ name: 'ts', type: 'TIMESTAMP', required: false }]);
+  });
+
+  it('the dominant type wins (≥ 90% of the non-null values); the other values are dead-lettered, not a JSON column', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => (i === 500 ? '{"user_id":"not-a-number","n":1}' : `{"user_id":${i},"n":${i % 3 === 0 ? null : i}}`));
+    const batches = [rawBatch('t', 0, values)];
+    const schema = inferSchema(batches, json);
+    expect(schema.map((c) => `${c.name} ${c.type}`)).toEqual(['user_id BIGINT', 'n BIGINT']);
+    const out = decodeRecords(batches, { format: 'json', schema });
+    expect(out.table.numRows).toBe(999);
+    expect(out.deadLetters.map((d) => [Number(d.offset) - 100, d.reason])).toEqual([[500, `field 'user_id': expected BIGINT, got string "not-a-number"`]]);
+  });
+
+  it('integers and fractions together are DOUBLE; booleans and strings dominate the same way; below 90% is JSON', () => {
+    const rows = (f: (i: number) => string): string[] => Array.from({ length: 100 }, (_, i) => `{"v":${f(i)}}`);
+    const typeOf = (values: string[]): string => inferSchema([rawBatch('t', 0, values)], json)[0]!.type;
+    expect(typeOf(rows((i) => (i % 2 ? `${i}` : `${i}.5`)))).toBe('DOUBLE');
+    expect(typeOf(rows((i) => (i < 95 ? `${i}` : `${i}.5`)))).toBe('DOUBLE');
+    expect(typeOf(rows((i) => (i < 90 ? 'true' : '"yes"')))).toBe('BOOLEAN');
+    expect(typeOf(rows((i) => (i < 95 ? `"s${i}"` : `${i}`)))).toBe('VARCHAR');
+    expect(typeOf(rows((i) => (i < 89 ? `${i}` : `"s${i}"`)))).toBe('JSON');
+    expect(typeOf(rows((i) => (i < 95 ? `[${i}]` : `{"k":${i}}`)))).toBe('JSON');
   });
 
   it('timestampColumns forces TIMESTAMP (epoch ms numbers too)', () => {

@@ -7,24 +7,30 @@ import { isTimestampWithTime } from './text-values.js';
 
 const DEFAULT_SAMPLE_SIZE = 1000;
 
-/** What one field's sampled values looked like (nulls say nothing). */
+/** How many of one field's sampled values had each JSON type (nulls say nothing). */
 interface Seen {
-  integer: boolean;
-  fraction: boolean;
-  boolean: boolean;
-  string: boolean;
-  /** Every string seen was an ISO timestamp with a time part. */
-  allTimestamps: boolean;
-  nested: boolean;
+  integer: number;
+  fraction: number;
+  boolean: number;
+  string: number;
+  /** Strings that are ISO timestamps with a time part. */
+  timestamps: number;
+  nested: number;
 }
+
+/** A type seen in at least this share of a field's non-null sampled values is the column's type. */
+export const DOMINANT_SHARE = 0.9;
 
 /**
  * A value schema guessed from the first `sampleSize` decodable JSON objects (other records are skipped):
- * every field name in first-seen order; integral numbers → BIGINT (DOUBLE if any has a fraction),
- * booleans → BOOLEAN, strings → VARCHAR (TIMESTAMP when named in `timestampColumns` or when every value is
- * an ISO timestamp with a time part), objects and arrays → JSON. A field with several JSON types, or only
- * nulls, is JSON: the one type that takes any value, so no record is dead-lettered for it. Nothing is
- * `required`. 'text' has the fixed `value VARCHAR` schema; 'csv' cannot be inferred.
+ * every field name in first-seen order, typed by the values it had. The dominant type wins: numbers → BIGINT
+ * (DOUBLE if any has a fraction), booleans → BOOLEAN, strings → VARCHAR (TIMESTAMP when named in
+ * `timestampColumns`, or when at least 90% of them are ISO timestamps with a time part), objects and arrays →
+ * JSON, when that type makes up at least 90% (`DOMINANT_SHARE`) of the field's non-null values. The other
+ * values of the field are dead-lettered when decoded, as any value of the wrong type is: one
+ * `"user_id": "oops"` among a thousand integers must not turn the column into JSON. A field with no dominant
+ * type, or only nulls, is JSON: the one type that takes any value. Nothing is `required`. 'text' has the fixed
+ * `value VARCHAR` schema; 'csv' cannot be inferred.
  */
 export function inferSchema(
   batches: readonly RawRecordBatch[],
@@ -80,7 +86,7 @@ function sample(batches: readonly RawRecordBatch[], sampleSize: number): Map<str
       for (const [name, v] of Object.entries(parsed)) {
         let seen = fields.get(name);
         if (!seen) {
-          seen = { integer: false, fraction: false, boolean: false, string: false, allTimestamps: true, nested: false };
+          seen = { integer: 0, fraction: 0, boolean: 0, string: 0, timestamps: 0, nested: 0 };
           fields.set(name, seen);
         }
         observe(seen, v);
@@ -93,28 +99,28 @@ function sample(batches: readonly RawRecordBatch[], sampleSize: number): Map<str
 function observe(seen: Seen, v: unknown): void {
   switch (typeof v) {
     case 'number':
-      if (Number.isInteger(v)) seen.integer = true;
-      else seen.fraction = true;
+      if (Number.isInteger(v)) seen.integer++;
+      else seen.fraction++;
       break;
     case 'boolean':
-      seen.boolean = true;
+      seen.boolean++;
       break;
     case 'string':
-      seen.string = true;
-      if (seen.allTimestamps && !isTimestampWithTime(v)) seen.allTimestamps = false;
+      seen.string++;
+      if (isTimestampWithTime(v)) seen.timestamps++;
       break;
     case 'object':
-      if (v !== null) seen.nested = true;
+      if (v !== null) seen.nested++;
       break;
   }
 }
 
 function typeOf(seen: Seen): ColumnType {
-  const number = seen.integer || seen.fraction;
-  const kinds = Number(number) + Number(seen.boolean) + Number(seen.string) + Number(seen.nested);
-  if (kinds !== 1) return 'JSON';
-  if (number) return seen.fraction ? 'DOUBLE' : 'BIGINT';
-  if (seen.boolean) return 'BOOLEAN';
-  if (seen.string) return seen.allTimestamps ? 'TIMESTAMP' : 'VARCHAR';
+  const number = seen.integer + seen.fraction;
+  const nonNull = number + seen.boolean + seen.string + seen.nested;
+  const dominant = (n: number, of = nonNull): boolean => n > 0 && n >= DOMINANT_SHARE * of;
+  if (dominant(number)) return seen.fraction > 0 ? 'DOUBLE' : 'BIGINT';
+  if (dominant(seen.boolean)) return 'BOOLEAN';
+  if (dominant(seen.string)) return dominant(seen.timestamps, seen.string) ? 'TIMESTAMP' : 'VARCHAR';
   return 'JSON';
 }
