@@ -42,6 +42,8 @@ export interface CompiledJob {
   readonly operators: readonly StatefulOperator[];
   /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
   readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
+  /** Run a batch on every interval trigger tick even without new data (DStream jobs: windows slide by batch). */
+  readonly batchEveryInterval?: boolean;
 }
 
 export interface CompileOptions {

@@ -245,7 +245,10 @@ export class Driver {
       hasData ||= plan.hasData;
     }
     let drain = false;
-    if (!hasData) {
+    // DStream jobs run a batch every trigger interval, data or not (Spark Streaming's JobGenerator): windows slide
+    // and state times out by batch. Only interval triggers pass a batchTime, so available-now/once still end.
+    const everyInterval = this.job.batchEveryInterval === true && runOptions.batchTime !== undefined;
+    if (!hasData && !everyInterval) {
       // A batch without data still runs when it moves the watermark (drain, idle sources): windows close in it.
       if (this.job.operators.length === 0) return undefined;
       const current = this.lastWatermark();
