@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { DuckstreamError } from '../errors.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerGenCommand } from './gen-command.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStateCommand } from './state-command.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerStateCommand(program);
   registerLogCommands(program);
   registerDemoCommand(program);
+  registerGenCommand(program);
   return program;
 }
 
