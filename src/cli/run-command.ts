@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runJob } from '../driver/run-job.js';
+import { isDStreamJobFile, runDStreamJob } from '../dstream/run-dstream-job.js';
 import { parseTrigger } from '../driver/trigger.js';
 import type { BatchProgress } from '../driver/progress.js';
 import { userError } from '../errors.js';
@@ -17,8 +18,8 @@ interface RunFlags {
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run a streaming SQL job file')
-    .argument('<job>', 'the job file (.sql)')
+    .description('run a streaming job: a SQL job file (.sql) or a DStream job module (.ts, .js, .mjs)')
+    .argument('<job>', 'the job file (.sql, or .ts/.js/.mjs for a DStream job)')
     .option('--checkpoint <dir>', 'checkpoint directory (default .duckstream/<job name>)')
     .option('--trigger <when>', "interval between batches (e.g. 1s, 500ms), 'once' or 'available-now'", '1s')
     .option('--max-records-per-partition <n>', 'cap on records per partition per batch')
@@ -39,7 +40,7 @@ export function registerRunCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      const result = await runJob({
+      const result = await (isDStreamJobFile(job) ? runDStreamJob : runJob)({
         jobFile: job,
         checkpoint: flags.checkpoint,
         trigger,

@@ -152,7 +152,7 @@ class Compiler {
 
   describeNode(node: GraphNode): string {
     const step = node.step;
-    const parts = Object.entries(step).map(([k, v]) => `${k}=${typeof v === 'function' ? v.toString() : isSql(v) ? v.text : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'function' ? x.toString() : x instanceof Sql ? x.text : x))}`);
+    const parts = Object.entries(step).map(([k, v]) => `${k}=${typeof v === 'function' ? v.toString() : isSql(v) ? v.text : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'function' ? x.toString() : isSql(x) ? x.text : x))}`);
     return `${node.id}:${parts.join(',')}(${node.inputs.map((i) => this.describeNode(i)).join(';')})`;
   }
 

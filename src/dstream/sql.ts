@@ -1,7 +1,12 @@
 import { ident, literal } from '../sql/engine.js';
 
 /** A piece of DuckDB SQL (an expression, a select list or a query), built with the `sql` tag. */
+const BRAND = Symbol.for('duckstream.sql');
+
 export class Sql {
+  /** Marks Sql values across copies of the module (a job importing `duckstream` from dist, tests from src). */
+  readonly [BRAND] = true;
+
   /** Use the `sql` tag or `Sql.raw` instead. */
   private constructor(readonly text: string) {}
 
@@ -37,7 +42,7 @@ export function col(name: string): Sql {
 }
 
 function toSqlText(v: SqlValue): string {
-  if (v instanceof Sql) return v.text;
+  if (isSql(v)) return v.text;
   if (v === null) return 'NULL';
   if (typeof v === 'string') return literal(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
@@ -48,5 +53,5 @@ function toSqlText(v: SqlValue): string {
 }
 
 export function isSql(v: unknown): v is Sql {
-  return v instanceof Sql;
+  return v instanceof Sql || (typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[BRAND] === true);
 }
