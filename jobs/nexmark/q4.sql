@@ -1,0 +1,33 @@
+-- Nexmark q4 (average closing price per category): the winning bid of each auction (max price among bids made
+-- between the auction's start and its expiry), averaged per category.
+-- BLOCKED: the join's bound is a column (A.expires), not a fixed interval, and an aggregation sits on top of a
+-- stream–stream join; duckstream refuses both at start (state would be unbounded / "… on top of a stream–stream
+-- join is not supported"). No equivalent supported shape: the auction length is random and unbounded by design
+-- (on average the time until 100 more auctions exist). What it needs: an interval join whose bound may be an
+-- expression over the left row (state kept until the watermark passes A.expires), whose output feeds a
+-- per-auction aggregate that is final once the watermark passes A.expires, and then a running aggregate per
+-- category in update mode. test/nexmark/windowed.test.ts checks the refusal.
+-- Data: npx duckstream gen nexmark --events 1000000 --to data/nexmark
+-- Run:  npx duckstream run jobs/nexmark/q4.sql --trigger available-now
+
+CREATE SOURCE auction WITH (
+  connector = 'log', path = 'data/nexmark/auction', format = 'json',
+  schema = 'id BIGINT, item_name VARCHAR, description VARCHAR, initial_bid BIGINT, reserve BIGINT, date_time TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR',
+  event_time = 'date_time', watermark = '4 seconds'
+);
+
+CREATE SOURCE bid WITH (
+  connector = 'log', path = 'data/nexmark/bid', format = 'json',
+  schema = 'auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP, extra VARCHAR',
+  event_time = 'date_time', watermark = '4 seconds'
+);
+
+CREATE SINK q4 WITH (connector = 'parquet', path = 'out/nexmark/q4', output_mode = 'update') AS
+SELECT Q.category, AVG(Q.final) AS avg_final
+FROM (
+  SELECT MAX(B.price) AS final, A.category
+  FROM auction A, bid B
+  WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND A.expires
+  GROUP BY A.id, A.category
+) Q
+GROUP BY Q.category;
