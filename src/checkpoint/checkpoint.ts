@@ -27,7 +27,7 @@ export interface CommitLogEntry {
   nextWatermarkMs: number | null;
   committedAt: string;
   /** What the next watermark is computed from (max event time and last data time per source). */
-  watermark?: { watermarkMs: number | null; sources: Record<string, { maxEventTimeMs: number | null; lastDataAtMs: number | null }> };
+  watermark?: { watermarkMs: number | null; sources: Record<string, Record<string, { maxEventTimeMs: number; lastDataAtMs: number }>> };
 }
 
 /** What of the job decides whether an old checkpoint still applies to it. */

@@ -283,15 +283,22 @@ export class Driver {
   private async transform(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>): Promise<{ watermark: WatermarkState; lateRows: number }> {
     const previous = this.checkpoint.commits.get(batchId - 1)?.watermark ?? INITIAL_WATERMARK;
     const wN = entry.watermarkMs;
-    const batchMax = new Map<string, number | null>();
+    const batchMax = new Map<string, Map<string, number>>();
     let lateRows = 0;
     for (const name of read.keys()) {
       const ets = this.job.eventTime.get(name);
       const onTime = ets && wN !== null ? `(${ets}) >= ${timestampSql(wN)}` : 'true';
       if (ets) {
-        const [row] = await this.engine.all(`SELECT epoch_ms(max(${ets}))::BIGINT AS mx, count(*) FILTER (WHERE NOT (${onTime}))::BIGINT AS late FROM ${ident(name)}`);
-        batchMax.set(name, row?.['mx'] === null || row?.['mx'] === undefined ? null : Number(row['mx']));
-        const late = Number(row?.['late'] ?? 0);
+        const rows = await this.engine.all(
+          `SELECT _topic || ':' || _partition AS p, epoch_ms(max(${ets}))::BIGINT AS mx, count(*) FILTER (WHERE NOT (${onTime}))::BIGINT AS late FROM ${ident(name)} GROUP BY ALL`,
+        );
+        const maxima = new Map<string, number>();
+        let late = 0;
+        for (const row of rows) {
+          if (row['mx'] !== null && row['mx'] !== undefined) maxima.set(String(row['p']), Number(row['mx']));
+          late += Number(row['late'] ?? 0);
+        }
+        batchMax.set(name, maxima);
         lateRows += late;
         const latePath = this.job.lateDataPaths.get(name);
         if (latePath && late > 0) {

@@ -1,21 +1,23 @@
-/** Per source: what the watermark is computed from, carried from batch to batch in the commit log. */
-export interface SourceWatermark {
-  /** Max event time seen so far (ms), null before any. */
-  maxEventTimeMs: number | null;
-  /** Batch time of the last batch that had rows from this source (ms), for idleness. */
-  lastDataAtMs: number | null;
+/** Per partition of a source: what its watermark is computed from. */
+export interface PartitionWatermark {
+  /** Max event time seen in the partition (ms). */
+  maxEventTimeMs: number;
+  /** Batch time of the last batch with rows from the partition (ms), for idleness. */
+  lastDataAtMs: number;
 }
 
+/** Carried from batch to batch in the commit log (and in the state database for replays). */
 export interface WatermarkState {
   /** The watermark the next batch runs with (ms); null before any event time was seen. */
   watermarkMs: number | null;
-  sources: Record<string, SourceWatermark>;
+  /** Per source, per partition key (`topic:partition`). */
+  sources: Record<string, Record<string, PartitionWatermark>>;
 }
 
 export interface WatermarkSpec {
   readonly source: string;
   readonly delayMs: number;
-  /** With no new rows for this long (processing time), the source stops holding the watermark back. */
+  /** With no new rows for this long (processing time), a partition stops holding the watermark back. */
   readonly idleTimeoutMs: number | undefined;
 }
 
@@ -25,40 +27,39 @@ export const END_OF_TIME_MS = 8_640_000_000_000_000;
 export const INITIAL_WATERMARK: WatermarkState = { watermarkMs: null, sources: {} };
 
 /**
- * The watermark after a batch (Spark's semantics): per source, max event time seen − delay; across sources the
- * minimum (for joins). A source idle for `idle_timeout` stops counting, and advances with processing time when all
- * are idle, so windows close when data stops (Flink's idleness). Never moves backwards. `batchTime` is the batch's
- * logged time, so a replay computes the same watermark.
+ * The watermark after a batch. Per partition: max event time seen − delay. Per source: the minimum over its
+ * partitions, because batches cut partitions at different event times (a partition behind in event time must
+ * not see its on-time rows called late: Flink's and Kafka Streams' rule). Across sources: the minimum (joins).
+ * A partition with no rows for `idle_timeout` stops counting; when every partition of a source is idle, the
+ * source's watermark moves with processing time (batch time − delay), so windows close when data stops.
+ * Partitions that never had a row do not count. Never moves backwards. `batchTime` is the batch's logged time,
+ * so a replay computes the same watermark.
  */
 export function advanceWatermark(
   prev: WatermarkState,
   specs: readonly WatermarkSpec[],
-  batchMaxMs: ReadonlyMap<string, number | null>,
+  batchMax: ReadonlyMap<string, ReadonlyMap<string, number>>,
   batchTime: number,
   drain = false,
 ): WatermarkState {
   if (specs.length === 0) return prev;
-  const sources: Record<string, SourceWatermark> = {};
-  const active: number[] = [];
-  const idle: number[] = [];
+  const sources: Record<string, Record<string, PartitionWatermark>> = {};
+  const perSource: number[] = [];
+  let waiting = false;
   for (const spec of specs) {
-    const before = prev.sources[spec.source] ?? { maxEventTimeMs: null, lastDataAtMs: null };
-    const seen = batchMaxMs.get(spec.source) ?? null;
-    const max = seen === null ? before.maxEventTimeMs : Math.max(seen, before.maxEventTimeMs ?? seen);
-    const lastDataAt = seen === null ? before.lastDataAtMs : batchTime;
-    sources[spec.source] = { maxEventTimeMs: max, lastDataAtMs: lastDataAt };
-    const own = max === null ? null : max - spec.delayMs;
-    const isIdle = spec.idleTimeoutMs !== undefined && batchTime - (lastDataAt ?? Number.NEGATIVE_INFINITY) >= spec.idleTimeoutMs;
-    if (isIdle) idle.push(Math.max(own ?? Number.NEGATIVE_INFINITY, batchTime - spec.delayMs));
-    else if (own !== null) active.push(own);
-    else active.push(Number.NaN); // an active source with no event time yet holds the watermark back
+    const partitions: Record<string, PartitionWatermark> = { ...(prev.sources[spec.source] ?? {}) };
+    for (const [key, max] of batchMax.get(spec.source) ?? []) {
+      const before = partitions[key];
+      partitions[key] = { maxEventTimeMs: Math.max(max, before?.maxEventTimeMs ?? max), lastDataAtMs: batchTime };
+    }
+    sources[spec.source] = partitions;
+    const active = Object.values(partitions).filter((p) => spec.idleTimeoutMs === undefined || batchTime - p.lastDataAtMs < spec.idleTimeoutMs);
+    if (active.length > 0) perSource.push(Math.min(...active.map((p) => p.maxEventTimeMs)) - spec.delayMs);
+    else if (spec.idleTimeoutMs !== undefined) perSource.push(batchTime - spec.delayMs); // idle, or never had a row
+    else waiting = true; // a source that has not had a row yet holds the watermark back
   }
-  let next: number | null;
-  if (drain) next = END_OF_TIME_MS;
-  else if (active.some(Number.isNaN)) next = null;
-  else if (active.length > 0) next = Math.min(...active);
-  else next = Math.min(...idle);
-  if (next !== null && prev.watermarkMs !== null) next = Math.max(next, prev.watermarkMs);
+  let next: number | null = drain ? END_OF_TIME_MS : waiting ? null : Math.min(...perSource);
   if (next === null) next = prev.watermarkMs;
+  else if (prev.watermarkMs !== null) next = Math.max(next, prev.watermarkMs);
   return { watermarkMs: next, sources };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal } from '../../src/sql/engine.js';
-import { oracle, splitLate } from '../support/oracle.js';
+import { oracle, simulateWatermark, splitLate } from '../support/oracle.js';
 import { AddData, Assert, CheckAnswer, Drain, RunBatch, StartStream, canonical, testStream, type Action } from '../support/stream-test.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -40,7 +40,7 @@ function feed(source: string, batches: Ev[][]): Action[] {
 }
 
 async function check(query: string, sinkOptions: string, expectedSql: string, batches: Ev[][]): Promise<void> {
-  const { onTime, late } = splitLate(batches, DELAY);
+  const { onTime, late } = splitLate(batches, DELAY, (i) => String(i % 2));
   expect(late.length).toBeGreaterThan(0);
   const expected = await oracle(expectedSql, { ev: { columns: COLUMNS, rows: onTime } });
   expect(expected.length).toBeGreaterThan(0);
@@ -114,7 +114,7 @@ describe('oracle: windowed aggregations (append)', () => {
 
 describe('oracle: update mode', () => {
   const batches = events(2, 200, 10);
-  const { onTime } = splitLate(batches, DELAY);
+  const { onTime } = splitLate(batches, DELAY, (i) => String(i % 2));
 
   it('running totals per user upserted into a DuckDB table equal the batch query; each batch emits only changed rows', async () => {
     const expected = await oracle(`SELECT usr, count(*) AS n, sum(price) AS s FROM ev GROUP BY usr`, { ev: { columns: COLUMNS, rows: onTime } });
@@ -166,21 +166,9 @@ describe('oracle: stream–stream joins', () => {
   const right = events(4, 120, 8).map((b) => b.map((e) => ({ ...e, price: e.price * 10 })));
   const two = `${SOURCE('ev')} ${SOURCE('other')}`;
   const feedBoth = (): Action[] => left.flatMap((b, i) => [AddData('ev', i % 2, ...b), AddData('other', i % 2, ...right[i]!), RunBatch(b.length + right[i]!.length)]);
-  // With two sources the watermark is the minimum of both: compute lateness per source with that rule.
   const lateness = () => {
-    const onL: Ev[] = [];
-    const onR: Ev[] = [];
-    let maxL = Number.NEGATIVE_INFINITY;
-    let maxR = Number.NEGATIVE_INFINITY;
-    let wm = Number.NEGATIVE_INFINITY;
-    left.forEach((b, i) => {
-      for (const r of b) if (Date.parse(r.ts) >= wm) onL.push(r);
-      for (const r of right[i]!) if (Date.parse(r.ts) >= wm) onR.push(r);
-      for (const r of b) maxL = Math.max(maxL, Date.parse(r.ts));
-      for (const r of right[i]!) maxR = Math.max(maxR, Date.parse(r.ts));
-      wm = Math.max(wm, Math.min(maxL, maxR) - DELAY);
-    });
-    return { onL, onR };
+    const sim = simulateWatermark(left.map((b, i) => [{ source: 'ev', partition: String(i % 2), rows: b }, { source: 'other', partition: String(i % 2), rows: right[i]! }]), DELAY);
+    return { onL: sim.get('ev')!.onTime, onR: sim.get('other')!.onTime };
   };
 
   it('window join: both sides tumbled, joined on window and user', async () => {
