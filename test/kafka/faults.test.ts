@@ -37,7 +37,7 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
       jobFile: join(dir, 'job.sql'),
       checkpoint: join(dir, 'ck'),
       trigger: { kind: 'interval', ms: 50 },
-      onBatch: (p) => progress.push(p),
+      onBatch: (p) => (progress.push(p), process.env['DS_DEBUG'] && console.log(Date.now() % 100000, 'batch', p.batchId, p.numInputRows, JSON.stringify(p.durationMs))),
       note: (m) => notes.push(m),
       signal: controller.signal,
     });
@@ -57,6 +57,7 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
     await cluster.pushErrors('OffsetCommit', 2, 'COORDINATOR_NOT_AVAILABLE');
     const afterErrors = progress.length;
     await until('two batches after the injected errors', () => progress.length >= afterErrors + 2);
+    if (process.env['DS_DEBUG']) console.log(Date.now() % 100000, 'down');
     await cluster.brokerDown(-1);
     await sleep(2500);
     await cluster.brokerUp(-1);

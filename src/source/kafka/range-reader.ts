@@ -76,8 +76,9 @@ export class KafkaRangeReader {
         this.resumeWanted();
       } catch (err) {
         // seek/resume throw once the consumer has crashed; its crash event carries the real cause.
+        // Without a crash event, kafkajs is restarting the consumer after a retriable error: try again.
         for (let i = 0; i < 20 && !this.crashed; i++) await new Promise((r) => setTimeout(r, 50));
-        throw this.crashed ?? err;
+        throw this.crashed ?? externalError(`kafka source '${this.options.sourceName}': the consumer is not running (${kafkaErrorText(err)})`, true, err);
       }
       await this.waitUntilDone();
       const batches = wanted.map((r) => toRawBatch(this.wants.get(partitionKey(r))!));
