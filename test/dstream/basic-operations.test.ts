@@ -19,7 +19,7 @@ async function check(input: (readonly object[])[], schema: string, forms: Record
   }
 }
 
-describe("Spark's BasicOperationsSuite", () => {
+describe.concurrent("Spark's BasicOperationsSuite", () => {
   it('map', () =>
     check([ints(1, 4), ints(5, 8), ints(9, 12)], 'x INTEGER', { sql: (s) => s.map(sql`x::VARCHAR AS s`), js: (s) => s.map((r) => ({ s: String(r['x']) }), 's VARCHAR') }, rows(['s'], [['1', '2', '3', '4'], ['5', '6', '7', '8'], ['9', '10', '11', '12']])));
 
