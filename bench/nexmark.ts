@@ -1,0 +1,320 @@
+/**
+ * Nexmark on the embedded log (issue 6; the q5/q7/q8 part is issue 4's benchmark), with same-run baselines:
+ *   npm run build && npm run bench -- nexmark [--queries q0,q5] [--events 1000000] [--cap 50000] [--latency]
+ *
+ * 1. Generate `--events` events into three logs (4 partitions each) and, from the same seed, into NDJSON files.
+ * 2. Baselines over the same data: (a) read and split the raw logs (every record of every partition), (b) (a) plus
+ *    the JSON decode of all records into Arrow (duckstream's decoder, with the job schemas), (c) per query, the
+ *    same logic run once by DuckDB over all data: read_ndjson + the SQL, written to Parquet.
+ * 3. Each query runs in a child process (so peak RSS is its own) with --trigger available-now (--drain for windowed
+ *    queries), --max-records-per-partition `--cap`. Throughput is counted in Nexmark's way: all generated events ÷
+ *    wall time (the job reads only the logs it needs); events/s per core = events ÷ process CPU time (DuckDB's
+ *    threads included).
+ * 4. With --latency: a generator child appends q0's input at a fixed rate in wall-clock time while q0 runs with a
+ *    100 ms and a 1 s trigger; latency per record = its batch's commit time − its event time (= append time).
+ * Prints a JSON report and writes it to bench/results/nexmark.json.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { runJob } from '../src/driver/run-job.js';
+import type { BatchProgress } from '../src/driver/progress.js';
+import { openLog, toColumnarBatch } from '../src/log/index.js';
+import { NexmarkGenerator, nexmarkConfig, writeNexmarkLogs, EVENT_KINDS, type EventKind } from '../src/nexmark/index.js';
+import { decodeRecords } from '../src/source/decode/index.js';
+import { parseSchemaText } from '../src/source/schema.js';
+import { Engine, literal } from '../src/sql/engine.js';
+
+const SCHEMAS: Record<EventKind, string> = {
+  person: 'id BIGINT, name VARCHAR, email_address VARCHAR, credit_card VARCHAR, city VARCHAR, state VARCHAR, date_time TIMESTAMP, extra VARCHAR',
+  auction: 'id BIGINT, item_name VARCHAR, description VARCHAR, initial_bid BIGINT, reserve BIGINT, date_time TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR',
+  bid: 'auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP, extra VARCHAR',
+};
+
+const bucket = (col: string, size = '10 seconds') => `time_bucket(INTERVAL '${size}', ${col})`;
+/** Per query: the logs it reads, whether it is windowed, and its logic as one DuckDB batch query (as the oracle tests). */
+const QUERIES: Record<string, { reads: EventKind[]; windowed: boolean; oneShot: string }> = {
+  q0: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, bidder, price, date_time, extra FROM bid' },
+  q1: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, bidder, 0.908 * price AS price, date_time, extra FROM bid' },
+  q2: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, price FROM bid WHERE auction % 123 = 0' },
+  q5: {
+    reads: ['bid'],
+    windowed: true,
+    oneShot: `WITH w AS (SELECT ws, auction FROM bid, generate_series(${bucket('date_time', '2 seconds')} - INTERVAL '8 seconds', ${bucket('date_time', '2 seconds')}, INTERVAL '2 seconds') AS g(ws)),
+      c AS (SELECT ws, auction, count(*) AS num FROM w GROUP BY ws, auction),
+      m AS (SELECT ws, max(num) AS maxn FROM c GROUP BY ws)
+      SELECT auction, num, ws AS starttime FROM c JOIN m USING (ws) WHERE num >= maxn`,
+  },
+  q7: {
+    reads: ['bid'],
+    windowed: true,
+    oneShot: `WITH m AS (SELECT ${bucket('date_time')} AS w, max(price) AS maxprice FROM bid GROUP BY w)
+      SELECT auction, price, bidder, date_time, extra FROM bid AS b JOIN m ON ${bucket('b.date_time')} = m.w AND b.price = m.maxprice`,
+  },
+  q8: {
+    reads: ['person', 'auction'],
+    windowed: true,
+    oneShot: `SELECT DISTINCT p.id, p.name, ${bucket('p.date_time')} AS starttime FROM person AS p JOIN auction AS a ON a.seller = p.id AND ${bucket('a.date_time')} = ${bucket('p.date_time')}`,
+  },
+  q10: { reads: ['bid'], windowed: false, oneShot: `SELECT auction, bidder, price, date_time, extra, strftime(date_time, '%Y-%m-%d') AS dt, strftime(date_time, '%H:%M') AS hm FROM bid` },
+  q22: { reads: ['bid'], windowed: false, oneShot: `SELECT auction, bidder, price, channel, split_part(url, '/', 4) AS dir1, split_part(url, '/', 5) AS dir2, split_part(url, '/', 6) AS dir3 FROM bid` },
+};
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const REPO = resolve(SELF, '../../..');
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+/** Child: run one query over the logs in `dir` and print one JSON line. */
+async function child(query: string, dir: string, cap: number, trigger: string, stopAfterMs: number | undefined): Promise<void> {
+  process.chdir(dir);
+  const progress: BatchProgress[] = [];
+  const ctrl = new AbortController();
+  if (stopAfterMs !== undefined) setTimeout(() => ctrl.abort(), stopAfterMs).unref();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const windowed = QUERIES[query]!.windowed;
+  await runJob({
+    jobFile: join(REPO, 'jobs/nexmark', `${query}.sql`),
+    checkpoint: join(dir, 'ck', `${query}-${trigger}`),
+    trigger: trigger === 'available-now' ? { kind: 'available-now' } : { kind: 'interval', ms: Number(trigger) },
+    drain: windowed && trigger === 'available-now',
+    caps: { maxRecordsPerPartition: cap },
+    signal: ctrl.signal,
+    onBatch: (p) => progress.push(p),
+  });
+  const wallMs = performance.now() - t0;
+  const phases: Record<string, number> = {};
+  for (const p of progress) for (const [k, v] of Object.entries(p.durationMs)) phases[k] = round((phases[k] ?? 0) + v);
+  const out = {
+    wallMs: round(wallMs),
+    cpuMs: round(cpuMs(process.cpuUsage(c0))),
+    maxRssMB: round(process.resourceUsage().maxRSS / 1024),
+    batches: progress.length,
+    inputRows: progress.reduce((a, p) => a + p.numInputRows, 0),
+    outputRows: progress.reduce((a, p) => a + p.sinks.reduce((s, x) => s + x.numOutputRows, 0), 0),
+    lateRows: progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0),
+    phasesMs: phases,
+    perBatch: progress.map((p) => ({ batchId: p.batchId, rows: p.numInputRows, ms: p.durationMs.triggerExecution, stateRows: p.stateRows, stateBytes: p.stateBytes, end: p.batchTime + p.schedulingDelayMs + p.durationMs.triggerExecution })),
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+type ChildResult = {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMB: number;
+  batches: number;
+  inputRows: number;
+  outputRows: number;
+  lateRows: number;
+  phasesMs: Record<string, number>;
+  perBatch: { batchId: number; rows: number; ms: number; stateRows: number; stateBytes: number; end: number }[];
+};
+
+function runChild(args: string[]): ChildResult {
+  const r = spawnSync(process.execPath, [SELF, '--child', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+/** (a) read and split every record of the logs; (b) the same plus JSON decode into Arrow. */
+async function logBaselines(dir: string, kinds: readonly EventKind[], decode: boolean): Promise<{ ms: number; cpuMs: number; records: number }> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let records = 0;
+  for (const k of kinds) {
+    const log = await openLog(join(dir, k));
+    const schema = parseSchemaText(SCHEMAS[k]);
+    for (let p = 0; p < log.partitionCount(); p++) {
+      const end = log.endOffset(p);
+      for (let from = 0n; from < end; from += 50_000n) {
+        const until = from + 50_000n < end ? from + 50_000n : end;
+        const batch = toColumnarBatch(log.readColumns(p, from, until));
+        records += batch.count;
+        if (decode) {
+          const out = decodeRecords([batch], { format: 'json', schema });
+          if (out.deadLetters.length > 0) throw new Error(`dead letter in ${k}: ${out.deadLetters[0]!.reason}`);
+        }
+      }
+    }
+  }
+  return { ms: round(performance.now() - t0), cpuMs: round(cpuMs(process.cpuUsage(c0))), records };
+}
+
+async function writeNdjson(dir: string, events: number, seed: number): Promise<void> {
+  const gen = new NexmarkGenerator(nexmarkConfig({ seed }), 1);
+  const files = Object.fromEntries(EVENT_KINDS.map((k) => [k, createWriteStream(join(dir, `${k}.ndjson`))]));
+  for (let done = 0; done < events; ) {
+    const n = Math.min(100_000, events - done);
+    const chunk = gen.generate(n);
+    for (const k of EVENT_KINDS) {
+      const w = chunk[k][0]!;
+      const starts = w.starts;
+      const buf = Buffer.alloc(w.pos + starts.length);
+      let at = 0;
+      for (let i = 0; i < starts.length; i++) {
+        const s = starts[i]!;
+        const e = i + 1 < starts.length ? starts[i + 1]! : w.pos;
+        at += w.buf.copy(buf, at, s, e);
+        buf[at++] = 10;
+      }
+      if (!files[k]!.write(buf)) await new Promise<void>((r) => files[k]!.once('drain', () => r()));
+    }
+    done += n;
+  }
+  await Promise.all(Object.values(files).map((f) => new Promise<void>((r) => f!.end(() => r()))));
+}
+
+async function oneShot(dir: string, query: string): Promise<{ ms: number; rows: number }> {
+  const engine = await Engine.open();
+  try {
+    await engine.run(`SET TimeZone = 'UTC'`);
+    for (const k of EVENT_KINDS) {
+      const columns = `{${parseSchemaText(SCHEMAS[k]).map((c) => `${c.name}: '${c.type}'`).join(', ')}}`;
+      await engine.run(`CREATE VIEW ${k} AS SELECT * FROM read_ndjson(${literal(join(dir, `${k}.ndjson`))}, columns = ${columns})`);
+    }
+    const file = join(dir, `oneshot-${query}.parquet`);
+    const t0 = performance.now();
+    await engine.run(`COPY (${QUERIES[query]!.oneShot}) TO ${literal(file)} (FORMAT PARQUET, COMPRESSION zstd)`);
+    const ms = performance.now() - t0;
+    const rows = Number((await engine.allJson(`SELECT count(*) AS n FROM read_parquet(${literal(file)})`))[0]!['n']);
+    rmSync(file);
+    return { ms: round(ms), rows };
+  } finally {
+    engine.close();
+  }
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Latency: q0 with a fixed-rate generator child appending in wall-clock time. */
+async function latency(dir: string, rate: number, seconds: number, triggerMs: number): Promise<Record<string, unknown>> {
+  const data = join(dir, `lat-${triggerMs}`);
+  mkdirSync(data, { recursive: true });
+  const gen = spawn(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'gen', 'nexmark', '--events', String(rate * seconds), '--rate', String(rate), '--realtime', '--to', join(data, 'data/nexmark')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const genDone = new Promise<number>((r) => gen.on('exit', (code) => r(code ?? 1)));
+  await new Promise((r) => setTimeout(r, 300)); // the logs exist
+  const res = runChild(['q0', data, '1000000', String(triggerMs), String(seconds * 1000 + 3000)]);
+  if ((await genDone) !== 0) throw new Error('latency generator failed');
+  // Each q0 output row carries its event time (= append time with --realtime); its batch's end is its commit time.
+  const engine = await Engine.open();
+  try {
+    const ends = res.perBatch.map((b) => `(${b.batchId}, ${b.end})`).join(', ');
+    const rows = await engine.allJson(
+      `WITH b(batch_id, end_ms) AS (VALUES ${ends}),
+            o AS (SELECT epoch_ms(date_time) AS t, CAST(regexp_extract(filename, 'part-0*([0-9]+)', 1) AS BIGINT) AS batch_id FROM read_parquet(${literal(join(data, 'out/nexmark/q0/*.parquet'))}, filename = true))
+       SELECT end_ms - t AS ms FROM o JOIN b USING (batch_id) ORDER BY ms`,
+    );
+    const ms = rows.map((r) => Number(r['ms']));
+    const lags = res.perBatch.map((b) => b.rows);
+    return { triggerMs, rate, seconds, records: ms.length, p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99), maxMs: ms.at(-1), batches: res.batches, rowsPerBatchFirstHalf: lags.slice(0, lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length >> 1), rowsPerBatchSecondHalf: lags.slice(lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length - (lags.length >> 1)), cpuMs: res.cpuMs, maxRssMB: res.maxRssMB };
+  } finally {
+    engine.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const events = Number(arg('events') ?? 1_000_000);
+  const cap = Number(arg('cap') ?? 50_000);
+  const seed = 1;
+  const queries = (arg('queries') ?? Object.keys(QUERIES).join(',')).split(',');
+  for (const q of queries) if (!QUERIES[q]) throw new Error(`unknown query ${q} (have ${Object.keys(QUERIES).join(', ')}; q3/q4 are refused by the engine)`);
+  const dir = mkdtempSync(join(tmpdir(), 'ds-nexmark-bench-'));
+  try {
+    const config = nexmarkConfig({ seed });
+    const g0 = performance.now();
+    const gc0 = process.cpuUsage();
+    const gen = new NexmarkGenerator(config, 4);
+    for (let done = 0; done < events; done += 100_000) gen.generate(Math.min(100_000, events - done));
+    const genOnly = { ms: round(performance.now() - g0), cpuMs: round(cpuMs(process.cpuUsage(gc0))) };
+    const written = await writeNexmarkLogs(config, { dir: join(dir, 'data/nexmark'), events, partitions: 4 });
+    await writeNdjson(dir, events, seed);
+    const read = await logBaselines(join(dir, 'data/nexmark'), EVENT_KINDS, false);
+    const decode = await logBaselines(join(dir, 'data/nexmark'), EVENT_KINDS, true);
+    const readBid = await logBaselines(join(dir, 'data/nexmark'), ['bid'], false);
+    const decodeBid = await logBaselines(join(dir, 'data/nexmark'), ['bid'], true);
+    const results: Record<string, unknown> = {};
+    for (const q of queries) {
+      const shot = await oneShot(dir, q);
+      const run = runChild([q, dir, String(cap), 'available-now']);
+      const states = run.perBatch.map((b) => b.stateRows);
+      results[q] = {
+        eventsPerSecond: round((events * 1000) / run.wallMs),
+        eventsPerCpuSecond: round((events * 1000) / run.cpuMs),
+        coresUsed: round(run.cpuMs / run.wallMs, 2),
+        recordsRead: run.inputRows,
+        recordsReadPerSecond: round((run.inputRows * 1000) / run.wallMs),
+        wallMs: run.wallMs,
+        cpuMs: run.cpuMs,
+        maxRssMB: run.maxRssMB,
+        batches: run.batches,
+        outputRows: run.outputRows,
+        lateRows: run.lateRows,
+        duckdbOneShot: { ms: shot.ms, rows: shot.rows, eventsPerSecond: round((events * 1000) / shot.ms) },
+        ratioToDuckdbOneShot: round(shot.ms / run.wallMs, 3),
+        ratioToReadBaseline: round((q === 'q8' ? read.ms - readBid.ms : readBid.ms) / run.wallMs, 3),
+        // (a)/(b) baselines for the logs the query reads (q8: person + auction = all − bid)
+        ratioToDecodeBaseline: round((q === 'q8' ? decode.ms - decodeBid.ms : decodeBid.ms) / run.wallMs, 3),
+        phasesMs: run.phasesMs,
+        ...(QUERIES[q]!.windowed
+          ? { stateRowsMax: Math.max(...states), stateRowsMean: round(states.reduce((a, b) => a + b, 0) / Math.max(1, states.length)), stateBytesMax: Math.max(...run.perBatch.map((b) => b.stateBytes)), perBatch: run.perBatch.map(({ end: _end, ...b }) => b) }
+          : {}),
+      };
+      process.stderr.write(`${q}: ${JSON.stringify(results[q]).slice(0, 300)}\n`);
+    }
+    const lat: unknown[] = [];
+    if (process.argv.includes('--latency')) {
+      // 50 % and 80 % of q0's measured maximum (or --latency-rate), each with a 100 ms and a 1 s trigger.
+      const max = (results['q0'] as { eventsPerSecond: number } | undefined)?.eventsPerSecond;
+      const rates = arg('latency-rate') ? [Number(arg('latency-rate'))] : max ? [0.5, 0.8].map((f) => Math.round(f * max)) : [20_000];
+      for (const rate of rates) for (const t of [100, 1000]) lat.push({ ofMaximum: max ? round(rate / max, 2) : null, ...(await latency(dir, rate, Number(arg('latency-seconds') ?? 15), t)) });
+    }
+    const report = {
+      benchmark: 'nexmark',
+      date: new Date().toISOString(),
+      machine: `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30, 1)} GiB`,
+      loadAverageAtStart: loadavg().map((x) => round(x, 2)),
+      command: `npm run bench -- nexmark ${process.argv.slice(2).join(' ')}`.trim(),
+      events,
+      maxRecordsPerPartition: cap,
+      generator: {
+        records: written.records,
+        bytes: written.bytes,
+        generateOnly: { ...genOnly, eventsPerSecond: round((events * 1000) / genOnly.ms) },
+        intoEmbeddedLog: { ms: round(written.wallMs), eventsPerSecond: round((events * 1000) / written.wallMs) },
+      },
+      baselines: {
+        readSplitAllLogs: { ...read, recordsPerSecond: round((read.records * 1000) / read.ms) },
+        readSplitDecodeAllLogs: { ...decode, recordsPerSecond: round((decode.records * 1000) / decode.ms) },
+        readSplitBid: { ...readBid, recordsPerSecond: round((readBid.records * 1000) / readBid.ms) },
+        readSplitDecodeBid: { ...decodeBid, recordsPerSecond: round((decodeBid.records * 1000) / decodeBid.ms) },
+      },
+      queries: results,
+      latency: lat,
+    };
+    const json = JSON.stringify(report, null, 2);
+    mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+    writeFileSync(join(REPO, 'bench/results/nexmark.json'), json + '\n');
+    process.stdout.write(json + '\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , query, dir, cap, trigger, stopAfter] = process.argv;
+  await child(query!, dir!, Number(cap), trigger!, stopAfter === undefined ? undefined : Number(stopAfter));
+} else {
+  await main();
+}
