@@ -31,6 +31,7 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
        CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _partition AS p, _offset AS o FROM ev;`,
     );
     const controller = new AbortController();
+    let outage: Promise<void> | undefined;
     const progress: BatchProgress[] = [];
     const notes: string[] = [];
     const job = runJob({
@@ -40,6 +41,12 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
       onBatch: (p) => (progress.push(p), process.env['DS_DEBUG'] && console.log(Date.now() % 100000, 'batch', p.batchId, p.numInputRows, JSON.stringify(p.durationMs))),
       note: (m) => notes.push(m),
       signal: controller.signal,
+      // The outage starts right after batch 3's ranges are logged, so that batch is read through it.
+      afterStep: async (step, batchId) => {
+        if (step !== 'offsetLogWritten' || batchId !== 3 || outage) return;
+        await cluster.brokerDown(-1);
+        outage = sleep(2500).then(() => cluster.brokerUp(-1));
+      },
     });
     let failed: unknown;
     job.catch((err: unknown) => (failed = err));
@@ -57,10 +64,8 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
     await cluster.pushErrors('OffsetCommit', 2, 'COORDINATOR_NOT_AVAILABLE');
     const afterErrors = progress.length;
     await until('two batches after the injected errors', () => progress.length >= afterErrors + 2);
-    if (process.env['DS_DEBUG']) console.log(Date.now() % 100000, 'down');
-    await cluster.brokerDown(-1);
-    await sleep(2500);
-    await cluster.brokerUp(-1);
+    await until('the outage', () => outage !== undefined);
+    await outage;
     await produce(kafka, topic, Array.from({ length: 500 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 1000 + i }) })));
     const processed = () => progress.reduce((n, p) => n + p.numInputRows, 0);
     await until('all 1500 records', () => processed() >= 1500);
@@ -73,6 +78,10 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
         count(DISTINCT (p, o))::INTEGER AS po FROM ${jsonl(join(dir, 'out'))}`);
     expect(rows[0]).toEqual({ n: 1500, d: 1500, lo: 0, hi: 1499, po: 1500 });
     expect(processed()).toBe(1500);
+    // Batch 3 was read through the 2.5 s outage: retried until the broker was back, then exactly its ranges.
+    const b3 = progress.find((p) => p.batchId === 3)!;
+    expect(b3.durationMs.read).toBeGreaterThan(1500);
+    expect(b3.numInputRows).toBe(200);
     const admin = kafka.admin();
     await admin.connect();
     try {

@@ -91,17 +91,24 @@ export class KafkaRangeReader {
     }
   }
 
-  /** Drop the consumer (after a failed attempt): the next read starts a fresh one. */
-  async reset(): Promise<void> {
+  /**
+   * Drop the consumer (after a failed attempt): the next read starts a fresh one. The old one's disconnect is
+   * awaited only briefly: after a broker outage its LeaveGroup can hang for the whole request timeout, and its
+   * group is a throwaway one anyway.
+   */
+  async reset(waitMs = 1000): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
     this.assigned = new Set();
     this.crashed = undefined;
-    await consumer?.disconnect().catch(() => undefined);
+    if (!consumer) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([consumer.disconnect().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
-    await this.reset();
+    await this.reset(5000);
   }
 
   private async ensureConsumer(ranges: readonly OffsetRange[]): Promise<void> {
