@@ -96,7 +96,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     watermarks: watermarkSpecs(def),
     lateDataPaths: new Map(def.sources.filter((s) => s.options['late_data_path']).map((s) => [s.name, resolve(s.options['late_data_path']!)])),
     operators: sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : [])),
-    catalog: catalogOf(def),
+    catalog: catalogOf(sinks),
   };
 }
 
@@ -121,12 +121,16 @@ function watermarkSpecs(def: JobDef): WatermarkSpec[] {
     }));
 }
 
-function catalogOf(def: JobDef): CompiledJob['catalog'] {
-  const parquet = def.sinks.filter((s) => s.options['connector'] === 'parquet' && s.options['path']);
+function catalogOf(sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
+  const parquet = sinks.filter((s) => s.def.options['connector'] === 'parquet' && s.def.options['path']);
   if (parquet.length === 0) return undefined;
   return {
-    path: join(dirname(resolve(parquet[0]!.options['path']!)), 'catalog.duckdb'),
-    views: parquet.map((s) => ({ name: s.name, parquetGlob: join(resolve(s.options['path']!), '*.parquet') })),
+    path: join(dirname(resolve(parquet[0]!.def.options['path']!)), 'catalog.duckdb'),
+    views: parquet.map((s) => ({
+      name: s.def.name,
+      parquetGlob: join(resolve(s.def.options['path']!), '*.parquet'),
+      latestBy: s.mode === 'update' && s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : undefined,
+    })),
   };
 }
 

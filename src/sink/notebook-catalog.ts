@@ -11,6 +11,12 @@ export interface CatalogView {
   readonly name: string;
   /** Glob of the sink's data files, e.g. `out/errors/*.parquet` (made absolute against process.cwd()). */
   readonly parquetGlob: string;
+  /**
+   * For an update-mode sink (each batch appends the rows that changed): the key columns. A second view
+   * `<name>_latest` then shows only the newest version of each key (files are named by batch id, so the
+   * greatest file name is the newest).
+   */
+  readonly latestBy?: readonly string[];
 }
 
 export interface PublishedCatalog {
@@ -73,6 +79,14 @@ async function buildCatalog(file: string, views: readonly CatalogView[]): Promis
         if (available) {
           await c.run(`CREATE VIEW ${ident(view.name)} AS SELECT * FROM read_parquet(${literal(glob)})`);
           created.push(view.name);
+          if (view.latestBy && view.latestBy.length > 0) {
+            const keys = view.latestBy.map((k) => ident(k)).join(', ');
+            await c.run(
+              `CREATE VIEW ${ident(`${view.name}_latest`)} AS SELECT * EXCLUDE (__ds_version, filename) FROM (` +
+                `SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY filename DESC) AS __ds_version FROM read_parquet(${literal(glob)}, filename = true)) WHERE __ds_version = 1`,
+            );
+            created.push(`${view.name}_latest`);
+          }
         } else {
           pending.push(view.name);
         }

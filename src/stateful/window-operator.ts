@@ -72,9 +72,8 @@ export class WindowOperator implements StatefulOperator {
     for (const s of this.streams) {
       const tvfs = this.tvfs.filter((t) => t.source === s);
       if (tvfs.every((t) => t.kind !== 'session')) {
-        // The last window holding a row ends at most `size` after it: conservative and exact enough for eviction.
-        // Timestamp arithmetic: epoch_us('infinity') (the drain watermark) is NULL.
-        const keep = tvfs.map((t) => `(${t.timeSql}) + to_microseconds(${t.sizeUs}) > ${hi}`).join(' OR ');
+        // The last window holding a row starts at the row's slide boundary and ends `size` later (tumble: slide = size).
+        const keep = tvfs.map((t) => `make_timestamp(${lastWindowStartUs(t)} + ${t.sizeUs}) > ${hi}`).join(' OR ');
         await exec(`DELETE FROM ${this.buffer(s)} WHERE NOT (${keep})`);
       } else {
         const closed = tvfs.map((t) => `SELECT _topic, _partition, _offset FROM (${windowExpansionSql(t, this.buffer(s), `window_end <= ${hi}`)})`).join(' INTERSECT ');
@@ -82,4 +81,9 @@ export class WindowOperator implements StatefulOperator {
       }
     }
   }
+}
+
+function lastWindowStartUs(t: WindowTvf): string {
+  const us = `epoch_us(${t.timeSql})`;
+  return `(${us} - ((${us} % ${t.slideUs}) + ${t.slideUs}) % ${t.slideUs})`;
 }
