@@ -32,6 +32,7 @@ describeKafka('SIGKILL of a job reading Kafka into Parquet', () => {
     const progressLines = () => (existsSync(progressFile) ? readFileSync(progressFile, 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0);
     const args = ['run', join(dir, 'job.sql'), '--checkpoint', join(dir, 'ck'), '--trigger', '20ms', '--max-records-per-partition', '150'];
     let kills = 0;
+    let log = '';
     for (let round = 0; round < 3; round++) {
       const before = progressLines();
       const child = duckstreamBackground(args);
@@ -44,15 +45,16 @@ describeKafka('SIGKILL of a job reading Kafka into Parquet', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       kills++;
+      log += `round ${round}: progress lines ${before} → ${progressLines()}; stderr: ${stderr.trim()}\n`;
     }
-    expect(progressLines()).toBeLessThan(RECORDS / 450); // the kills came before the end
+    expect(progressLines(), log).toBeLessThan(RECORDS / 450); // the kills came before the end (27 batches of 450)
     const finish = duckstream(['run', join(dir, 'job.sql'), '--checkpoint', join(dir, 'ck'), '--trigger', 'available-now']);
-    expect(finish.status, finish.stderr).toBe(0);
+    expect(finish.status, `${log}\nfinish: ${finish.stderr}`).toBe(0);
     expect(kills).toBe(3);
 
     const ids = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d, min(id)::INTEGER AS lo, max(id)::INTEGER AS hi,
         count(*) FILTER (WHERE o::BIGINT * 3 + p = id AND k = 'u' || (id % 97))::INTEGER AS placed FROM ${parquet(join(dir, 'out/ids'))}`);
-    expect(ids[0]).toEqual({ n: RECORDS, d: RECORDS, lo: 0, hi: RECORDS - 1, placed: RECORDS });
+    expect(ids[0], log).toEqual({ n: RECORDS, d: RECORDS, lo: 0, hi: RECORDS - 1, placed: RECORDS });
     const rand2 = prng(5);
     const expectedErrors = Array.from({ length: RECORDS }, (_, i) => (rand2() < 0.2 ? i : -1)).filter((i) => i >= 0);
     const errors = await query(`SELECT id::INTEGER AS id FROM ${parquet(join(dir, 'out/errors'))} ORDER BY id`);
