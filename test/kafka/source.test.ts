@@ -20,12 +20,13 @@ describeKafka('kafka source: exact ranges', () => {
       key: `k${i}`,
       value: JSON.stringify({ id: i, name: `n${i}` }),
       timestamp: String(base + i),
-      headers: i % 50 === 0 ? { trace: `t${i}` } : undefined,
+      headers: i % 50 === 0 ? { trace: `t${i}`, tag: ['x', Buffer.from([0xff, 0x00])] } : undefined,
     }));
     await produce(kafka, topic, msgs.slice(0, 200));
     const dir = tempDir();
     const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${cluster.bootstrap.join(',')}', topic = '${topic}', max_records_per_partition = '30', read_timeout_ms = '20000');
-CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, name, _topic AS t, _partition AS p, _offset AS o, epoch_ms(_timestamp) AS ts, _key AS k, _headers->>'trace' AS trace FROM ev;`;
+CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, name, _topic AS t, _partition AS p, _offset AS o, epoch_ms(_timestamp) AS ts, _key AS k, _headers->>'trace' AS trace FROM ev;
+CREATE SINK star WITH (connector = 'parquet', path = '${dir}/star') AS SELECT * FROM ev;`;
     const first = await runKafkaJob(dir, sql);
     // 200 records over 3 partitions (67, 67, 66), 30 per partition per batch → 3 batches.
     expect(first.batches).toBe(3);
@@ -37,6 +38,11 @@ CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, na
     for (const [i, r] of rows.entries()) {
       expect(r).toEqual({ id: i, name: `n${i}`, t: topic, p: i % 3, o: Math.floor(i / 3), ts: base + i, k: `k${i}`, trace: i % 50 === 0 ? `t${i}` : null });
     }
+    // SELECT *: the shared metadata columns, the value columns, then _headers (as the bind check and checkpoint see it).
+    const columns = await query(`DESCRIBE SELECT * FROM read_parquet('${dir}/star/*.parquet')`);
+    expect(columns.map((c) => c['column_name'])).toEqual(['_topic', '_partition', '_offset', '_timestamp', '_key', 'id', 'name', '_headers']);
+    const headers = await query(`SELECT _offset::INTEGER AS o, _partition::INTEGER AS p, _headers::VARCHAR AS h FROM read_parquet('${dir}/star/*.parquet') WHERE _headers IS NOT NULL ORDER BY id`);
+    expect(headers).toEqual([0, 50, 100, 150, 200, 250].map((i) => ({ p: i % 3, o: Math.floor(i / 3), h: JSON.stringify({ trace: `t${i}`, tag: ['x', 'base64:/wA='] }) })));
     const ranges = [...first.progress, ...second.progress].map((p) => p.sources[0]!.startOffset['0'] + '-' + p.sources[0]!.endOffset['0']);
     expect(ranges).toEqual(['0-30', '30-60', '60-67', '67-97', '97-100']);
   });

@@ -1,17 +1,15 @@
 import * as arrow from 'apache-arrow';
-import { DUCKDB_TYPE_METADATA, METADATA_FIELDS } from '../schema.js';
+import { DUCKDB_TYPE_METADATA } from '../schema.js';
 import type { DeadLetter, RawRecordBatch } from '../source.js';
 
 /**
  * `_headers JSON`: a Kafka record's headers as a JSON object, name → value as a UTF-8 string (a name that occurs
  * several times → an array of its values in order; a value that is not valid UTF-8 → "base64:<base64>"); NULL
- * when the record has none. Only Kafka sources have it (the embedded log has no headers), right after `_key`.
+ * when the record has none. Only Kafka sources have it (the embedded log has no headers). It is the last column,
+ * after the value columns: the Kafka source carries it in the value schema the driver sees (see KafkaSource.schema).
  * Query it as `_headers->>'trace_id'`.
  */
 export const HEADERS_FIELD = new arrow.Field('_headers', new arrow.Utf8(), true, new Map([[DUCKDB_TYPE_METADATA, 'JSON']]));
-
-/** The metadata columns of a Kafka source: the shared five, then `_headers`. */
-export const KAFKA_METADATA_FIELDS: readonly arrow.Field[] = [...METADATA_FIELDS, HEADERS_FIELD];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -35,7 +33,7 @@ export function headersJson(pairs: ReadonlyArray<readonly [string, Uint8Array]> 
 }
 
 /**
- * Insert `_headers` after `_key` into a decoded table. The decoder emits rows in input order and leaves out
+ * Append `_headers` to a decoded table. The decoder emits rows in input order and leaves out
  * exactly the dead-lettered records, so walking the raw records in the same order, skipping those, lines up
  * every row with its record (checked against the `_offset` column).
  */
@@ -52,7 +50,7 @@ export function withHeadersColumn(table: arrow.Table, raws: readonly RawRecordBa
     }
   }
   if (texts.length !== table.numRows) throw new Error(`_headers: ${texts.length} records for ${table.numRows} decoded rows`);
-  const at = table.schema.fields.findIndex((f) => f.name === '_key') + 1;
+  const at = table.schema.fields.length;
   const fields = [...table.schema.fields];
   fields.splice(at, 0, HEADERS_FIELD);
   const schema = new arrow.Schema(fields, table.schema.metadata);
