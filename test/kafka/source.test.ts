@@ -65,8 +65,10 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     const group = randomTopic('group');
     const dir = tempDir();
     const run = await runKafkaJob(dir, `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
-      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id FROM ev;`, { maxRecordsPerPartition: 10 });
+      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _headers FROM ev;`, { maxRecordsPerPartition: 10 });
     expect(run.batches).toBe(4);
+    // Records without headers: _headers is NULL.
+    expect(await query(`SELECT count(*)::INTEGER AS n, count(_headers)::INTEGER AS h FROM ${jsonl(join(dir, 'out'))}`)).toEqual([{ n: 100, h: 0 }]);
     expect(run.notes.filter((n) => /commit failed/.test(n))).toEqual([]);
     const admin = kafka.admin();
     await admin.connect();

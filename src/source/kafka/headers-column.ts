@@ -38,6 +38,7 @@ export function headersJson(pairs: ReadonlyArray<readonly [string, Uint8Array]> 
  * every row with its record (checked against the `_offset` column).
  */
 export function withHeadersColumn(table: arrow.Table, raws: readonly RawRecordBatch[], deadLetters: readonly DeadLetter[]): arrow.Table {
+  if (raws.every((r) => r.headers.every((h) => h === null || h.length === 0))) return appendColumn(table, (_from, length) => nullUtf8(length));
   const dead = new Set(deadLetters.map((d) => `${d.topic}:${d.partition}:${d.offset}`));
   const texts: (string | null)[] = [];
   const offsets: bigint[] = [];
@@ -50,22 +51,29 @@ export function withHeadersColumn(table: arrow.Table, raws: readonly RawRecordBa
     }
   }
   if (texts.length !== table.numRows) throw new Error(`_headers: ${texts.length} records for ${table.numRows} decoded rows`);
-  const at = table.schema.fields.length;
-  const fields = [...table.schema.fields];
-  fields.splice(at, 0, HEADERS_FIELD);
-  const schema = new arrow.Schema(fields, table.schema.metadata);
+  return appendColumn(table, (from, length, b) => {
+    const offsetColumn = b.getChild('_offset');
+    for (let i = 0; i < length; i += Math.max(1, Math.floor(length / 8))) {
+      if (offsetColumn && offsetColumn.get(i) !== offsets[from + i]) throw new Error(`_headers: row ${from + i} is offset ${String(offsetColumn.get(i))}, expected ${offsets[from + i]}`);
+    }
+    return utf8Data(texts, from, length);
+  });
+}
+
+/** The table with `_headers` appended, its data made per record batch by `column(firstRow, rows, batch)`. */
+function appendColumn(table: arrow.Table, column: (from: number, length: number, batch: arrow.RecordBatch) => arrow.Data<arrow.Utf8>): arrow.Table {
+  const schema = new arrow.Schema([...table.schema.fields, HEADERS_FIELD], table.schema.metadata);
   let row = 0;
   const batches = table.batches.map((b) => {
-    const offsetColumn = b.getChild('_offset');
-    for (let i = 0; i < b.numRows; i += Math.max(1, Math.floor(b.numRows / 8))) {
-      if (offsetColumn && offsetColumn.get(i) !== offsets[row + i]) throw new Error(`_headers: row ${row + i} is offset ${String(offsetColumn.get(i))}, expected ${offsets[row + i]}`);
-    }
-    const children = [...b.data.children];
-    children.splice(at, 0, utf8Data(texts, row, b.numRows));
+    const children = [...b.data.children, column(row, b.numRows, b)];
     row += b.numRows;
     return new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: b.numRows, nullCount: 0, children }));
   });
   return new arrow.Table(schema, batches);
+}
+
+function nullUtf8(length: number): arrow.Data<arrow.Utf8> {
+  return arrow.makeData({ type: new arrow.Utf8(), length, nullCount: length, nullBitmap: new Uint8Array(Math.ceil(length / 8)), valueOffsets: new Int32Array(length + 1), data: new Uint8Array(0) });
 }
 
 /** A Utf8 column built by hand (Arrow's builders are slow, DESIGN §5); mostly NULL in practice. */
