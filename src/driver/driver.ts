@@ -330,10 +330,9 @@ export class Driver {
     const sinkRows: Record<string, number> = {};
     for (const s of this.job.sinks) {
       let t = performance.now();
-      const relation = await this.sinkRelation(s, batchId, read);
-      if (!relation) continue;
-      const [row] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
-      const numRows = Number(row?.['n'] ?? 0);
+      const created = await this.sinkRelation(s, batchId, read);
+      if (!created) continue;
+      const { relation, numRows } = created;
       times.transform += performance.now() - t;
       t = performance.now();
       await s.sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation, numRows, mode: s.mode, keyColumns: s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : [] });
@@ -344,21 +343,28 @@ export class Driver {
     return sinkRows;
   }
 
-  /** A temp table with exactly this batch's rows for the sink, or undefined when the sink has no input yet. */
-  private async sinkRelation(s: CompiledSink, batchId: number, read: Map<string, SourceBatch>): Promise<string | undefined> {
+  /**
+   * A temp table with exactly this batch's rows for the sink and its row count, or undefined when the sink has
+   * no input yet. The count is the one CREATE TABLE AS reports (no second count(*) query per batch).
+   */
+  private async sinkRelation(s: CompiledSink, batchId: number, read: Map<string, SourceBatch>): Promise<{ relation: string; numRows: number } | undefined> {
     const relation = ident(`__sink_${s.def.name}`);
+    const create = async (query: string) => {
+      const [row] = await this.engine.all(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${query}`);
+      if (row?.['Count'] !== undefined) return { relation, numRows: Number(row['Count']) };
+      const [counted] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
+      return { relation, numRows: Number(counted?.['n'] ?? 0) };
+    };
     if (s.plan.kind === 'stateless') {
       if (!read.has(s.plan.source)) return undefined;
-      await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${s.def.query}`);
-      return relation;
+      return create(s.def.query);
     }
     try {
-      await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS SELECT * EXCLUDE (__ds_batch) FROM ${s.plan.operator.outputTable} WHERE __ds_batch = ${batchId}`);
+      return await create(`SELECT * EXCLUDE (__ds_batch) FROM ${s.plan.operator.outputTable} WHERE __ds_batch = ${batchId}`);
     } catch (err) {
       if (/does not exist/.test(errorMessage(err))) return undefined; // the operator has not seen data yet
       throw err;
     }
-    return relation;
   }
 
   private checkStateMeta(meta: StateMeta | undefined, batchId: number): void {
