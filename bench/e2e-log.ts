@@ -4,9 +4,11 @@
  * the same data, in the same run. The ratio is the figure.
  *
  *   npm run build && node dist/bench/e2e-log.js [records=1000000] [max-records-per-partition=250000]
+ *
+ * Also reports the load average at the start (the machine is shared: compare runs of one session only).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createLog } from '../src/log/index.js';
@@ -22,10 +24,13 @@ const dir = mkdtempSync(join(tmpdir(), 'ds-bench-e2e-'));
 
 const QUERY = (from: string) => `SELECT ts, user_id, url, status, latency_ms FROM ${from} WHERE status <> 301`;
 
-async function main(): Promise<void> {
-  const views = generatePageViews(records, 99);
-  const lines = views.map((v) => JSON.stringify(v));
-  const ndjson = join(dir, 'input.ndjson');
+/**
+ * The same page views as NDJSON (for the baseline) and in the log; returns the input size. The generated
+ * objects go out of scope before anything is timed: a real `duckstream run` does not hold 1M JS objects, and
+ * every full GC during the job would mark them.
+ */
+async function writeInput(ndjson: string): Promise<number> {
+  const lines = generatePageViews(records, 99).map((v) => JSON.stringify(v));
   writeFileSync(ndjson, lines.join('\n') + '\n');
   const log = await createLog(join(dir, 'log'), { partitions });
   for (let p = 0; p < partitions; p++) {
@@ -33,7 +38,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < mine.length; i += 20_000) await log.append(p, mine.slice(i, i + 20_000));
   }
   await log.close();
-  const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
+  return lines.reduce((a, l) => a + l.length + 1, 0);
+}
+
+async function main(): Promise<void> {
+  const ndjson = join(dir, 'input.ndjson');
+  const bytes = await writeInput(ndjson);
+  global.gc?.();
 
   // Baseline: DuckDB reads all the NDJSON at once and writes the same Parquet.
   const engine = await Engine.open();
@@ -63,6 +74,7 @@ async function main(): Promise<void> {
     benchmark: 'e2e-log',
     date: new Date().toISOString(),
     machine: `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}`,
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
     records,
     inputBytes: bytes,
     batches: progress.length,

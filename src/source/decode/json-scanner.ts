@@ -31,6 +31,8 @@ const decoder = new TextDecoder();
 /** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
+/** Field positions whose column is remembered from record to record (see `column`). */
+const FIELD_ORDER_SLOTS = 64;
 
 export class JsonObjectScanner {
   /** Per schema column, for the current record: its kind, and its value's bytes `[start, end)`. */
@@ -52,6 +54,8 @@ export class JsonObjectScanner {
   private base = 0;
   private escaped = false;
   private readonly nameLengths: Int32Array;
+  /** Per top-level field number: the column it was in the last record that had it (-1: unknown). */
+  private readonly lastOrder = new Int32Array(FIELD_ORDER_SLOTS).fill(-1);
 
   constructor(
     private readonly names: readonly string[],
@@ -152,6 +156,7 @@ export class JsonObjectScanner {
       this.pos++;
       return;
     }
+    let field = 0;
     for (;;) {
       if (this.pos >= this.n || b[this.pos] !== 0x22) this.fail('a field name');
       const keyStart = this.pos + 1;
@@ -162,7 +167,7 @@ export class JsonObjectScanner {
       if (this.pos >= this.n || b[this.pos] !== 0x3a) this.fail("':'");
       this.pos++;
       this.skipWs();
-      const col = top ? this.column(keyStart, keyEnd, keyEscaped) : -1;
+      const col = top ? this.column(keyStart, keyEnd, keyEscaped, field++) : -1;
       const valueStart = this.pos;
       const kind = this.value(depth + 1);
       if (col >= 0) {
@@ -308,20 +313,35 @@ export class JsonObjectScanner {
     this.escaped = escaped;
   }
 
-  /** Which schema column a top-level field name is, or -1. */
-  private column(start: number, end: number, escaped: boolean): number {
+  /**
+   * Which schema column the top-level field number `field` (0-based), named `b[start, end)`, is; -1 for none.
+   * Records of a stream mostly list their fields in the same order: the column the same field number had in
+   * the previous record is tried first, then every column.
+   */
+  private column(start: number, end: number, escaped: boolean, field: number): number {
     if (escaped) return this.names.indexOf(unescape(this.b, start, end));
-    const len = end - start;
+    const guess = field < FIELD_ORDER_SLOTS ? this.lastOrder[field]! : -1;
+    if (guess >= 0 && this.nameIs(guess, start, end)) return guess;
     const lengths = this.nameLengths;
-    const b = this.b;
+    const len = end - start;
     for (let c = 0; c < lengths.length; c++) {
-      if (lengths[c] !== len) continue;
-      const name = this.nameBytes[c]!;
-      let k = 0;
-      while (k < len && name[k] === b[start + k]) k++;
-      if (k === len) return c;
+      if (c !== guess && lengths[c] === len && this.nameIs(c, start, end)) {
+        if (field < FIELD_ORDER_SLOTS) this.lastOrder[field] = c;
+        return c;
+      }
     }
     return -1;
+  }
+
+  /** Is `b[start, end)` the name of column `c`? */
+  private nameIs(c: number, start: number, end: number): boolean {
+    const len = end - start;
+    if (this.nameLengths[c] !== len) return false;
+    const name = this.nameBytes[c]!;
+    const b = this.b;
+    let k = 0;
+    while (k < len && name[k] === b[start + k]) k++;
+    return k === len;
   }
 }
 
