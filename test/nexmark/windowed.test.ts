@@ -25,8 +25,8 @@ describe('nexmark oracle: windowed queries', () => {
       `WITH w AS (SELECT ws, auction FROM bid, generate_series(${bucket('date_time', '2 seconds')} - INTERVAL '8 seconds', ${bucket('date_time', '2 seconds')}, INTERVAL '2 seconds') AS g(ws)),
             c AS (SELECT ws, auction, count(*) AS num FROM w GROUP BY ws, auction)
        SELECT auction, num, ws AS starttime FROM c WHERE num = (SELECT max(num) FROM c AS m WHERE m.ws = c.ws)`,
-      97,
-      8,
+      160,
+      6,
     );
   });
 
@@ -36,8 +36,8 @@ describe('nexmark oracle: windowed queries', () => {
       'q7',
       `SELECT auction, price, bidder, date_time, extra FROM bid AS b
        WHERE price = (SELECT max(price) FROM bid AS m WHERE ${bucket('m.date_time')} = ${bucket('b.date_time')})`,
-      97,
-      8,
+      160,
+      6,
     );
   });
 
