@@ -25,6 +25,8 @@ export interface SourceProgress {
   lag: string | null;
   numInputRows: number;
   numDeadLetterRows: number;
+  /** Ranges the source had lost before they were read (only with fail_on_data_loss = false). */
+  lostRanges?: { topic: string; partition: number; from: string; until: string }[];
 }
 
 /** One line of progress.ndjson: Spark's StreamingQueryProgress names where they exist (DESIGN §8). */
@@ -94,6 +96,7 @@ export function buildProgress(p: ProgressInput): BatchProgress {
       lag: lag === null ? null : lag.toString(),
       numInputRows: batch ? batch.numRecords : Number(ranges.reduce((a, r) => a + rangeSize(r), 0n)),
       numDeadLetterRows: batch?.deadLetters.length ?? 0,
+      ...(batch?.lostRanges ? { lostRanges: batch.lostRanges.map((r) => ({ topic: r.topic, partition: r.partition, from: r.from.toString(), until: r.until.toString() })) } : {}),
     };
   });
   const numInputRows = sources.reduce((a, s) => a + s.numInputRows, 0);

@@ -5,13 +5,14 @@ import type { SourceDef } from '../job/parse-job.js';
 import { createKafkaSource } from './kafka/factory.js';
 import { LogSource } from './log-source.js';
 import { parseSchemaText } from './schema.js';
+import { RAW_SCHEMA, TEXT_SCHEMA } from './decode/index.js';
 import type { Source } from './source.js';
 
 const logOptions = z
   .object({
     connector: z.literal('log').default('log'),
     path: z.string({ error: "needs path = '<log directory>'" }).min(1),
-    format: z.enum(['json', 'text', 'csv']).default('json'),
+    format: z.enum(['json', 'text', 'csv', 'raw']).default('json'),
     schema: z.string().optional(),
     event_time: z.string().optional(),
     watermark: z.string().optional(),
@@ -32,7 +33,7 @@ const FACTORIES: Record<string, (def: SourceDef) => Promise<Source>> = {
     const declared = def.columns ?? o.schema;
     let schema;
     try {
-      schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? [{ name: 'value', type: 'VARCHAR' as const, required: false }] : undefined;
+      schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? TEXT_SCHEMA : o.format === 'raw' ? RAW_SCHEMA : undefined;
     } catch (err) {
       throw userError(`source '${def.name}': ${(err as Error).message}`);
     }

@@ -4,7 +4,7 @@ import * as arrow from 'apache-arrow';
  * The value column types a source can declare (`schema = 'ts TIMESTAMP, url VARCHAR, status INTEGER'`)
  * or infer. Each maps to one Arrow type and one DuckDB type.
  */
-export const COLUMN_TYPES = ['BOOLEAN', 'INTEGER', 'BIGINT', 'DOUBLE', 'VARCHAR', 'TIMESTAMP', 'DATE', 'JSON'] as const;
+export const COLUMN_TYPES = ['BOOLEAN', 'INTEGER', 'BIGINT', 'DOUBLE', 'VARCHAR', 'TIMESTAMP', 'DATE', 'JSON', 'BLOB'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface ColumnSpec {
@@ -36,6 +36,8 @@ export function arrowTypeOf(type: ColumnType): arrow.DataType {
       return new arrow.TimestampMicrosecond();
     case 'DATE':
       return new arrow.DateDay();
+    case 'BLOB':
+      return new arrow.Binary();
   }
 }
 
@@ -74,7 +76,7 @@ export function parseSchemaText(text: string): ValueSchema {
 const TYPE_ALIASES: Record<string, ColumnType> = {
   BOOL: 'BOOLEAN', BOOLEAN: 'BOOLEAN', INT: 'INTEGER', INTEGER: 'INTEGER', INT4: 'INTEGER', BIGINT: 'BIGINT', INT8: 'BIGINT', LONG: 'BIGINT',
   DOUBLE: 'DOUBLE', FLOAT8: 'DOUBLE', REAL: 'DOUBLE', FLOAT: 'DOUBLE', VARCHAR: 'VARCHAR', TEXT: 'VARCHAR', STRING: 'VARCHAR',
-  TIMESTAMP: 'TIMESTAMP', DATETIME: 'TIMESTAMP', DATE: 'DATE', JSON: 'JSON',
+  TIMESTAMP: 'TIMESTAMP', DATETIME: 'TIMESTAMP', DATE: 'DATE', JSON: 'JSON', BLOB: 'BLOB', BYTES: 'BLOB', BYTEA: 'BLOB',
 };
 
 function normaliseType(t: string): ColumnType | undefined {

@@ -56,6 +56,8 @@ export interface SourceBatch {
   readonly deadLetters: readonly DeadLetter[];
   /** Raw records read, decoded or not. */
   readonly numRecords: number;
+  /** Offsets that could not be read because the source no longer has them (`fail_on_data_loss = false`). */
+  readonly lostRanges?: readonly OffsetRange[];
   /** Time spent fetching raw records and decoding them into Arrow (progress phases `read` and `toArrow`). */
   readonly timings?: { readonly readMs: number; readonly decodeMs: number };
 }

@@ -131,6 +131,21 @@ describe('Driver', () => {
     );
   });
 
+  it("reads format = 'raw' values as a BLOB column, whatever the bytes", async () => {
+    await testStream(
+      {
+        logs: { bin: 1 },
+        sql: `CREATE SOURCE bin WITH (connector = 'log', path = '\${dir}/logs/bin', format = 'raw');
+              CREATE SINK sizes WITH (connector = 'jsonl', path = '\${dir}/out/sizes') AS
+              SELECT _offset AS o, octet_length(value) AS n, hex(value) AS h FROM bin;`,
+      },
+      AddData('bin', 0, 'not json', '{"a":1}', 'caf\u00e9'),
+      StartStream(),
+      RunBatch(3),
+      CheckAnswer('sizes', [{ o: 0, n: 8, h: '6E6F74206A736F6E' }, { o: 1, n: 7, h: '7B2261223A317D' }, { o: 2, n: 5, h: '636166C3A9' }]),
+    );
+  });
+
   it('refuses a second driver on the same checkpoint', async () => {
     await testStream(job(), StartStream(), Assert('second start', async (ctx) => {
       const { runJob } = await import('../../src/driver/run-job.js');

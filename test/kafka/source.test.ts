@@ -134,12 +134,15 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     await expect(runKafkaJob(dir, sql(true))).rejects.toThrow(new RegExp(`${topic} partition 0, range \\[10, 15\\): data loss: offsets \\[10, 15\\) were deleted \\(retention\\) before they were read; the log now starts at ${low}`));
     const stderr: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+    let skipped;
     try {
-      await runKafkaJob(dir, sql(false));
+      skipped = await runKafkaJob(dir, sql(false));
     } finally {
       spy.mockRestore();
     }
     expect(stderr.join('')).toContain(`${topic} partition 0: offsets [10, 15) were lost (deleted before they were read)`);
+    // …and the batch's progress record says which range was lost.
+    expect(skipped.progress[0]!.sources[0]!.lostRanges).toEqual([{ topic, partition: 0, from: '10', until: '15' }]);
     const rows = await query(`SELECT id::INTEGER AS id, o::INTEGER AS o FROM ${jsonl(join(dir, 'out'))} ORDER BY o`);
     // 0..9 from the first run; then whatever the log still holds from its new start to its end (80).
     expect(rows.map((r) => r['o'])).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 80 - low }, (_, i) => low + i)]);

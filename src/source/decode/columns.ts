@@ -158,6 +158,8 @@ const CODES: Record<ColumnType, Code> = {
   TIMESTAMP: Code.Timestamp,
   DATE: Code.Date,
   JSON: Code.Json,
+  // Bytes are laid out as strings are (offsets + data); only the Arrow type differs (Binary), and no UTF-8 check.
+  BLOB: Code.Varchar,
 };
 
 /** One value column being built; which buffer is used depends on `code`. */

@@ -7,7 +7,7 @@ import { NO_VALUE, tooLarge } from './reasons.js';
 import type { RecordDecoder, ValueFormat } from './record-decoder.js';
 import { RowsBuilder } from './rows-builder.js';
 import { keyOf, valueOf } from './raw-bytes.js';
-import { PlainTextDecoder } from './text-decoder.js';
+import { PlainTextDecoder, RawBytesDecoder } from './text-decoder.js';
 
 export { inferSchema } from './infer.js';
 
@@ -27,6 +27,9 @@ export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 
 /** The schema to give a 'text' source: the whole value as one string. */
 export const TEXT_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'value', type: 'VARCHAR', required: false } as const)]);
+
+/** The schema of a 'raw' source: the whole value as bytes. */
+export const RAW_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'value', type: 'BLOB', required: false } as const)]);
 
 /**
  * Decodes raw records into one Arrow table with `batchSchema(options.schema)`: rows in input order (batch by
@@ -77,6 +80,8 @@ function recordDecoder(options: DecodeOptions, out: RowsBuilder): RecordDecoder 
       return new JsonDecoder(out.values);
     case 'text':
       return new PlainTextDecoder(out.values[0]!);
+    case 'raw':
+      return new RawBytesDecoder(out.values[0]!);
     case 'csv':
       return new CsvDecoder(out.values, (options.csvDelimiter ?? ',').charCodeAt(0));
   }
@@ -92,7 +97,7 @@ function textBytesEstimate(batches: readonly RawRecordBatch[], total: number, op
   const sample: Uint8Array[] = [];
   let valueBytes = 0;
   for (const batch of batches) {
-    if (options.format === 'text') {
+    if (options.format === 'text' || options.format === 'raw') {
       for (let i = 0; i < batch.count; i++) {
         valueBytes += batch.bytes ? Math.max(0, batch.bytes.valueLength[i]!) : (batch.values[i]?.length ?? 0);
       }
@@ -103,7 +108,7 @@ function textBytesEstimate(batches: readonly RawRecordBatch[], total: number, op
       if (v) sample.push(v);
     }
   }
-  if (options.format === 'text') return [valueBytes];
+  if (options.format === 'text' || options.format === 'raw') return [valueBytes];
   const perRecord = options.format === 'json'
     ? sampleFieldBytes(options.schema.map((c) => c.name), sample)
     : options.schema.map(() => sample.reduce((a, v) => a + v.length, 0) / Math.max(1, sample.length * options.schema.length));
@@ -125,8 +130,8 @@ function deadLetter(batch: RawRecordBatch, i: number, reason: string): DeadLette
 /** Validates the options (a user's job configuration); returns the value size limit. */
 function checkOptions(options: DecodeOptions): number {
   const { format, schema } = options;
-  if (format !== 'json' && format !== 'text' && format !== 'csv') {
-    throw userError(`unknown value format '${String(format)}'`, "use format = 'json', 'text' or 'csv'");
+  if (format !== 'json' && format !== 'text' && format !== 'csv' && format !== 'raw') {
+    throw userError(`unknown value format '${String(format)}'`, "use format = 'json', 'text', 'csv' or 'raw'");
   }
   if (schema.length === 0) throw userError('the value schema declares no columns', "declare them: schema = 'ts TIMESTAMP, url VARCHAR, status INTEGER'");
   const seen = new Set<string>(METADATA_FIELDS.map((f) => f.name));
@@ -135,6 +140,12 @@ function checkOptions(options: DecodeOptions): number {
       throw userError(`value column '${col.name}' is declared twice or clashes with a metadata column`, 'rename it in the schema');
     }
     seen.add(col.name);
+  }
+  if (format === 'raw' && (schema.length !== 1 || schema[0]!.type !== 'BLOB')) {
+    throw userError(`a 'raw' source has one BLOB column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`, "schema = 'value BLOB' (or leave it out)");
+  }
+  if (format !== 'raw' && schema.some((c) => c.type === 'BLOB')) {
+    throw userError(`BLOB columns are for format = 'raw' (got a ${format} source)`, "use VARCHAR, or format = 'raw'");
   }
   if (format === 'text' && (schema.length !== 1 || schema[0]!.type !== 'VARCHAR')) {
     throw userError(`a 'text' source has one VARCHAR column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`, "schema = 'value VARCHAR' (or leave it out)");

@@ -37,6 +37,7 @@ export function inferSchema(
   options: { format: ValueFormat; sampleSize?: number; timestampColumns?: readonly string[] },
 ): ValueSchema {
   if (options.format === 'text') return [{ name: 'value', type: 'VARCHAR', required: false }];
+  if (options.format === 'raw') return [{ name: 'value', type: 'BLOB', required: false }];
   if (options.format === 'csv') {
     throw userError(
       'a csv source needs a declared schema: csv lines carry no field names or types',

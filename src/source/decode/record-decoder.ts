@@ -1,5 +1,5 @@
-/** How a record's value bytes are read: a JSON object, UTF-8 text, or one csv line. */
-export type ValueFormat = 'json' | 'text' | 'csv';
+/** How a record's value bytes are read: a JSON object, UTF-8 text, one csv line, or raw bytes (a BLOB). */
+export type ValueFormat = 'json' | 'text' | 'csv' | 'raw';
 
 /**
  * Decodes one record value, the bytes `b[start, end)`, into row `row` of the value columns. Returns null when

@@ -1,6 +1,6 @@
 import { userError } from '../../errors.js';
 import type { SourceDef } from '../../job/parse-job.js';
-import { TEXT_SCHEMA } from '../decode/index.js';
+import { RAW_SCHEMA, TEXT_SCHEMA } from '../decode/index.js';
 import { parseSchemaText, type ValueSchema } from '../schema.js';
 import type { Source } from '../source.js';
 import { createKafka } from './client.js';
@@ -52,7 +52,7 @@ function declaredSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | un
   const declared = def.columns ?? o.schema;
   let schema: ValueSchema | undefined;
   try {
-    schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? TEXT_SCHEMA : undefined;
+    schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? TEXT_SCHEMA : o.format === 'raw' ? RAW_SCHEMA : undefined;
   } catch (err) {
     throw userError(`source '${def.name}': ${(err as Error).message}`);
   }

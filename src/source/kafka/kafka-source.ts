@@ -121,12 +121,12 @@ export class KafkaSource implements Source {
   async read(ranges: readonly OffsetRange[]): Promise<SourceBatch> {
     if (!this.valueSchema) throw new Error(`source '${this.name}': read before its schema is known`);
     const t0 = performance.now();
-    const { raws } = await this.readRaw(ranges);
+    const { raws, lost } = await this.readRaw(ranges);
     const t1 = performance.now();
     const decoded = decodeRecords(raws, { format: this.config.format, schema: this.valueSchema, maxValueBytes: this.config.maxValueBytes });
     const table = withHeadersColumn(decoded.table, raws, decoded.deadLetters);
     const t2 = performance.now();
-    return { ...decoded, table, timings: { readMs: t1 - t0, decodeMs: t2 - t1 } };
+    return { ...decoded, table, timings: { readMs: t1 - t0, decodeMs: t2 - t1 }, ...(lost.length > 0 ? { lostRanges: lost } : {}) };
   }
 
   /** Advisory (DESIGN §2 step 7): the ranges' ends become `group_id`'s committed offsets; errors are the caller's to log. */
@@ -150,17 +150,18 @@ export class KafkaSource implements Source {
    * Before each attempt the ranges are checked against the partitions' log start and end: offsets deleted
    * before they were read are data loss (DESIGN §11: kafkajs would silently jump elsewhere).
    */
-  private async readRaw(ranges: readonly OffsetRange[]): Promise<{ raws: RawRecordBatch[] }> {
+  private async readRaw(ranges: readonly OffsetRange[]): Promise<{ raws: RawRecordBatch[]; lost: OffsetRange[] }> {
     const wanted = ranges.filter((r) => r.until > r.from);
-    if (wanted.length === 0) return { raws: [] };
+    if (wanted.length === 0) return { raws: [], lost: [] };
     const what = describeRanges(wanted);
     try {
       return await withRetry(
         async () => {
-          const adjusted = await this.checkDataLoss(wanted);
+          const lost: OffsetRange[] = [];
+          const adjusted = await this.checkDataLoss(wanted, lost);
           const { batches, firstOffsets } = await this.reader.read(adjusted);
           await this.checkFirstOffsets(adjusted, firstOffsets);
-          return { raws: batches };
+          return { raws: batches, lost };
         },
         {
           ...this.config.retry,
@@ -178,7 +179,7 @@ export class KafkaSource implements Source {
   }
 
   /** Ranges whose start was deleted (retention, deleteRecords) or whose end no longer exists (topic recreated). */
-  private async checkDataLoss(ranges: readonly OffsetRange[]): Promise<OffsetRange[]> {
+  private async checkDataLoss(ranges: readonly OffsetRange[], lost: OffsetRange[]): Promise<OffsetRange[]> {
     const topics = [...new Set(ranges.map((r) => r.topic))];
     const bounds = await this.offsets.bounds(topics);
     const out: OffsetRange[] = [];
@@ -189,11 +190,13 @@ export class KafkaSource implements Source {
       if (from < b.low) {
         if (this.config.failOnDataLoss) throw this.dataLoss(r, `offsets [${from}, ${b.low < until ? b.low : until}) were deleted (retention) before they were read; the log now starts at ${b.low}`);
         this.note(`source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${from}, ${b.low < until ? b.low : until}) were lost (deleted before they were read); continuing from ${b.low} (fail_on_data_loss = false)`);
+        lost.push({ ...r, from, until: b.low < until ? b.low : until });
         from = b.low < until ? b.low : until;
       }
       if (until > b.high) {
         if (this.config.failOnDataLoss) throw this.dataLoss(r, `the partition ends at ${b.high} but the batch was planned up to ${until} (topic recreated or truncated?)`);
         this.note(`source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${b.high > from ? b.high : from}, ${until}) are gone; reading up to ${b.high} (fail_on_data_loss = false)`);
+        lost.push({ ...r, from: b.high > from ? b.high : from, until });
         until = b.high > from ? b.high : from;
       }
       if (until > from) out.push({ ...r, from, until });

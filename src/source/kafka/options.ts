@@ -18,7 +18,7 @@ export const kafkaSourceOptions = z
     fail_on_data_loss: bool.default(true),
     max_records_per_partition: positiveInt.optional(),
     max_records_per_batch: positiveInt.optional(),
-    format: z.enum(['json', 'text', 'csv']).default('json'),
+    format: z.enum(['json', 'text', 'csv', 'raw']).default('json'),
     schema: z.string().optional(),
     event_time: z.string().optional(),
     watermark: z.string().optional(),
