@@ -367,21 +367,11 @@ export class Driver {
     }
   }
 
+  /** The state must be that of the previous batch (a fresh state file was vetted at start). */
   private checkStateMeta(meta: StateMeta | undefined, batchId: number): void {
-    const expected = this.checkpoint.commits.getLatest()?.batchId;
-    if (meta === undefined) {
-      if (expected !== undefined && this.checkpoint.commits.batchIds().length > 0 && this.job.operators.length > 0 && batchId > 0 && this.hadStatefulBatches()) {
-        throw userError(`state ${this.checkpoint.statePath} is empty but the checkpoint has committed batches up to ${expected}`, 'restore state.duckdb from a backup, or start over with a new --checkpoint');
-      }
-      return;
-    }
-    if (meta.batchId !== batchId - 1) {
+    if (meta !== undefined && meta.batchId !== batchId - 1) {
       throw internalError(`state ${this.checkpoint.statePath} is at batch ${meta.batchId}, but batch ${batchId} needs the state of batch ${batchId - 1}`);
     }
-  }
-
-  private hadStatefulBatches(): boolean {
-    return this.checkpoint.metadata.statefulSince !== undefined && this.checkpoint.commits.batchIds().some((id) => id >= (this.checkpoint.metadata.statefulSince ?? 0));
   }
 
   /** State must not be behind the commit log (a cut WAL tail loses a committed transaction: DESIGN §11). */
