@@ -37,10 +37,10 @@ export function registerStatusCommand(program: Command): void {
         out.push(formatTable(['batch', 'time', 'input rows', 'rows/s', 'duration ms', 'dead letters'], status.recent.map((r) => [String(r['batchId']), String(r['timestamp']), String(r['numInputRows']), String(r['processedRowsPerSecond']), String((r['durationMs'] as Record<string, unknown> | undefined)?.['triggerExecution'] ?? ''), String(r['numDeadLetterRows'] ?? 0)])));
       }
       const last = status.recent.at(-1);
-      const operators = (last?.['stateOperators'] as { sink: string; operator: string; rows: number }[] | undefined) ?? [];
+      const operators = (last?.['stateOperators'] as { sink: string; operator: string; rows: number; bytes?: number }[] | undefined) ?? [];
       if (operators.length > 0) {
         out.push('', `state (batch ${String(last?.['batchId'])}, ${String(last?.['stateBytes'])} bytes, watermark ${String(last?.['watermark'])}):`);
-        out.push(formatTable(['sink', 'operator', 'rows'], operators.map((o) => [o.sink, o.operator, String(o.rows)])));
+        out.push(formatTable(['sink', 'operator', 'rows', 'bytes (est.)'], operators.map((o) => [o.sink, o.operator, String(o.rows), String(o.bytes ?? '?')])));
       }
       if (status.tornProgressTail) out.push('note: the last line of progress.ndjson is torn (a crash mid-write); it was passed over');
       process.stdout.write(`${out.join('\n')}\n`);

@@ -46,8 +46,8 @@ export interface BatchProgress {
   watermark: string | null;
   stateRows: number;
   stateBytes: number;
-  /** Rows kept per stateful operator (sink). */
-  stateOperators: { sink: string; operator: string; rows: number }[];
+  /** Rows and (estimated) bytes kept per stateful operator (sink). */
+  stateOperators: { sink: string; operator: string; rows: number; bytes: number }[];
   numRowsDroppedByWatermark: number;
   numDeadLetterRows: number;
   recovered: boolean;
@@ -68,7 +68,7 @@ export interface ProgressInput {
   deadLetters: number;
   watermarkMs: number | null;
   lateRows: number;
-  state: { rows: number; bytes: number; operators: { sink: string; operator: string; rows: number }[] } | undefined;
+  state: { rows: number; bytes: number; operators: { sink: string; operator: string; rows: number; bytes: number }[] } | undefined;
   times: PhaseTimes;
   recovered: boolean;
 }

@@ -52,18 +52,31 @@ export class StateStore {
     }
   }
 
-  /** Rows per operator and the state file's size. */
-  async stats(operators: readonly StatefulOperator[]): Promise<{ rows: number; bytes: number; operators: { sink: string; operator: string; rows: number }[] }> {
-    const per: { sink: string; operator: string; rows: number }[] = [];
+  /**
+   * Rows and bytes per operator, and the state file's size. An operator's bytes are an estimate from DuckDB's
+   * storage info: the storage blocks its tables' checkpointed segments occupy, plus 8 bytes per value of segments
+   * not yet checkpointed.
+   */
+  async stats(operators: readonly StatefulOperator[]): Promise<{ rows: number; bytes: number; operators: { sink: string; operator: string; rows: number; bytes: number }[] }> {
+    const [size] = await this.engine.all(`SELECT total_blocks * block_size AS bytes, block_size FROM pragma_database_size() WHERE database_name = '${STATE_ALIAS}'`).catch(() => [{ bytes: 0, block_size: 262144 }]);
+    const blockSize = Number(size?.['block_size'] ?? 262144);
+    const per: { sink: string; operator: string; rows: number; bytes: number }[] = [];
     for (const op of operators) {
       let rows = 0;
+      let bytes = 0;
       for (const t of op.stateTables) {
         const [r] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${t}`).catch(() => [{ n: 0 }]);
         rows += Number(r?.['n'] ?? 0);
+        const [b] = await this.engine
+          .all(
+            `SELECT count(DISTINCT block_id) FILTER (WHERE persistent AND block_id >= 0)::BIGINT AS blocks, ` +
+              `coalesce(sum(count) FILTER (WHERE NOT persistent AND segment_type <> 'VALIDITY'), 0)::BIGINT AS loose FROM pragma_storage_info(${literal(t.replaceAll('"', ''))})`,
+          )
+          .catch(() => [{ blocks: 0, loose: 0 }]);
+        bytes += Number(b?.['blocks'] ?? 0) * blockSize + Number(b?.['loose'] ?? 0) * 8;
       }
-      per.push({ sink: op.sink, operator: op.description, rows });
+      per.push({ sink: op.sink, operator: op.description, rows, bytes });
     }
-    const [size] = await this.engine.all(`SELECT total_blocks * block_size AS bytes FROM pragma_database_size() WHERE database_name = '${STATE_ALIAS}'`).catch(() => [{ bytes: 0 }]);
     return { rows: per.reduce((a, p) => a + p.rows, 0), bytes: Number(size?.['bytes'] ?? 0), operators: per };
   }
 

@@ -74,6 +74,6 @@ describe('duckstream run options', () => {
       e.close();
     }
     const status = duckstream(['status', '.duckstream/stock'], { cwd });
-    expect(status.stdout).toMatch(/per_10s\s*\|\s*TUMBLE window append\s*\|\s*10\|/);
+    expect(status.stdout).toMatch(/per_10s\s*\|\s*TUMBLE window append\s*\|\s*10\|\s*\d+\|/);
   });
 });
