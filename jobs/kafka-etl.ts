@@ -1,6 +1,7 @@
 // Kafka → Parquet ETL: parse, clean and enrich page views from a Kafka topic into exactly-once Parquet files
 // (one per batch), plus a per-batch error count back to Kafka.
 //   KAFKA_BROKERS=localhost:9092 npx duckstream run jobs/kafka-etl.ts --trigger 5s
+// (KAFKA_IDEMPOTENT=false for brokers that cannot give idempotent producers an id, such as the test suite's mock.)
 import { StreamingContext, sql } from 'duckstream';
 
 export default function job(ssc: StreamingContext): void {
@@ -20,5 +21,5 @@ export default function job(ssc: StreamingContext): void {
     .filter(sql`is_error`)
     .count()
     .map(sql`'errors' AS metric, count`)
-    .saveToKafka({ brokers, topic: process.env['KAFKA_METRICS_TOPIC'] ?? 'pageview-metrics', format: 'json' });
+    .saveToKafka({ brokers, topic: process.env['KAFKA_METRICS_TOPIC'] ?? 'pageview-metrics', format: 'json', idempotent: process.env['KAFKA_IDEMPOTENT'] ?? 'true' });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, literal } from '../../src/sql/engine.js';
-import { duckstream } from '../support/cli.js';
+import { duckstream, duckstreamBackground } from '../support/cli.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -35,5 +35,31 @@ describe('DStream example jobs', () => {
     const r = duckstream(['run', resolve('jobs/missing-job.ts')], { cwd });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/does not exist/);
+  });
+});
+
+describe('jobs/wordcount.ts', () => {
+  it('counts words over a 30 s window sliding every 10 s, printed and saved to Parquet', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ds-wc-'));
+    dirs.push(cwd);
+    expect(duckstream(['log', 'create', 'data/logs/lines', '--partitions', '1'], { cwd }).status).toBe(0);
+    expect(duckstream(['log', 'append', '--format', 'text', 'data/logs/lines'], { cwd, input: 'To be or not to be\nthat is the question\n' }).status).toBe(0);
+    const child = duckstreamBackground(['run', resolve('jobs/wordcount.ts'), '--trigger', '10s'], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!/batch 0:/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', r)), stderr).toBe(0);
+    expect(stdout).toMatch(/\(to,2\)/);
+    const engine = await Engine.open();
+    try {
+      const rows = await engine.all(`SELECT word, n::INTEGER AS n FROM read_parquet(${literal(join(cwd, 'out/word_counts_30s/*.parquet'))}) ORDER BY word`);
+      expect(rows).toEqual([['be', 2], ['is', 1], ['not', 1], ['or', 1], ['question', 1], ['that', 1], ['the', 1], ['to', 2]].map(([word, n]) => ({ word, n })));
+    } finally {
+      engine.close();
+    }
   });
 });
