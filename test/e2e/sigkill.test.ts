@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLog } from '../../src/log/index.js';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal } from '../../src/sql/engine.js';
-import { duckstream, duckstreamBackground } from '../support/cli.js';
+import { duckstream, killRepeatedly } from '../support/cli.js';
 import { canonical } from '../support/stream-test.js';
 
 /**
@@ -37,30 +37,14 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const progressLines = () => (existsSync(join(dir, 'ck', 'progress.ndjson')) ? readFileSync(join(dir, 'ck', 'progress.ndjson'), 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0);
 
 describe('SIGKILL during a long run', () => {
   it('ends with exactly-once output in parquet, jsonl and duckdb sinks', async () => {
     const rand = prng(11);
     const args = ['run', join(dir, 'job.sql'), '--checkpoint', join(dir, 'ck'), '--trigger', '20ms', '--max-records-per-partition', '250'];
-    let kills = 0;
-    for (let round = 0; round < 5; round++) {
-      const before = progressLines();
-      const child = duckstreamBackground(args);
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      // Let it run a few batches, then kill it at a random moment inside whatever it is doing.
-      const deadline = Date.now() + 30_000;
-      while (progressLines() < before + 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, Math.floor(rand() * 150)));
-      expect(child.exitCode, stderr).toBeNull();
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      kills++;
-    }
+    const log = await killRepeatedly(args, join(dir, 'ck'), { rounds: 5, rand, maxDelayMs: 150 });
     const finish = duckstream(['run', join(dir, 'job.sql'), '--checkpoint', join(dir, 'ck'), '--trigger', 'available-now', '--max-records-per-partition', '2500']);
-    expect(finish.status, finish.stderr).toBe(0);
-    expect(kills).toBe(5);
+    expect(finish.status, `${log}\nfinish: ${finish.stderr}`).toBe(0);
 
     const engine = await Engine.open();
     try {
@@ -104,16 +88,7 @@ describe('SIGKILL during a long run of a stateful job', () => {
          CREATE SINK t WITH (connector = 'duckdb', path = '${sdir}/out/t.duckdb', table = 't', output_mode = 'update') AS SELECT k, count(*) AS n, sum(v) AS s FROM ev GROUP BY k;`,
       );
       const args = ['run', join(sdir, 'job.sql'), '--checkpoint', join(sdir, 'ck'), '--trigger', '20ms', '--max-records-per-partition', '300'];
-      const done = () => (existsSync(join(sdir, 'ck', 'progress.ndjson')) ? readFileSync(join(sdir, 'ck', 'progress.ndjson'), 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0);
-      for (let round = 0; round < 4; round++) {
-        const before = done();
-        const child = duckstreamBackground(args);
-        const deadline = Date.now() + 30_000;
-        while (done() < before + 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
-        await new Promise((r) => setTimeout(r, Math.floor(rand() * 200)));
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await killRepeatedly(args, join(sdir, 'ck'), { rounds: 4, rand, maxDelayMs: 200 });
       const finish = duckstream([...args.slice(0, 4), '--trigger', 'available-now', '--drain', '--max-records-per-partition', '3000']);
       expect(finish.status, finish.stderr).toBe(0);
       const engine = await Engine.open();
