@@ -4,6 +4,7 @@ import { isDStreamJobFile, runDStreamJob } from '../dstream/run-dstream-job.js';
 import { parseTrigger } from '../driver/trigger.js';
 import type { BatchProgress } from '../driver/progress.js';
 import { userError } from '../errors.js';
+import { DEFAULT_MAX_RECORDS_PER_BATCH, type BatchCaps } from '../plan/plan-batch.js';
 
 interface RunFlags {
   checkpoint?: string;
@@ -23,7 +24,7 @@ export function registerRunCommand(program: Command): void {
     .option('--checkpoint <dir>', 'checkpoint directory (default .duckstream/<job name>)')
     .option('--trigger <when>', "interval between batches (e.g. 1s, 500ms), 'once' or 'available-now'", '1s')
     .option('--max-records-per-partition <n>', 'cap on records per partition per batch')
-    .option('--max-records-per-batch <n>', 'cap on records per batch, shared across partitions')
+    .option('--max-records-per-batch <n>', `cap on records per batch, shared across partitions ('none': no cap; default ${DEFAULT_MAX_RECORDS_PER_BATCH} unless --trigger once or --max-records-per-partition is given)`)
     .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
@@ -45,7 +46,7 @@ export function registerRunCommand(program: Command): void {
         checkpoint: flags.checkpoint,
         trigger,
         drain: flags.drain,
-        caps: { maxRecordsPerPartition: positive(flags.maxRecordsPerPartition, '--max-records-per-partition'), maxRecordsPerBatch: positive(flags.maxRecordsPerBatch, '--max-records-per-batch') },
+        caps: batchCaps(flags, trigger.kind === 'once'),
         allowSourceChange: flags.allowSourceChange,
         signal: controller.signal,
         note: (m) => process.stderr.write(`duckstream: ${m}\n`),
@@ -53,6 +54,18 @@ export function registerRunCommand(program: Command): void {
       });
       process.stderr.write(`duckstream: stopped after ${result.batches} batch${result.batches === 1 ? '' : 'es'}; checkpoint ${result.checkpoint}\n`);
     });
+}
+
+/**
+ * The caps a run uses. Without any, a backlog is still read in batches of DEFAULT_MAX_RECORDS_PER_BATCH so memory
+ * is bounded; `--trigger once` means one batch of everything available (as Spark's Trigger.Once), so it is uncapped.
+ */
+export function batchCaps(flags: Pick<RunFlags, 'maxRecordsPerPartition' | 'maxRecordsPerBatch'>, once: boolean): BatchCaps {
+  const perPartition = positive(flags.maxRecordsPerPartition, '--max-records-per-partition');
+  if (flags.maxRecordsPerBatch === 'none') return { maxRecordsPerPartition: perPartition };
+  const perBatch = positive(flags.maxRecordsPerBatch, '--max-records-per-batch');
+  if (perBatch === undefined && perPartition === undefined && !once) return { maxRecordsPerBatch: DEFAULT_MAX_RECORDS_PER_BATCH };
+  return { maxRecordsPerPartition: perPartition, maxRecordsPerBatch: perBatch };
 }
 
 function positive(value: string | undefined, flag: string): number | undefined {

@@ -1,6 +1,14 @@
 import { userError } from '../errors.js';
 import { parsePartitionKey, partitionKey, type OffsetRange, type PartitionKey, type PartitionOffsets } from './offset-range.js';
 
+/**
+ * The CLI's batch cap when none is given: a backlog (a job started behind, or restarted after a pause) is read in
+ * batches of this many records instead of one batch holding it all, so memory stays bounded by the cap, not by the
+ * backlog (Spark's maxOffsetsPerTrigger, which Spark leaves unset; Flink bounds it through its network buffers).
+ * ~500k records is 100–300 MB of decoded rows for typical 100–300-byte JSON events.
+ */
+export const DEFAULT_MAX_RECORDS_PER_BATCH = 500_000;
+
 export interface BatchCaps {
   /** At most this many offsets per partition per batch. */
   readonly maxRecordsPerPartition?: number;
