@@ -12,6 +12,9 @@
  *    threads included).
  * 4. With --latency: a generator child appends q0's input at a fixed rate in wall-clock time while q0 runs with a
  *    100 ms and a 1 s trigger; latency per record = its batch's commit time − its event time (= append time).
+ * 5. With --memory-events N (≥ 10M for the issue's figure): generate N events into fresh logs and run each query over
+ *    that backlog with the CLI's default batch cap (no --cap), for at most --memory-seconds (60) each; report the
+ *    peak RSS, the batches run and the backlog left, i.e. whether memory follows the cap or the backlog.
  * Prints a JSON report and writes it to bench/results/nexmark.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,6 +23,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { batchCaps } from '../src/cli/run-command.js';
 import { runJob } from '../src/driver/run-job.js';
 import type { BatchProgress } from '../src/driver/progress.js';
 import { openLog, toColumnarBatch } from '../src/log/index.js';
@@ -87,7 +91,8 @@ async function child(query: string, dir: string, cap: number, trigger: string, s
     checkpoint: join(dir, 'ck', `${query}-${trigger}`),
     trigger: trigger === 'available-now' ? { kind: 'available-now' } : { kind: 'interval', ms: Number(trigger) },
     drain: windowed && trigger === 'available-now',
-    caps: { maxRecordsPerPartition: cap },
+    // cap 0: the CLI's default caps (what a user gets without flags)
+    caps: cap === 0 ? batchCaps({}, false) : { maxRecordsPerPartition: cap },
     signal: ctrl.signal,
     onBatch: (p) => progress.push(p),
   });
@@ -224,6 +229,22 @@ async function latency(dir: string, rate: number, seconds: number, triggerMs: nu
   }
 }
 
+/** Peak RSS per query over a large backlog, with the CLI's default batch cap (cap 0 in the child). */
+async function memoryRuns(dir: string, queries: readonly string[], events: number, seconds: number): Promise<Record<string, unknown>> {
+  const data = join(dir, 'memory');
+  const t0 = performance.now();
+  const written = await writeNexmarkLogs(nexmarkConfig({ seed: 2 }), { dir: join(data, 'data/nexmark'), events, partitions: 4 });
+  const out: Record<string, unknown> = { events, bytes: written.bytes, generateMs: round(performance.now() - t0), secondsPerQuery: seconds, defaultCaps: batchCaps({}, false), queries: {} };
+  for (const q of queries) {
+    const run = runChild([q, data, '0', 'available-now', String(seconds * 1000)]);
+    const backlog = QUERIES[q]!.reads.reduce((a, k) => a + written.records[k], 0);
+    const rows = run.perBatch.map((b) => b.rows);
+    (out['queries'] as Record<string, unknown>)[q] = { maxRssMB: run.maxRssMB, batches: run.batches, recordsRead: run.inputRows, backlogRecords: backlog, backlogLeft: backlog - run.inputRows, maxRowsPerBatch: Math.max(0, ...rows), wallMs: run.wallMs };
+    process.stderr.write(`memory ${q}: ${JSON.stringify((out['queries'] as Record<string, unknown>)[q])}\n`);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const events = Number(arg('events') ?? 1_000_000);
   const cap = Number(arg('cap') ?? 50_000);
@@ -282,6 +303,7 @@ async function main(): Promise<void> {
       const rates = arg('latency-rate') ? [Number(arg('latency-rate'))] : max ? [0.5, 0.8].map((f) => Math.round(f * max)) : [20_000];
       for (const rate of rates) for (const t of [100, 1000]) lat.push({ ofMaximum: max ? round(rate / max, 2) : null, ...(await latency(dir, rate, Number(arg('latency-seconds') ?? 15), t)) });
     }
+    const memory = arg('memory-events') ? await memoryRuns(dir, queries, Number(arg('memory-events')), Number(arg('memory-seconds') ?? 60)) : undefined;
     const report = {
       benchmark: 'nexmark',
       date: new Date().toISOString(),
@@ -306,6 +328,7 @@ async function main(): Promise<void> {
       },
       queries: results,
       latency: lat,
+      ...(memory ? { memory } : {}),
     };
     const json = JSON.stringify(report, null, 2);
     mkdirSync(join(REPO, 'bench/results'), { recursive: true });
