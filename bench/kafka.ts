@@ -7,13 +7,12 @@
  *   npm run build && node dist/bench/kafka.js [records=400000] [partitions=16] [max-records-per-partition=25000]
  * (needs librdkafka-dev and gcc for the harness; the mock caps a partition log at 5 MiB: keep records×~150 B/P below.)
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
+import { rawKafkajs, startBroker } from './kafka-mock.js';
 import { generatePageViews } from '../src/demo/pageviews.js';
 import type { BatchProgress } from '../src/driver/progress.js';
 import { runJob } from '../src/driver/run-job.js';
@@ -24,53 +23,6 @@ const partitions = Number(process.argv[3] ?? 16);
 const cap = Number(process.argv[4] ?? 25_000);
 const dir = mkdtempSync(join(tmpdir(), 'ds-bench-kafka-'));
 const topic = 'pageviews';
-
-function harnessBinary(): string {
-  const bin = resolve('test/kafka/harness/mock-broker');
-  if (existsSync(bin)) return bin;
-  const r = spawnSync('gcc', ['-O2', '-o', bin, resolve('test/kafka/harness/mock_broker.c'), '-lrdkafka'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot build the mock broker (apt-get install librdkafka-dev gcc): ${r.stderr}`);
-  return bin;
-}
-
-async function startBroker(): Promise<{ bootstrap: string; command: (line: string) => Promise<void>; stop: () => void }> {
-  const child = spawn(harnessBinary(), ['1'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  const bootstrap = /^BOOTSTRAP (\S+)$/.exec(String(first.value))?.[1];
-  if (!bootstrap) throw new Error(`mock broker: unexpected ${String(first.value)}`);
-  const command = async (line: string) => {
-    child.stdin.write(`${line}\n`);
-    const answer = await lines.next();
-    if (answer.value !== 'OK') throw new Error(`mock broker: ${line} -> ${String(answer.value)}`);
-  };
-  return { bootstrap, command, stop: () => child.kill('SIGKILL') };
-}
-
-async function rawKafkajs(kafka: Kafka): Promise<{ totalMs: number; afterJoinMs: number; joinMs: number }> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 });
-  const t0 = performance.now();
-  let joinedAt = t0;
-  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let sum = 0;
-  await new Promise<void>((done) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) sum += m.value?.length ?? 0; // touch every record, as any consumer would
-        seen += batch.messages.length;
-        if (seen >= records) done();
-      },
-    });
-  });
-  const end = performance.now();
-  await consumer.disconnect();
-  if (sum === 0) throw new Error('no bytes read');
-  return { totalMs: end - t0, afterJoinMs: end - joinedAt, joinMs: joinedAt - t0 };
-}
 
 async function main(): Promise<void> {
   const broker = await startBroker();
@@ -90,7 +42,7 @@ async function main(): Promise<void> {
   }
   await producer.disconnect();
 
-  const raw = await rawKafkajs(kafka);
+  const raw = await rawKafkajs(kafka, topic, records);
 
   const jobFile = join(dir, 'job.sql');
   writeFileSync(

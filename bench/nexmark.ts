@@ -15,16 +15,22 @@
  * 5. With --memory-events N (≥ 10M for the issue's figure): generate N events into fresh logs and run each query over
  *    that backlog with the CLI's default batch cap (no --cap), for at most --memory-seconds (60) each; report the
  *    peak RSS, the batches run and the backlog left, i.e. whether memory follows the cap or the backlog.
+ * 6. With --kafka-events N: baseline (d). N events' bids are produced to a `bid` topic (16 partitions) on librdkafka's
+ *    mock broker; raw kafkajs consumes them all (no processing), then q0 runs over that topic with a Kafka source
+ *    (same schema, same sink, available-now). Both pay one consumer-group join (fixed by the mock, ~3 s); the
+ *    ratio is given with and without it. The mock keeps ≤ 5 MiB per partition: N ≤ ~250k.
  * Prints a JSON report and writes it to bench/results/nexmark.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { batchCaps } from '../src/cli/run-command.js';
 import { runJob } from '../src/driver/run-job.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { rawKafkajs, startBroker } from './kafka-mock.js';
 import type { BatchProgress } from '../src/driver/progress.js';
 import { openLog, toColumnarBatch } from '../src/log/index.js';
 import { NexmarkGenerator, nexmarkConfig, writeNexmarkLogs, EVENT_KINDS, type EventKind } from '../src/nexmark/index.js';
@@ -229,6 +235,76 @@ async function latency(dir: string, rate: number, seconds: number, triggerMs: nu
   }
 }
 
+/** (d): raw kafkajs consumption of the bid topic vs q0 reading it through duckstream's Kafka source. */
+async function kafkaRuns(dir: string, events: number): Promise<Record<string, unknown>> {
+  const partitions = 16;
+  const broker = await startBroker();
+  try {
+    await broker.command(`topic bid ${partitions} 1`);
+    const client = new Kafka({ clientId: 'bench-nexmark', brokers: broker.bootstrap.split(','), logLevel: logLevel.NOTHING });
+    const producer = client.producer();
+    await producer.connect();
+    const gen = new NexmarkGenerator(nexmarkConfig({ seed: 3 }), partitions);
+    let bids = 0;
+    let bytes = 0;
+    for (let done = 0; done < events; ) {
+      const n = Math.min(20_000, events - done);
+      const chunk = gen.generate(n);
+      for (const [p, w] of chunk.bid.entries()) {
+        const messages = [];
+        for (let i = 0; i < w.starts.length; i++) {
+          const end = i + 1 < w.starts.length ? w.starts[i + 1]! : w.pos;
+          messages.push({ partition: p, value: w.buf.subarray(w.starts[i]!, end) });
+          bytes += end - w.starts[i]!;
+        }
+        bids += messages.length;
+        if (messages.length > 0) await producer.send({ topic: 'bid', acks: 1, messages });
+      }
+      done += n;
+    }
+    await producer.disconnect();
+    const raw = await rawKafkajs(client, 'bid', bids);
+    const q0 = readFileSync(join(REPO, 'jobs/nexmark/q0.sql'), 'utf8').replace(
+      "connector = 'log', path = 'data/nexmark/bid'",
+      `connector = 'kafka', brokers = '${broker.bootstrap}', topic = 'bid', max_records_per_partition = '25000'`,
+    );
+    if (!q0.includes("connector = 'kafka'")) throw new Error('jobs/nexmark/q0.sql changed: cannot point it at Kafka');
+    const jobDir = join(dir, 'kafka-q0');
+    mkdirSync(jobDir, { recursive: true });
+    writeFileSync(join(jobDir, 'q0.sql'), q0);
+    const progress: BatchProgress[] = [];
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const cwd = process.cwd();
+    process.chdir(jobDir);
+    try {
+      await runJob({ jobFile: join(jobDir, 'q0.sql'), checkpoint: join(jobDir, 'ck'), trigger: { kind: 'available-now' }, onBatch: (p) => progress.push(p) });
+    } finally {
+      process.chdir(cwd);
+    }
+    const jobMs = performance.now() - t0;
+    const read = progress.reduce((a, p) => a + p.numInputRows, 0);
+    if (read !== bids) throw new Error(`q0 over Kafka read ${read} records, expected ${bids}`);
+    const phases: Record<string, number> = {};
+    for (const p of progress) for (const [k, v] of Object.entries(p.durationMs)) phases[k] = round((phases[k] ?? 0) + v);
+    const out = {
+      events,
+      bidRecords: bids,
+      megabytes: round(bytes / 1e6, 1),
+      partitions,
+      rawKafkajs: { ms: round(raw.totalMs), joinMs: round(raw.joinMs), recordsPerSecond: round((bids * 1000) / raw.totalMs), recordsPerSecondAfterJoin: round((bids * 1000) / raw.afterJoinMs) },
+      q0: { ms: round(jobMs), cpuMs: round(cpuMs(process.cpuUsage(c0))), batches: progress.length, recordsPerSecond: round((bids * 1000) / jobMs), phasesMs: phases },
+      ratio: round(raw.totalMs / jobMs, 2),
+      // duckstream's reader pays the same join; estimated with the raw consumer's
+      ratioAfterJoin: round(raw.afterJoinMs / (jobMs - raw.joinMs), 2),
+    };
+    process.stderr.write(`kafka: ${JSON.stringify(out)}\n`);
+    return out;
+  } finally {
+    broker.stop();
+  }
+}
+
 /** Peak RSS per query over a large backlog, with the CLI's default batch cap (cap 0 in the child). */
 async function memoryRuns(dir: string, queries: readonly string[], events: number, seconds: number): Promise<Record<string, unknown>> {
   const data = join(dir, 'memory');
@@ -303,6 +379,7 @@ async function main(): Promise<void> {
       const rates = arg('latency-rate') ? [Number(arg('latency-rate'))] : max ? [0.5, 0.8].map((f) => Math.round(f * max)) : [20_000];
       for (const rate of rates) for (const t of [100, 1000]) lat.push({ ofMaximum: max ? round(rate / max, 2) : null, ...(await latency(dir, rate, Number(arg('latency-seconds') ?? 15), t)) });
     }
+    const kafka = arg('kafka-events') ? await kafkaRuns(dir, Number(arg('kafka-events'))) : undefined;
     const memory = arg('memory-events') ? await memoryRuns(dir, queries, Number(arg('memory-events')), Number(arg('memory-seconds') ?? 60)) : undefined;
     const report = {
       benchmark: 'nexmark',
@@ -329,6 +406,7 @@ async function main(): Promise<void> {
       queries: results,
       latency: lat,
       ...(memory ? { memory } : {}),
+      ...(kafka ? { kafka } : {}),
     };
     const json = JSON.stringify(report, null, 2);
     mkdirSync(join(REPO, 'bench/results'), { recursive: true });
