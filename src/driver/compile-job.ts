@@ -12,6 +12,7 @@ import { createSource } from '../source/registry.js';
 import { batchSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
 import { createSink } from '../sink/registry.js';
+import type { ParquetSink } from '../sink/parquet-sink.js';
 import type { Sink } from '../sink/sink.js';
 import type { CatalogView } from '../sink/notebook-catalog.js';
 import { ident, literal, type Engine } from '../sql/engine.js';
@@ -85,6 +86,9 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     const plan = await planSink(engine, { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key }, analysis, times);
     const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout });
     const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
+    if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
+      throw userError(`sink '${s.name}': partition_by does not apply to output_mode 'complete' (the whole result is one file, replaced each batch)`, 'remove partition_by, or use output_mode append/update');
+    }
     sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
   }
   return {
@@ -128,7 +132,7 @@ function catalogOf(sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
     path: join(dirname(resolve(parquet[0]!.def.options['path']!)), 'catalog.duckdb'),
     views: parquet.map((s) => ({
       name: s.def.name,
-      parquetGlob: join(resolve(s.def.options['path']!), '*.parquet'),
+      parquetGlob: (s.sink as ParquetSink).glob,
       latestBy: s.mode === 'update' && s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : undefined,
     })),
   };

@@ -17,8 +17,8 @@ export class ParquetSink extends StagedFileSink {
   private codec: ParquetCompression;
 
   /** `compression` undefined: zstd if this DuckDB build writes it, else snappy (decided in `open`). */
-  constructor(name: string, path: string, private readonly compression?: ParquetCompression) {
-    super(name, path);
+  constructor(name: string, path: string, private readonly compression?: ParquetCompression, partitionBy: readonly string[] = []) {
+    super(name, path, partitionBy);
     this.codec = compression ?? 'snappy';
   }
 

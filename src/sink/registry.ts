@@ -29,6 +29,14 @@ function connector<S extends z.ZodType>(c: Connector<S>): Connector<S> {
 }
 
 const path = z.string().trim().min(1, 'must not be empty');
+/** `partition_by = 'dt, hm'`: column names, comma-separated. */
+const partitionBy = z
+  .string()
+  .transform((s) => s.split(',').map((c) => c.trim()))
+  .refine((cols) => cols.every((c) => c.length > 0), 'must name columns, comma-separated')
+  .refine((cols) => new Set(cols.map((c) => c.toLowerCase())).size === cols.length, 'names a column twice')
+  .optional();
+
 const positiveInt = z
   .string()
   .regex(/^[1-9][0-9]*$/, 'must be a positive whole number')
@@ -44,11 +52,13 @@ const connectors = {
         .transform((s) => s.toLowerCase())
         .pipe(z.enum(parquetCompressions, `must be one of ${parquetCompressions.join(', ')}`))
         .optional(),
+      partition_by: partitionBy,
     }),
     hints: { path: "'<dir>'" },
-    create: (name, o) => new ParquetSink(name, resolve(o.path), o.compression),
+    create: (name, o) => new ParquetSink(name, resolve(o.path), o.compression, o.partition_by),
   }),
   jsonl: connector({
+    // No partition_by: DuckDB 1.5's COPY … (FORMAT JSON) has no PARTITION_BY.
     options: z.strictObject({ path }),
     hints: { path: "'<dir>'" },
     create: (name, o) => new JsonlSink(name, resolve(o.path)),

@@ -4,6 +4,7 @@ import { literal, type Engine } from '../sql/engine.js';
 import { externalError, errorMessage } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { fsyncFile, padBatchId } from './batch-files.js';
+import { movePartitionedFiles } from './partitioned-files.js';
 import type { Sink, SinkBatch } from './sink.js';
 
 /** What `<path>/_manifest/<batchId>.json` holds: the batch is whole in the table directory. */
@@ -40,6 +41,11 @@ export abstract class StagedFileSink implements Sink {
     readonly name: string,
     /** Absolute path of the table directory. */
     readonly path: string,
+    /**
+     * Hive-style partition columns (`partition_by = 'dt, hm'`): a batch's rows go to `<k>=<v>/…/part-<batch>_<i>.<ext>`
+     * (DuckDB's `COPY … PARTITION_BY`), and the values live in the directory names, not in the files.
+     */
+    readonly partitionBy: readonly string[] = [],
   ) {}
 
   /** Where COPY writes before the rename: a hidden sibling of the table directory. */
@@ -53,7 +59,7 @@ export abstract class StagedFileSink implements Sink {
 
   /** A glob matching exactly the data files (what a notebook view should read). */
   get glob(): string {
-    return join(this.path, `*.${this.extension}`);
+    return this.partitionBy.length > 0 ? join(this.path, ...this.partitionBy.map(() => '*'), `*.${this.extension}`) : join(this.path, `*.${this.extension}`);
   }
 
   dataFileName(batchId: number): string {
@@ -85,6 +91,7 @@ export abstract class StagedFileSink implements Sink {
 
   async addBatch(batch: SinkBatch): Promise<void> {
     if (batch.mode === 'complete') return this.replaceResult(batch);
+    if (this.partitionBy.length > 0) return this.addPartitionedBatch(batch);
     const file = this.dataFileName(batch.batchId);
     const target = join(this.path, file);
     try {
@@ -111,6 +118,30 @@ export abstract class StagedFileSink implements Sink {
       writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
+    }
+  }
+
+  /**
+   * A partitioned batch: COPY … PARTITION_BY writes a directory tree under staging, whose files are then moved to
+   * the same relative places in the table. The names carry the batch id, so a replay renames over the same files
+   * (same ranges ⇒ same rows ⇒ same partitions); the manifest lists them.
+   */
+  private async addPartitionedBatch(batch: SinkBatch): Promise<void> {
+    const staged = join(this.stagingDir, `part-${padBatchId(batch.batchId)}`);
+    try {
+      rmSync(staged, { recursive: true, force: true });
+      let files: string[] = [];
+      if (batch.numRows > 0) {
+        const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
+        await batch.engine.run(
+          `COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`,
+        );
+        files = movePartitionedFiles(staged, this.path);
+      }
+      const entry: ManifestEntry = { version: 1, sink: this.name, batch_id: batch.batchId, batch_time: new Date(batch.batchTime).toISOString(), num_rows: batch.numRows, files };
+      writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
+    } catch (err) {
+      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`, true, err);
     }
   }
 

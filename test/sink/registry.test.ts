@@ -49,7 +49,7 @@ describe('createSink', () => {
     expect(errorOf({}).message).toMatch(/^sink 'errors' needs connector = <one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka'>/);
     expect(errorOf({ connector: 'kafkaa' }).message).toMatch(/unknown connector 'kafkaa'\n {2}fix: use one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka'/);
     expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(
-      /connector 'parquet' does not take 'pth' \(it takes connector, path, compression\)/,
+      /connector 'parquet' does not take 'pth' \(it takes connector, path, compression, partition_by\)/,
     );
     expect(errorOf({ connector: 'parquet', path: 'x', compression: 'zip' }).message).toMatch(
       /compression = 'zip' must be one of zstd, snappy, gzip, lz4, lz4_raw, brotli, uncompressed/,
