@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CorruptFileError, userError } from '../errors.js';
@@ -6,6 +6,7 @@ import type { OffsetRangeJson } from '../plan/offset-range.js';
 import { CheckpointLock } from './lock.js';
 import { MetadataLog } from './metadata-log.js';
 import { readVersioned, writeVersioned } from './versioned-file.js';
+import { fsyncDir } from '../util/atomic-file.js';
 
 /** `offsets/<batchId>`: what a batch reads, written before it reads anything. */
 export interface OffsetLogEntry {
@@ -60,6 +61,11 @@ export interface OpenCheckpointOptions {
   allowSourceChange?: boolean;
   /** Called with a note when the job changed in a compatible way. */
   onNote?: (note: string) => void;
+  /**
+   * fsync offset and commit log entries (default true). false keeps exactly-once across process crashes
+   * (SIGKILL: renames are atomic and the page cache survives the process) but not across power cuts.
+   */
+  fsync?: boolean;
 }
 
 /**
@@ -69,14 +75,24 @@ export class Checkpoint {
   readonly offsets: MetadataLog<OffsetLogEntry>;
   readonly commits: MetadataLog<CommitLogEntry>;
   private metadataValue: CheckpointMetadata;
+  private progressFd: number | undefined;
+  private purging: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
     private readonly lock: CheckpointLock,
     metadata: CheckpointMetadata,
+    /** Whether checkpoint entries (and, through the driver, sink outputs) are fsynced. */
+    readonly fsync: boolean,
   ) {
-    this.offsets = new MetadataLog(join(dir, 'offsets'));
-    this.commits = new MetadataLog(join(dir, 'commits'));
+    this.offsets = new MetadataLog(join(dir, 'offsets'), { fsync });
+    this.commits = new MetadataLog(join(dir, 'commits'), { fsync });
+    // We hold the lock: any temp file here is from a write that a crash interrupted.
+    this.offsets.removeStrayTemps();
+    this.commits.removeStrayTemps();
+    // A process killed between a rename and its directory fsync left an entry that is visible but not yet
+    // durable; a recovered batch builds on it, so make it durable once here.
+    if (fsync) for (const log of [this.offsets, this.commits]) fsyncDir(log.dir);
     this.metadataValue = metadata;
   }
 
@@ -86,7 +102,7 @@ export class Checkpoint {
     const lock = CheckpointLock.acquire(join(dir, 'lock'));
     try {
       const metadata = loadOrCreateMetadata(dir, options);
-      return new Checkpoint(dir, lock, metadata);
+      return new Checkpoint(dir, lock, metadata, options.fsync ?? true);
     } catch (err) {
       lock.release();
       throw err;
@@ -108,9 +124,14 @@ export class Checkpoint {
     this.metadataValue = next;
   }
 
-  /** One line per batch; a crash can leave a torn last line, which readers report and pass over. */
+  /**
+   * One line per batch; a crash can leave a torn last line, which readers report and pass over. Never fsynced:
+   * progress is observability, the offset and commit logs are the truth, so a line lost in a power cut costs
+   * nothing but the line. The file stays open (O_APPEND) for the life of the checkpoint.
+   */
   appendProgress(record: object): void {
-    appendFileSync(join(this.dir, 'progress.ndjson'), `${JSON.stringify(record)}\n`);
+    this.progressFd ??= openSync(join(this.dir, 'progress.ndjson'), 'a');
+    writeSync(this.progressFd, `${JSON.stringify(record)}\n`);
   }
 
   /** The batch whose offsets were logged but whose commit was not: it must be re-run with the same ranges. */
@@ -122,16 +143,32 @@ export class Checkpoint {
     return { batchId: latest.batchId, entry: latest.value };
   }
 
-  /** Drop log entries older than the last `retain` batches (DESIGN §2 step 8). */
-  purge(retain: number): void {
+  /**
+   * Drop log entries older than the last `retain` batches (DESIGN §2 step 8). With `every` > 1 it only acts once
+   * `every` entries are due, so the unlinks come in groups instead of two per batch. The unlinks run in the
+   * background (`settled` waits for them): nothing reads below the threshold, and a crash leaves old entries
+   * that the next purge removes.
+   */
+  purge(retain: number, every = 1): void {
     const latest = this.commits.getLatest();
     if (!latest) return;
     const threshold = latest.batchId - retain + 1;
-    this.offsets.purge(threshold);
-    this.commits.purge(threshold);
+    const oldest = this.offsets.oldestBatchId ?? threshold;
+    if (threshold - oldest < every) return;
+    const offsets = this.offsets.purge(threshold);
+    const commits = this.commits.purge(threshold);
+    this.purging = Promise.all([this.purging, offsets, commits]).then(() => undefined);
+    this.purging.catch(() => undefined); // reported by settled(), not as an unhandled rejection
+  }
+
+  /** Resolves when background purges are done (and rejects with their error). */
+  settled(): Promise<void> {
+    return this.purging;
   }
 
   close(): void {
+    if (this.progressFd !== undefined) closeSync(this.progressFd);
+    this.progressFd = undefined;
     this.lock.release();
   }
 }

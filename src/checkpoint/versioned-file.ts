@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CorruptFileError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file.js';
 import { checksum } from '../util/crc.js';
 
 /**
@@ -35,8 +35,8 @@ export function decodeVersioned<T>(file: string, text: string): T {
   }
 }
 
-export function writeVersioned(path: string, value: unknown): void {
-  writeFileAtomic(path, encodeVersioned(value));
+export function writeVersioned(path: string, value: unknown, options: AtomicWriteOptions = {}): void {
+  writeFileAtomic(path, encodeVersioned(value), options);
 }
 
 export function readVersioned<T>(path: string): T {

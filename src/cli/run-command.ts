@@ -14,6 +14,7 @@ interface RunFlags {
   json?: boolean;
   allowSourceChange?: boolean;
   drain?: boolean;
+  fsync: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -28,6 +29,7 @@ export function registerRunCommand(program: Command): void {
     .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
+    .option('--no-fsync', 'do not fsync checkpoint logs and file sink outputs: exactly-once survives process crashes, not power cuts')
     .action(async (job: string, flags: RunFlags) => {
       const trigger = parseTrigger(flags.trigger);
       const controller = new AbortController();
@@ -48,6 +50,7 @@ export function registerRunCommand(program: Command): void {
         drain: flags.drain,
         caps: batchCaps(flags, trigger.kind === 'once'),
         allowSourceChange: flags.allowSourceChange,
+        fsync: flags.fsync,
         signal: controller.signal,
         note: (m) => process.stderr.write(`duckstream: ${m}\n`),
         onBatch: (p) => (flags.json ? process.stdout.write(`${JSON.stringify(p)}\n`) : process.stderr.write(`${summarise(p)}\n`)),

@@ -26,6 +26,8 @@ export interface DriverOptions {
   readonly caps?: BatchCaps;
   /** How many batches of offset/commit log to keep (default 100). */
   readonly retainBatches?: number;
+  /** Purge the logs once this many entries are due, not every batch (default 10). */
+  readonly purgeEvery?: number;
   /** Notes for the user (stderr in the CLI). */
   readonly note?: (message: string) => void;
   /** Test hook: called after each protocol step; throwing simulates a crash there. */
@@ -120,6 +122,9 @@ export class Driver {
     let batchId: number;
     let entry: OffsetLogEntry;
     let latest: Map<string, Map<PartitionKey, bigint>> | undefined;
+    // Resolves when the offset entry's rename is durable (its content is fsynced before any read); awaited
+    // before the first write of the batch (state, late rows, sinks), so the directory fsync overlaps the read.
+    let offsetLogDurable: Promise<void> = Promise.resolve();
     if (pending) {
       ({ batchId, entry } = pending);
       this.options.note?.(`recovering batch ${batchId}: re-running it with the ranges in its offset log`);
@@ -131,7 +136,7 @@ export class Driver {
       if (!planned) return undefined;
       batchId = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + 1;
       entry = { batchId, batchTime: runOptions.batchTime ?? start, watermarkMs: this.lastWatermark().watermarkMs, jobHash: this.job.def.jobHash, sources: planned.sources, ...(planned.drain ? { drain: true } : {}) };
-      this.checkpoint.offsets.add(batchId, entry);
+      offsetLogDurable = this.checkpoint.offsets.addDeferringDirSync(batchId, entry).durable;
       lap('walCommit');
     }
     await this.options.afterStep?.('offsetLogWritten', batchId);
@@ -153,26 +158,31 @@ export class Driver {
       await this.engine.exclusive((c) => createTableFromArrow(c, ident(name), batch.table, { temporary: true, replace: true }));
     }
     lap('ingest');
+    await offsetLogDurable;
+    lap('walCommit');
 
     // 4. Event time: late rows out, stateful operators folded in, state and watermark committed with the batch id.
     const { watermark, lateRows } = await this.transform(batchId, entry, read);
     lap('transform');
     await this.options.afterStep?.('stateCommitted', batchId);
 
-    // 5. Sinks, each idempotent by batch id; then dead letters.
-    const sinkRows = await this.writeSinks(batchId, entry, read, times);
-    t = performance.now();
+    // 5–6. Sinks, each idempotent by batch id, then dead letters; then the commit log, after which the batch is
+    // done. The commit entry's temp file is written and fsynced while the sinks run; it is renamed into place only
+    // once they all succeeded (committedAt is when the commit was prepared, a few ms early).
+    let sinkRows: Record<string, number> = {};
     let deadLetters = 0;
-    for (const [name, batch] of read) {
-      if (batch.deadLetters.length === 0) continue;
-      new DeadLetterWriter(this.job.deadLetterDirs.get(name)!).write(batchId, batch.deadLetters);
-      deadLetters += batch.deadLetters.length;
-    }
-    lap('sink');
-    await this.options.afterStep?.('sinksWritten', batchId);
-
-    // 6. The commit log: from here on the batch is done.
-    this.checkpoint.commits.add(batchId, { batchId, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark });
+    const sinksDone = (async () => {
+      sinkRows = await this.writeSinks(batchId, entry, read, times);
+      t = performance.now();
+      for (const [name, batch] of read) {
+        if (batch.deadLetters.length === 0) continue;
+        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!).write(batchId, batch.deadLetters);
+        deadLetters += batch.deadLetters.length;
+      }
+      lap('sink');
+      await this.options.afterStep?.('sinksWritten', batchId);
+    })();
+    await this.checkpoint.commits.addAfter(batchId, { batchId, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark }, sinksDone);
     lap('commit');
     await this.options.afterStep?.('commitLogWritten', batchId);
 
@@ -181,7 +191,7 @@ export class Driver {
       // The checkpoint is the truth, so a failure here never fails the batch.
       await source.commit?.(ranges.get(source.name) ?? []).catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
     }
-    this.checkpoint.purge(this.options.retainBatches ?? 100);
+    this.checkpoint.purge(this.options.retainBatches ?? 100, this.options.purgeEvery ?? 10);
     await this.state?.purgeOutputs(this.job.operators, batchId);
     await this.publishCatalogIfNeeded();
     const state = this.state ? await this.state.stats(this.job.operators) : undefined;
@@ -217,6 +227,7 @@ export class Driver {
     await this.publishStateSnapshot(true).catch((err: unknown) => this.options.note?.(`state snapshot not published: ${errorMessage(err)}`));
     for (const { sink } of this.job.sinks) await sink.close().catch(() => undefined);
     for (const source of this.job.sources) await source.close().catch(() => undefined);
+    await this.checkpoint.settled().catch((err: unknown) => this.options.note?.(`purging old log entries failed (the next run retries): ${errorMessage(err)}`));
     this.checkpoint.close();
   }
 
@@ -305,7 +316,7 @@ export class Driver {
           await this.engine.run(`CREATE OR REPLACE TEMP TABLE __ds_late AS SELECT * FROM ${ident(name)} WHERE NOT (${onTime})`);
           const sink = new JsonlSink(`${name}_late`, latePath);
           await sink.open(this.engine);
-          await sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late });
+          await sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late, fsync: this.checkpoint.fsync });
         }
       }
       if (this.state) await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${onTimeTable(name)} AS SELECT * FROM ${ident(name)} WHERE ${onTime}`);
@@ -335,7 +346,16 @@ export class Driver {
       const { relation, numRows } = created;
       times.transform += performance.now() - t;
       t = performance.now();
-      await s.sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation, numRows, mode: s.mode, keyColumns: s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : [] });
+      await s.sink.addBatch({
+        batchId,
+        batchTime: entry.batchTime,
+        engine: this.engine,
+        relation,
+        numRows,
+        mode: s.mode,
+        keyColumns: s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : [],
+        fsync: this.checkpoint.fsync,
+      });
       sinkRows[s.def.name] = numRows;
       times.sink += performance.now() - t;
       await this.options.afterStep?.('sinkWritten', batchId, s.def.name);

@@ -29,6 +29,11 @@ export interface RunJobOptions {
   /** Abort to stop after the current batch (the CLI wires SIGINT/SIGTERM here). */
   readonly signal?: AbortSignal;
   readonly afterStep?: DriverOptions['afterStep'];
+  /**
+   * fsync the checkpoint logs and file sink outputs (default true: exactly-once survives power cuts). false:
+   * exactly-once still survives process crashes (SIGKILL, OOM kill), not a power cut or kernel crash.
+   */
+  readonly fsync?: boolean;
 }
 
 export function defaultCheckpointDir(jobName: string): string {
@@ -50,6 +55,7 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
     fingerprint: { sourcesHash: def.sourcesHash, jobHash: def.jobHash },
     allowSourceChange: o.allowSourceChange,
     onNote: o.note,
+    fsync: o.fsync,
   });
   const sources = def.sources.map((s) => ({ name: s.name, options: { ...s.options } }));
   if (JSON.stringify(checkpoint.metadata.sources) !== JSON.stringify(sources)) checkpoint.updateMetadata((m) => (m.sources = sources));

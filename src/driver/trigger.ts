@@ -55,9 +55,15 @@ export async function runTrigger(driver: Driver, trigger: Trigger, o: TriggerLoo
   while (!o.isStopRequested()) {
     const batchTime = next;
     done(await driver.runOnce({ batchTime }));
-    // Intervals stay aligned to the first tick; a batch that overran starts the next one at once (Spark's ProcessingTime).
-    next = batchTime + trigger.ms * Math.max(1, Math.ceil((o.clock.now() - batchTime) / trigger.ms));
+    // Intervals stay aligned to the first tick. A batch that overran starts the next one at once (Spark's
+    // ProcessingTime), with the last tick that passed as its batch time: ticks missed while it ran are skipped.
+    next = nextTick(batchTime, o.clock.now(), trigger.ms);
     await Promise.race([o.clock.sleepUntil(next), o.stopRequested]);
   }
   return batches;
+}
+
+/** The batch time of the batch after one that started at `batchTime`: the next tick, or the last passed one if it overran. */
+export function nextTick(batchTime: number, now: number, intervalMs: number): number {
+  return batchTime + intervalMs * Math.max(1, Math.floor((now - batchTime) / intervalMs));
 }

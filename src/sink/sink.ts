@@ -13,6 +13,11 @@ export interface SinkBatch {
   readonly mode?: 'append' | 'update' | 'complete';
   /** Columns that identify a result row, for update mode. */
   readonly keyColumns?: readonly string[];
+  /**
+   * Make the batch durable with fsync before addBatch returns (default true). false: the output only survives
+   * process crashes (the driver's `fsync: false`); sinks whose storage syncs by itself (DuckDB, Kafka) ignore it.
+   */
+  readonly fsync?: boolean;
 }
 
 /**

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { literal, type Engine } from '../sql/engine.js';
 import { externalError, errorMessage } from '../errors.js';
-import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
-import { fsyncFile, padBatchId } from './batch-files.js';
-import { movePartitionedFiles } from './partitioned-files.js';
+import { fsyncDir, fsyncPath, tempPathFor, writeFileDurable } from '../util/atomic-file.js';
+import { padBatchId } from './batch-files.js';
+import { filesUnder } from './partitioned-files.js';
 import type { Sink, SinkBatch } from './sink.js';
 
 /** What `<path>/_manifest/<batchId>.json` holds: the batch is whole in the table directory. */
@@ -24,8 +24,8 @@ export interface ManifestEntry {
  *
  * ```
  * <parent>/.<table>.staging/part-<batchId>.<ext>   COPY writes here (outside the table, same filesystem), fsync
- * <parent>/<table>/part-<batchId>.<ext>            then rename(2) into the table directory, fsync the directory
- * <parent>/<table>/_manifest/<batchId>.json        then the manifest entry (temp + fsync + rename)
+ * <parent>/<table>/part-<batchId>.<ext>            then rename(2) into the table directory
+ * <parent>/<table>/_manifest/<batchId>.json        then the manifest entry (temp + rename); both directories fsynced
  * ```
  *
  * A reader globbing `<table>/*.<ext>` (or `<table>/**\/*.<ext>`: the manifest is JSON) only ever sees whole files, and
@@ -95,53 +95,17 @@ export abstract class StagedFileSink implements Sink {
     const file = this.dataFileName(batch.batchId);
     const target = join(this.path, file);
     try {
+      let staged: string | undefined;
       if (batch.numRows > 0) {
-        const staged = join(this.stagingDir, file);
-        rmSync(staged, { force: true });
-        await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
-        fsyncFile(staged);
-        renameSync(staged, target);
-        fsyncDir(this.path);
+        staged = join(this.stagingDir, file);
+        await this.copyTo(batch, staged);
       } else if (existsSync(target)) {
         // Cannot happen on an exact replay; keeps "as if written once" if it somehow does.
         rmSync(target);
-        fsyncDir(this.path);
       }
-      const entry: ManifestEntry = {
-        version: 1,
-        sink: this.name,
-        batch_id: batch.batchId,
-        batch_time: new Date(batch.batchTime).toISOString(),
-        num_rows: batch.numRows,
-        files: batch.numRows > 0 ? [file] : [],
-      };
-      writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
+      await this.publish(batch, staged !== undefined ? [{ staged, file }] : []);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
-    }
-  }
-
-  /**
-   * A partitioned batch: COPY … PARTITION_BY writes a directory tree under staging, whose files are then moved to
-   * the same relative places in the table. The names carry the batch id, so a replay renames over the same files
-   * (same ranges ⇒ same rows ⇒ same partitions); the manifest lists them.
-   */
-  private async addPartitionedBatch(batch: SinkBatch): Promise<void> {
-    const staged = join(this.stagingDir, `part-${padBatchId(batch.batchId)}`);
-    try {
-      rmSync(staged, { recursive: true, force: true });
-      let files: string[] = [];
-      if (batch.numRows > 0) {
-        const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
-        await batch.engine.run(
-          `COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`,
-        );
-        files = movePartitionedFiles(staged, this.path);
-      }
-      const entry: ManifestEntry = { version: 1, sink: this.name, batch_id: batch.batchId, batch_time: new Date(batch.batchTime).toISOString(), num_rows: batch.numRows, files };
-      writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
-    } catch (err) {
-      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`, true, err);
     }
   }
 
@@ -155,16 +119,79 @@ export abstract class StagedFileSink implements Sink {
     const target = join(this.path, file);
     try {
       const staged = join(this.stagingDir, `${padBatchId(batch.batchId)}-${file}`);
-      rmSync(staged, { force: true });
-      await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
-      fsyncFile(staged);
-      renameSync(staged, target);
-      fsyncDir(this.path);
-      const entry: ManifestEntry = { version: 1, sink: this.name, batch_id: batch.batchId, batch_time: new Date(batch.batchTime).toISOString(), num_rows: batch.numRows, files: [file] };
-      writeFileAtomic(this.manifestPath(batch.batchId), `${JSON.stringify(entry)}\n`);
+      await this.copyTo(batch, staged);
+      await this.publish(batch, [{ staged, file }]);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing the complete result of batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
     }
+  }
+
+  /**
+   * A partitioned batch: COPY … PARTITION_BY writes a directory tree under staging, whose files are then renamed to
+   * the same relative places in the table. Names carry the batch id, so a replay renames over the same files (same
+   * ranges ⇒ same rows ⇒ same partitions); the manifest lists them.
+   */
+  private async addPartitionedBatch(batch: SinkBatch): Promise<void> {
+    const staged = join(this.stagingDir, `part-${padBatchId(batch.batchId)}`);
+    try {
+      rmSync(staged, { recursive: true, force: true });
+      let files: string[] = [];
+      if (batch.numRows > 0) {
+        const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
+        await batch.engine.run(
+          `COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`,
+        );
+        files = filesUnder(staged);
+      }
+      await this.publish(batch, files.map((file) => ({ staged: join(staged, file), file })));
+      rmSync(staged, { recursive: true, force: true });
+    } catch (err) {
+      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`, true, err);
+    }
+  }
+
+  private async copyTo(batch: SinkBatch, staged: string): Promise<void> {
+    try {
+      unlinkSync(staged); // a leftover of this process's own failed attempt; open() cleared older ones
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
+  }
+
+  /**
+   * Make the batch visible: the staged data files (none, one, or one per partition) renamed into the table, then
+   * the manifest entry. Durable, with fsync, in two rounds of parallel fsyncs instead of four in a row: (data
+   * files, manifest temp), renames, (table and new partition directories, manifest directory). Until the second round ends a power cut may keep either rename without
+   * the other; the batch is not committed yet then, and its replay writes both again.
+   */
+  private async publish(batch: SinkBatch, moves: readonly { staged: string; file: string }[]): Promise<void> {
+    const sync = batch.fsync ?? true;
+    const entry: ManifestEntry = {
+      version: 1,
+      sink: this.name,
+      batch_id: batch.batchId,
+      batch_time: new Date(batch.batchTime).toISOString(),
+      num_rows: batch.numRows,
+      files: moves.map((m) => m.file),
+    };
+    const manifest = this.manifestPath(batch.batchId);
+    const manifestTmp = tempPathFor(manifest);
+    await Promise.all([...(sync ? moves.map((m) => fsyncPath(m.staged)) : []), writeFileDurable(manifestTmp, `${JSON.stringify(entry)}\n`, sync)]);
+    // Data first: a reader that finds the manifest entry finds the files.
+    const dirs = new Set([this.path, this.manifestDir]);
+    for (const { staged, file } of moves) {
+      const target = join(this.path, file);
+      const dir = dirname(target);
+      if (dir !== this.path) {
+        // A new partition directory is durable once every directory up to the table one is synced.
+        mkdirSync(dir, { recursive: true });
+        for (let d = dir; d.length > this.path.length; d = dirname(d)) dirs.add(d);
+      }
+      renameSync(staged, target);
+    }
+    renameSync(manifestTmp, manifest);
+    if (sync) await Promise.all([...dirs].map((d) => fsyncPath(d)));
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,10 @@ import { Checkpoint, readProgress } from '../../src/checkpoint/checkpoint.js';
 import { CorruptFileError } from '../../src/errors.js';
 
 const fp = { sourcesHash: 's1', jobHash: 'j1' };
+const mkdirs = (d: string): string => {
+  mkdirSync(d, { recursive: true });
+  return d;
+};
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ds-ckpt-'));
@@ -40,16 +44,72 @@ describe('Checkpoint', () => {
     Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
   });
 
-  it('names a corrupt or truncated log file instead of skipping it', () => {
-    const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+  it('names a corrupt or truncated log file instead of skipping it (read when the checkpoint is opened again)', () => {
+    let ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    ck.commits.add(2, { batchId: 2, nextWatermarkMs: null, committedAt: 'x' });
     ck.commits.add(3, { batchId: 3, nextWatermarkMs: null, committedAt: 'x' });
+    ck.close();
     const file = join(dir, 'commits', '3');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"batchId":3', '"batchId":4'));
+    ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
     expect(() => ck.commits.getLatest()).toThrow(CorruptFileError);
     expect(() => ck.commits.getLatest()).toThrow(/commits\/3: checksum mismatch/);
-    writeFileSync(file, 'v1\n{"batchId":3');
-    expect(() => ck.commits.get(3)).toThrow(/commits\/3: truncated file/);
     ck.close();
+    writeFileSync(join(dir, 'commits', '2'), 'v1\n{"batchId":2');
+    ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    expect(() => ck.commits.get(2)).toThrow(/commits\/2: truncated file/);
+    ck.close();
+  });
+
+  it('keeps its index in memory: the latest entry is what was written, without reading the directory again', () => {
+    const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    const entry = { batchId: 0, nextWatermarkMs: 5, committedAt: 'x' };
+    ck.commits.add(0, entry);
+    ck.commits.add(1, { ...entry, batchId: 1 });
+    expect(ck.commits.getLatest()).toEqual({ batchId: 1, value: { ...entry, batchId: 1 } });
+    expect(ck.commits.get(0)).toEqual(entry);
+    expect(ck.commits.get(7)).toBeUndefined();
+    expect(ck.commits.add(1, entry)).toBe(false);
+    ck.close();
+  });
+
+  it('addAfter renames the entry in only once `before` resolved; a rejected `before` leaves no entry', async () => {
+    const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    const entry = { batchId: 0, nextWatermarkMs: null, committedAt: 'x' };
+    await expect(ck.commits.addAfter(0, entry, Promise.reject(new Error('sink failed')))).rejects.toThrow('sink failed');
+    expect(ck.commits.getLatest()).toBeUndefined();
+    expect(readdirSync(join(dir, 'commits')).filter((n) => !n.startsWith('.'))).toEqual([]);
+    let released = false;
+    const added = ck.commits.addAfter(0, entry, new Promise<void>((r) => setTimeout(() => ((released = true), r()), 20)));
+    expect(await added).toBe(true);
+    expect(released).toBe(true);
+    expect(ck.commits.getLatest()).toEqual({ batchId: 0, value: entry });
+    ck.close();
+    // The stray temp file of the failed attempt is gone once the checkpoint is opened again.
+    Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
+    expect(readdirSync(join(dir, 'commits'))).toEqual(['0']);
+  });
+
+  it('addDeferringDirSync puts the entry in place at once and reports when its directory is durable', async () => {
+    const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    const entry = { batchId: 0, batchTime: 1, watermarkMs: null, jobHash: 'j1', sources: {} };
+    const { added, durable } = ck.offsets.addDeferringDirSync(0, entry);
+    expect(added).toBe(true);
+    expect(readdirSync(join(dir, 'offsets'))).toEqual(['0']);
+    await durable;
+    expect(ck.offsets.addDeferringDirSync(0, entry).added).toBe(false);
+    ck.close();
+  });
+
+  it('writes the same files with fsync off (a process crash still sees whole entries)', () => {
+    const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp, fsync: false });
+    expect(ck.fsync).toBe(false);
+    ck.offsets.add(0, { batchId: 0, batchTime: 1, watermarkMs: null, jobHash: 'j1', sources: {} });
+    ck.close();
+    expect(readdirSync(join(dir, 'offsets'))).toEqual(['0']);
+    const again = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    expect(again.pendingBatch()?.batchId).toBe(0);
+    again.close();
   });
 
   it('refuses a job with other sources, accepts a changed query with a note', () => {
@@ -60,16 +120,23 @@ describe('Checkpoint', () => {
     expect(notes).toHaveLength(1);
   });
 
-  it('purges old entries and stray temp files', () => {
+  it('purges old entries (in groups with `every`) and removes stray temp files when opened', async () => {
+    writeFileSync(join(mkdirs(join(dir, 'offsets')), '.7.123.tmp'), 'partial');
     const ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
+    expect(readdirSync(join(dir, 'offsets'))).toEqual([]);
     for (let i = 0; i < 5; i++) {
       ck.offsets.add(i, { batchId: i, batchTime: i, watermarkMs: null, jobHash: 'j1', sources: {} });
       ck.commits.add(i, { batchId: i, nextWatermarkMs: null, committedAt: 'x' });
     }
-    writeFileSync(join(dir, 'offsets', '.7.123.tmp'), 'partial');
+    ck.purge(2, 4); // 3 entries due, fewer than 4: nothing yet
+    await ck.settled();
+    expect(ck.offsets.batchIds()).toEqual([0, 1, 2, 3, 4]);
     ck.purge(2);
+    await ck.settled();
     expect(readdirSync(join(dir, 'offsets')).sort()).toEqual(['3', '4']);
+    expect(readdirSync(join(dir, 'commits')).sort()).toEqual(['3', '4']);
     expect(ck.commits.batchIds()).toEqual([3, 4]);
+    expect(ck.offsets.oldestBatchId).toBe(3);
     ck.close();
   });
 
