@@ -60,6 +60,28 @@ export interface SourceBatch {
   readonly lostRanges?: readonly OffsetRange[];
   /** Time spent fetching raw records and decoding them into Arrow (progress phases `read` and `toArrow`). */
   readonly timings?: { readonly readMs: number; readonly decodeMs: number };
+  /**
+   * Set when DuckDB decodes most of the rows as they are loaded (src/source/decode/duckdb-json.ts; loaded by
+   * src/arrow/ingest-source-batch.ts). `deadLetters` are final either way; `table` is then built on first use,
+   * by the JS decoder, for callers that want Arrow rather than a DuckDB table.
+   */
+  readonly duckdb?: DuckdbJsonRows;
+}
+
+/** A batch's JSON records split between DuckDB's json_transform and the JS decoder. */
+export interface DuckdbJsonRows {
+  /** Metadata columns, `__v` (the JSON value, to be parsed by DuckDB) and `__i` (record number in the batch). */
+  readonly raw: arrow.Table;
+  /** Rows the JS decoder made of the other records: metadata and value columns, then `__i`. */
+  readonly jsRows: arrow.Table;
+  /** json_transform's structure argument for `__v` (JSON text). */
+  readonly structure: string;
+  /** Per value column: its SQL in terms of `__j` = json_transform(__v, structure). */
+  readonly columns: readonly string[];
+  /** Per value column: how many rows of the whole batch have a non-NULL value (checked after loading). */
+  readonly expectedNonNull: readonly number[];
+  /** The whole batch through the JS decoder (the fallback if DuckDB disagrees). */
+  readonly decodeInJs: () => SourceBatch;
 }
 
 /**
