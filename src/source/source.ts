@@ -61,27 +61,25 @@ export interface SourceBatch {
   /** Time spent fetching raw records and decoding them into Arrow (progress phases `read` and `toArrow`). */
   readonly timings?: { readonly readMs: number; readonly decodeMs: number };
   /**
-   * Set when DuckDB decodes most of the rows as they are loaded (src/source/decode/duckdb-json.ts; loaded by
-   * src/arrow/ingest-source-batch.ts). `deadLetters` are final either way; `table` is then built on first use,
-   * by the JS decoder, for callers that want Arrow rather than a DuckDB table.
+   * Set when DuckDB is to decode the JSON values as they are loaded (src/source/decode/duckdb-json.ts, loaded by
+   * src/arrow/ingest-source-batch.ts, which returns the batch with its final rows and dead letters). Until then
+   * `table` and `deadLetters` are the JS decoder's, built on first use.
    */
   readonly duckdb?: DuckdbJsonRows;
 }
 
-/** A batch's JSON records split between DuckDB's json_transform and the JS decoder. */
+/** A batch's JSON records as raw values for DuckDB, and the JS decoder for the records DuckDB cannot vouch for. */
 export interface DuckdbJsonRows {
-  /** Metadata columns, `__v` (the JSON value, to be parsed by DuckDB) and `__i` (record number in the batch). */
+  /** Records that have a value within the size limit: metadata columns, `__v` (the value, BLOB) and `__i` (record number in the batch). */
   readonly raw: arrow.Table;
-  /** Rows the JS decoder made of the other records: metadata and value columns, then `__i`. */
-  readonly jsRows: arrow.Table;
-  /** json_transform's structure argument for `__v` (JSON text). */
-  readonly structure: string;
-  /** Per value column: its SQL in terms of `__j` = json_transform(__v, structure). */
-  readonly columns: readonly string[];
-  /** Per value column: how many rows of the whole batch have a non-NULL value (checked after loading). */
-  readonly expectedNonNull: readonly number[];
-  /** The whole batch through the JS decoder (the fallback if DuckDB disagrees). */
-  readonly decodeInJs: () => SourceBatch;
+  /** The value columns. */
+  readonly schema: ValueSchema;
+  /** Records in the batch (numbered from 0 in input order). */
+  readonly count: number;
+  /** The JS decoder over the records whose numbers are set in `pick`: rows (with `__i` last) and dead letters. */
+  readonly decodeInJs: (pick: Uint8Array) => SourceBatch;
+  /** The whole batch through the JS decoder (the fallback if DuckDB fails). */
+  readonly decodeAllInJs: () => SourceBatch;
 }
 
 /**
