@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { createTableFromArrow } from '../../src/arrow/arrow-to-duckdb.js';
 import { ingestSourceBatch } from '../../src/arrow/ingest-source-batch.js';
 import { decodeForDuckdb } from '../../src/source/decode/duckdb-json.js';
 import { decodeRecords, type DecodeOptions } from '../../src/source/decode/index.js';
+import { createLog } from '../../src/log/index.js';
+import { LogSource } from '../../src/source/log-source.js';
 import { parseSchemaText } from '../../src/source/schema.js';
 import type { RawRecordBatch } from '../../src/source/source.js';
 import { withConnection } from '../arrow/helpers.js';
@@ -195,5 +200,37 @@ describe('DuckDB JSON fast path = JS decoder', () => {
       expect(ingested.fallback).toMatch(/no DuckDB fast path/);
       expect(Number((await conn.runAndReadAll('SELECT count(i) FROM x')).getRows()[0]![0])).toBe(100);
     });
+  });
+
+  it('through the log source (values in the read buffers), with keys and dead letters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ds-duckdb-json-'));
+    try {
+      const log = await createLog(join(dir, 'log'), { partitions: 2 });
+      const random = prng(7);
+      for (let p = 0; p < 2; p++) {
+        const records = Array.from({ length: 1500 }, (_, k) => ({ key: k % 3 === 0 ? null : `k${k}é`, value: k % 97 === 0 ? null : randomRecord(random), timestamp: 1_700_000_000_000 + k }));
+        await log.append(p, records);
+      }
+      await log.close();
+      const open = (jsonDecode: 'js' | 'duckdb') =>
+        LogSource.open('events', join(dir, 'log'), { format: 'json', schema: SCHEMA, maxValueBytes: 300, startingPosition: 'earliest', timestampColumns: [], jsonDecode });
+      const ranges = [0, 1].map((partition) => ({ topic: 'log', partition, from: 0n, until: 1500n }));
+      const [js, duck] = [await open('js'), await open('duckdb')];
+      await withConnection(async (conn) => {
+        const reference = await ingestSourceBatch(conn, 'ref', await js.read(ranges));
+        const read = await duck.read(ranges);
+        expect(read.duckdb).toBeDefined();
+        const fast = await ingestSourceBatch(conn, 'fast', read);
+        expect(fast.fallback).toBeUndefined();
+        expect(fast.duckdbRows).toBeGreaterThan(100);
+        expect(await tableText(conn, 'fast')).toEqual(await tableText(conn, 'ref'));
+        expect(fast.batch.deadLetters.map((d) => [d.offset, d.reason])).toEqual(reference.batch.deadLetters.map((d) => [d.offset, d.reason]));
+        expect(fast.batch.deadLetters.length).toBeGreaterThan(30);
+      });
+      await js.close();
+      await duck.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
