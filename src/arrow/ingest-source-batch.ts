@@ -20,9 +20,10 @@ export interface IngestedBatch {
 
 /**
  * Load a source batch into the temp table `name` (replacing it): Arrow rows as they are, or, for a batch with
- * DuckDB-decoded JSON (`batch.duckdb`), its raw values parsed by json_transform and the JS decoder's rows merged
- * back in record order. Should DuckDB fail on a value or read one as NULL where the JS decoder did not, the whole
- * batch is decoded by the JS decoder instead (the reference): the returned batch is then that one.
+ * DuckDB-decoded JSON (`batch.duckdb`), its raw values parsed by json_transform (src/source/decode/duckdb-json-sql.ts
+ * keeps only the rows DuckDB proves the JS decoder would make alike) and the JS decoder's rows for the other records
+ * merged back in record order; the returned batch then carries the final dead letters. Should DuckDB fail on the
+ * batch, the JS decoder (the reference) decodes all of it and the returned batch is that one.
  */
 export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch): Promise<IngestedBatch> {
   const table = ident(name);
@@ -45,10 +46,10 @@ export async function ingestSourceBatch(conn: DuckDBConnection, name: string, ba
     for (const n of d.raw.getChild('__i')!.toArray() as Int32Array) pick[n] = 0;
     const refused = (await conn.runAndReadAll(`SELECT __i FROM ${decoded} WHERE NOT __ok`)).getColumns()[0] ?? [];
     for (const n of refused) pick[Number(n)] = 1;
-    const decodeMs = performance.now() - t0;
     let jsBatch: SourceBatch | undefined;
-    if (pick.includes(1)) {
-      jsBatch = d.decodeInJs(pick);
+    if (pick.includes(1)) jsBatch = d.decodeInJs(pick);
+    const decodeMs = performance.now() - t0;
+    if (jsBatch) {
       await createTableFromArrow(conn, js, jsBatch.table, { temporary: true, replace: true });
       await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${columns} FROM (SELECT __i, ${columns} FROM ${decoded} WHERE __ok UNION ALL SELECT __i, ${columns} FROM ${js}) ORDER BY __i`);
     } else {
