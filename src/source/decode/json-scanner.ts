@@ -46,14 +46,6 @@ export class JsonObjectScanner {
   error = '';
   /** Set when the value is valid JSON but not an object. */
   notObject = false;
-  /**
-   * Facts about the last scanned object that other JSON readers may treat differently (the DuckDB fast path
-   * leaves such records to this decoder): a schema field named twice at the top level (the last one wins here),
-   * a schema field whose name is written with escapes, a `\uXXXX` escape of a UTF-16 surrogate.
-   */
-  duplicate = false;
-  escapedKey = false;
-  surrogate = false;
 
   private b: Uint8Array = EMPTY;
   private pos = 0;
@@ -89,9 +81,6 @@ export class JsonObjectScanner {
     const kind = this.kind;
     for (let c = 0; c < kind.length; c++) kind[c] = Kind.Absent;
     this.notObject = false;
-    this.duplicate = false;
-    this.escapedKey = false;
-    this.surrogate = false;
     try {
       this.skipWs();
       if (this.pos >= this.n) this.fail('a JSON value');
@@ -182,7 +171,6 @@ export class JsonObjectScanner {
       const valueStart = this.pos;
       const kind = this.value(depth + 1);
       if (col >= 0) {
-        if (this.kind[col] !== Kind.Absent) this.duplicate = true;
         this.kind[col] = kind;
         if (kind === Kind.String) {
           this.start[col] = valueStart + 1;
@@ -304,7 +292,6 @@ export class JsonObjectScanner {
         if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
           i += 2;
         } else if (e === 0x75 && i + 5 < n && isHex(b[i + 2]!) && isHex(b[i + 3]!) && isHex(b[i + 4]!) && isHex(b[i + 5]!)) {
-          if ((b[i + 2]! | 0x20) === 0x64 && b[i + 3]! >= 0x38 && b[i + 3] !== 0x40) this.surrogate = true; // \uD800-\uDFFF
           i += 6;
         } else {
           this.pos = i;
@@ -332,11 +319,7 @@ export class JsonObjectScanner {
    * the previous record is tried first, then every column.
    */
   private column(start: number, end: number, escaped: boolean, field: number): number {
-    if (escaped) {
-      const c = this.names.indexOf(unescape(this.b, start, end));
-      if (c >= 0) this.escapedKey = true;
-      return c;
-    }
+    if (escaped) return this.names.indexOf(unescape(this.b, start, end));
     const guess = field < FIELD_ORDER_SLOTS ? this.lastOrder[field]! : -1;
     if (guess >= 0 && this.nameIs(guess, start, end)) return guess;
     const lengths = this.nameLengths;
