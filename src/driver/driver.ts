@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Checkpoint, type OffsetLogEntry } from '../checkpoint/checkpoint.js';
 import { errorMessage, internalError, userError } from '../errors.js';
-import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
+import { ingestSourceBatch } from '../arrow/ingest-source-batch.js';
 import { endOffsets, planBatch, type BatchCaps } from '../plan/plan-batch.js';
 import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
 import { parseSchemaText, schemaToText } from '../source/schema.js';
@@ -154,10 +154,17 @@ export class Driver {
     }
     t = performance.now();
     await this.options.afterStep?.('read', batchId);
+    let duckdbDecodeMs = 0;
     for (const [name, batch] of read) {
-      await this.engine.exclusive((c) => createTableFromArrow(c, ident(name), batch.table, { temporary: true, replace: true }));
+      // JSON the source left to DuckDB is parsed here; its dead letters are final only after this (a fallback re-decodes)
+      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch));
+      read.set(name, ingested.batch);
+      duckdbDecodeMs += ingested.decodeMs;
+      if (ingested.fallback) this.options.note?.(`source '${name}': batch ${batchId} decoded by the JS decoder (DuckDB's JSON decode disagreed: ${ingested.fallback})`);
     }
     lap('ingest');
+    times.ingest -= duckdbDecodeMs;
+    times.toArrow += duckdbDecodeMs;
     await offsetLogDurable;
     lap('walCommit');
 
