@@ -60,8 +60,11 @@ export class WindowOperator implements StatefulOperator {
     // BY NAME: a buffer created by an older version may hold more columns than are kept now.
     if (!this.storeOnlyOpen) for (const s of this.streams) await exec(`INSERT INTO ${this.buffer(s)} BY NAME ${this.onTime(s)}`);
     const input = (s: string) => (this.storeOnlyOpen ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s));
-    const lo = `(SELECT lo FROM ${BOUNDS})`;
-    const hi = `(SELECT hi FROM ${BOUNDS})`;
+    // The bounds as constants (a scalar subquery in a filter becomes a join, and the filter is not pushed down).
+    await exec(`SET VARIABLE __ds_lo = (SELECT lo FROM ${BOUNDS})`);
+    await exec(`SET VARIABLE __ds_hi = (SELECT hi FROM ${BOUNDS})`);
+    const lo = `getvariable('__ds_lo')`;
+    const hi = `getvariable('__ds_hi')`;
     if (this.mode === 'update') {
       for (const [i, t] of this.tvfs.entries()) {
         await exec(`CREATE OR REPLACE TEMP TABLE "__ds_touched_${i}" AS SELECT DISTINCT window_start, window_end FROM (${windowExpansionSql(t, onTimeTable(t.source))})`);
