@@ -64,7 +64,8 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
     const alias = String(node['alias'] ?? '') || source;
     out.push({ kind, source, alias, timeSql, sizeUs, slideUs, keySql, node });
   }
-  const relationNames = new Set([...streams, ...out.map((t) => t.alias.toLowerCase())]);
+  // What a bare name could refer to as a whole row: a windowed relation, by its alias or its source's name.
+  const relationNames = new Set(out.flatMap((t) => [t.alias.toLowerCase(), t.source.toLowerCase()]));
   const columns = out.length > 0 ? referencedColumns(tree, nodes, relationNames) : undefined;
   return out.map((t) => ({ ...t, columns }));
 }

@@ -128,6 +128,8 @@ describe('referenced columns, from the parse tree', () => {
     expect(await columnsOf(`SELECT B.usr, max(price) FROM ${tumble} B WHERE url LIKE '/a%' GROUP BY B.usr, window_start`)).toEqual(['b', 'price', 'ts', 'url', 'usr', 'window_start']);
     expect(await columnsOf(`SELECT a.usr FROM ${tumble} a JOIN TUMBLE(other, ts, INTERVAL '10 seconds') b USING (window_start, k)`)).toEqual(['a', 'k', 'ts', 'usr', 'window_start']);
     expect(await columnsOf(`SELECT payload.x.y, count(*) FROM ${tumble} GROUP BY ALL`)).toEqual(['payload', 'ts', 'x', 'y']);
+    // A column named like another source of the job is just a column: only windowed relations are whole rows.
+    expect(await columnsOf(`SELECT other, count(*) FROM ${tumble} GROUP BY ALL`)).toEqual(['other', 'ts']);
   });
 
   it.each([
