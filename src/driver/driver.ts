@@ -60,6 +60,7 @@ export class Driver {
   private catalogPublished = false;
   private catalogPending = 0;
   private lastSnapshotAt = Number.NEGATIVE_INFINITY;
+  private lastSnapshotMs = 0;
 
   private constructor(
     readonly job: CompiledJob,
@@ -454,9 +455,12 @@ export class Driver {
   private async publishStateSnapshot(force: boolean): Promise<void> {
     if (!this.state) return;
     const now = performance.now();
-    if (!force && now - this.lastSnapshotAt < (this.options.snapshotIntervalMs ?? 2000)) return;
+    // By default at most every 2 s, and spaced so that copying a large state takes at most ~10% of the job's time.
+    const interval = this.options.snapshotIntervalMs ?? Math.max(2000, 10 * this.lastSnapshotMs);
+    if (!force && now - this.lastSnapshotAt < interval) return;
     await this.state.publishSnapshot(this.stateSnapshotPath, this.job.operators);
     this.lastSnapshotAt = now;
+    this.lastSnapshotMs = performance.now() - now;
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ident, literal, type Engine } from '../sql/engine.js';
 import { fsyncDir } from '../util/atomic-file.js';
@@ -81,22 +81,33 @@ export class StateStore {
   }
 
   /**
-   * Copy the state tables into a separate file, renamed into place: `duckstream state` reads it while the job runs
-   * (the live state.duckdb has one writer, so nobody else can open it).
+   * Publish a copy of the state for `duckstream state`, renamed into place: it reads it while the job runs (the
+   * live state.duckdb has one writer, so nobody else can open it). The copy holds the operators' state tables and
+   * `meta` (batch id, info). Fast path: CHECKPOINT the state (all committed data in the file, no WAL), copy the file
+   * and drop what readers do not need from the copy; a state file that still has a WAL is copied table by table.
    */
   async publishSnapshot(target: string, operators: readonly StatefulOperator[]): Promise<void> {
     const tmp = `${target}.${process.pid}.tmp`;
     rmSync(tmp, { force: true });
     rmSync(`${tmp}.wal`, { force: true });
     mkdirSync(dirname(target), { recursive: true });
+    await this.engine.run(`CHECKPOINT ${STATE_ALIAS}`);
+    const wal = `${this.path}.wal`;
+    const copied = !existsSync(wal) || statSync(wal).size === 0;
+    if (copied) copyFileSync(this.path, tmp);
     await this.engine.run(`ATTACH ${literal(tmp)} AS __ds_snapshot`);
     try {
-      await this.engine.run(`CREATE TABLE __ds_snapshot.meta AS SELECT batch_id, info FROM ${META}`);
-      for (const op of operators) {
-        for (const t of op.stateTables) {
-          const name = t.slice(`${STATE_ALIAS}.`.length).replaceAll('"', '');
-          await this.engine.run(`CREATE TABLE __ds_snapshot.${ident(name)} AS SELECT * FROM ${t}`).catch(() => undefined);
+      const keep = new Set(operators.flatMap((op) => op.stateTables.map((t) => t.slice(`${STATE_ALIAS}.`.length).replaceAll('"', ''))));
+      if (copied) {
+        const tables = await this.engine.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = '__ds_snapshot'`);
+        await this.engine.run(`CREATE TABLE __ds_snapshot.meta AS SELECT batch_id, info FROM __ds_snapshot._ds_meta`);
+        for (const r of tables) {
+          const name = String(r['table_name']);
+          if (!keep.has(name)) await this.engine.run(`DROP TABLE __ds_snapshot.${ident(name)}`);
         }
+      } else {
+        await this.engine.run(`CREATE TABLE __ds_snapshot.meta AS SELECT batch_id, info FROM ${META}`);
+        for (const name of keep) await this.engine.run(`CREATE TABLE __ds_snapshot.${ident(name)} AS SELECT * FROM ${STATE_ALIAS}.${ident(name)}`).catch(() => undefined);
       }
       await this.engine.run('CHECKPOINT __ds_snapshot');
     } finally {

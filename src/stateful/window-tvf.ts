@@ -1,6 +1,7 @@
 import { userError } from '../errors.js';
 import type { Engine } from '../sql/engine.js';
 import { expressionSql, forEachNode, type TreeNode } from './sql-tree.js';
+import { referencedColumns } from './window-columns.js';
 
 export type WindowKind = 'tumble' | 'hop' | 'session';
 
@@ -21,6 +22,11 @@ export interface WindowTvf {
   readonly keySql: readonly string[];
   /** The TABLE_FUNCTION node, to be replaced by the expansion. */
   readonly node: TreeNode;
+  /**
+   * Lower-case names the whole query may read from source rows (see referencedColumns): state keeps only these
+   * columns. Undefined: keep every column.
+   */
+  readonly columns: ReadonlySet<string> | undefined;
 }
 
 const KINDS = new Set<WindowKind>(['tumble', 'hop', 'session']);
@@ -33,7 +39,7 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
     const fn = String((n['function'] as TreeNode)['function_name']).toLowerCase();
     if (KINDS.has(fn as WindowKind)) nodes.push(n);
   });
-  const out: WindowTvf[] = [];
+  const out: Omit<WindowTvf, 'columns'>[] = [];
   for (const node of nodes) {
     const fn = node['function'] as TreeNode;
     const kind = String(fn['function_name']).toLowerCase() as WindowKind;
@@ -58,7 +64,10 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
     const alias = String(node['alias'] ?? '') || source;
     out.push({ kind, source, alias, timeSql, sizeUs, slideUs, keySql, node });
   }
-  return out;
+  // What a bare name could refer to as a whole row: a windowed relation, by its alias or its source's name.
+  const relationNames = new Set(out.flatMap((t) => [t.alias.toLowerCase(), t.source.toLowerCase()]));
+  const columns = out.length > 0 ? referencedColumns(tree, nodes, relationNames) : undefined;
+  return out.map((t) => ({ ...t, columns }));
 }
 
 async function intervalUs(engine: Engine, expr: TreeNode, sinkName: string, kind: string): Promise<bigint> {
@@ -76,12 +85,13 @@ async function intervalUs(engine: Engine, expr: TreeNode, sinkName: string, kind
 
 /**
  * The rows of `relation` with `window_start`, `window_end` added, as the TVF defines them (Flink's semantics,
- * windows aligned to the epoch). `where` filters on the window columns.
+ * windows aligned to the epoch). `where` filters on the window columns, `rowWhere` the rows before expansion.
  */
-export function windowExpansionSql(w: WindowTvf, relation: string, where = ''): string {
+export function windowExpansionSql(w: WindowTvf, relation: string, where = '', rowWhere = ''): string {
   const t = `(${w.timeSql})`;
   const us = `epoch_us(${t})`;
   const filter = where ? ` WHERE ${where}` : '';
+  if (rowWhere) relation = `(SELECT * FROM ${relation} WHERE ${rowWhere})`;
   switch (w.kind) {
     case 'tumble': {
       const start = `(${us} - ((${us} % ${w.sizeUs}) + ${w.sizeUs}) % ${w.sizeUs})`;
@@ -107,4 +117,10 @@ export function windowExpansionSql(w: WindowTvf, relation: string, where = ''): 
       );
     }
   }
+}
+
+/** Start of the last window holding a row (microseconds), for TUMBLE and HOP: the row's slide boundary. */
+export function lastWindowStartUs(t: WindowTvf): string {
+  const us = `epoch_us((${t.timeSql}))`;
+  return `(${us} - ((${us} % ${t.slideUs}) + ${t.slideUs}) % ${t.slideUs})`;
 }
