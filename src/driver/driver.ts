@@ -341,6 +341,14 @@ export class Driver {
     const sinkRows: Record<string, number> = {};
     for (const s of this.job.sinks) {
       let t = performance.now();
+      if (s.plan.kind === 'stateless' && s.mode === 'append' && s.sink.addQuery) {
+        // Straight from the query to the sink: no temp table holding a copy of the batch's rows.
+        if (!read.has(s.plan.source)) continue;
+        sinkRows[s.def.name] = await s.sink.addQuery({ batchId, batchTime: entry.batchTime, engine: this.engine, query: s.def.query, fsync: this.checkpoint.fsync });
+        times.sink += performance.now() - t;
+        await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
+        continue;
+      }
       const created = await this.sinkRelation(s, batchId, read);
       if (!created) continue;
       const { relation, numRows } = created;

@@ -4,7 +4,7 @@ import { literal, type Engine } from '../sql/engine.js';
 import { externalError, errorMessage } from '../errors.js';
 import { fsyncDir, fsyncPath, tempPathFor, writeFileDurable } from '../util/atomic-file.js';
 import { padBatchId } from './batch-files.js';
-import type { Sink, SinkBatch } from './sink.js';
+import type { Sink, SinkBatch, SinkQueryBatch } from './sink.js';
 
 /** What `<path>/_manifest/<batchId>.json` holds: the batch is whole in the table directory. */
 export interface ManifestEntry {
@@ -91,12 +91,30 @@ export abstract class StagedFileSink implements Sink {
       let staged: string | undefined;
       if (batch.numRows > 0) {
         staged = join(this.stagingDir, file);
-        await this.copyTo(batch, staged);
+        await this.copyTo(batch.engine, `(SELECT * FROM ${batch.relation})`, staged);
       } else if (existsSync(target)) {
         // Cannot happen on an exact replay; keeps "as if written once" if it somehow does.
         rmSync(target);
       }
       await this.publish(batch, staged, file);
+    } catch (err) {
+      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
+    }
+  }
+
+  async addQuery(batch: SinkQueryBatch): Promise<number> {
+    const file = this.dataFileName(batch.batchId);
+    const target = join(this.path, file);
+    try {
+      const staged = join(this.stagingDir, file);
+      const numRows = await this.copyTo(batch.engine, `(${batch.query})`, staged);
+      if (numRows === 0) {
+        // An empty batch has no data file (as in addBatch), only its manifest entry.
+        unlinkSync(staged);
+        if (existsSync(target)) rmSync(target);
+      }
+      await this.publish({ ...batch, numRows }, numRows > 0 ? staged : undefined, file);
+      return numRows;
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
     }
@@ -112,20 +130,22 @@ export abstract class StagedFileSink implements Sink {
     const target = join(this.path, file);
     try {
       const staged = join(this.stagingDir, `${padBatchId(batch.batchId)}-${file}`);
-      await this.copyTo(batch, staged);
+      await this.copyTo(batch.engine, `(SELECT * FROM ${batch.relation})`, staged);
       await this.publish(batch, staged, file);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing the complete result of batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
     }
   }
 
-  private async copyTo(batch: SinkBatch, staged: string): Promise<void> {
+  /** COPY `source` (a parenthesised query) to `staged`; the number of rows written. */
+  private async copyTo(engine: Engine, source: string, staged: string): Promise<number> {
     try {
       unlinkSync(staged); // a leftover of this process's own failed attempt; open() cleared older ones
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
+    const result = await engine.exclusive((c) => c.run(`COPY ${source} TO ${literal(staged)} (${this.copyOptions()})`));
+    return Number(result.rowsChanged);
   }
 
   /**
@@ -134,7 +154,7 @@ export abstract class StagedFileSink implements Sink {
    * (table directory, manifest directory). Until the second round ends a power cut may keep either rename without
    * the other; the batch is not committed yet then, and its replay writes both again.
    */
-  private async publish(batch: SinkBatch, staged: string | undefined, file: string): Promise<void> {
+  private async publish(batch: Pick<SinkBatch, 'batchId' | 'batchTime' | 'numRows' | 'fsync'>, staged: string | undefined, file: string): Promise<void> {
     const sync = batch.fsync ?? true;
     const entry: ManifestEntry = {
       version: 1,
