@@ -176,7 +176,7 @@ export class Driver {
       t = performance.now();
       for (const [name, batch] of read) {
         if (batch.deadLetters.length === 0) continue;
-        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!).write(batchId, batch.deadLetters);
+        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!, this.checkpoint.fsync).write(batchId, batch.deadLetters);
         deadLetters += batch.deadLetters.length;
       }
       lap('sink');
