@@ -69,7 +69,11 @@ export class MetadataLog<T> {
     }
     const path = this.pathOf(batchId);
     const tmp = tempPathFor(path);
-    await Promise.all([writeFileDurable(tmp, encodeVersioned(value), true), before]);
+    // Both settle before anything else happens: a failed batch must not leave a write to the temp file in flight
+    // (a restart in this process would write the same temp name).
+    const [written, ready] = await Promise.allSettled([writeFileDurable(tmp, encodeVersioned(value), true), before]);
+    if (ready.status === 'rejected') throw ready.reason;
+    if (written.status === 'rejected') throw written.reason;
     renameSync(tmp, path);
     this.remember(batchId, value);
     await fsyncPath(this.dir);

@@ -184,7 +184,7 @@ export class Driver {
       t = performance.now();
       for (const [name, batch] of read) {
         if (batch.deadLetters.length === 0) continue;
-        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!).write(batchId, batch.deadLetters);
+        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!, this.checkpoint.fsync).write(batchId, batch.deadLetters);
         deadLetters += batch.deadLetters.length;
       }
       lap('sink');
@@ -349,6 +349,14 @@ export class Driver {
     const sinkRows: Record<string, number> = {};
     for (const s of this.job.sinks) {
       let t = performance.now();
+      if (s.plan.kind === 'stateless' && s.mode === 'append' && s.sink.addQuery) {
+        // Straight from the query to the sink: no temp table holding a copy of the batch's rows.
+        if (!read.has(s.plan.source)) continue;
+        sinkRows[s.def.name] = await s.sink.addQuery({ batchId, batchTime: entry.batchTime, engine: this.engine, query: s.def.query, fsync: this.checkpoint.fsync });
+        times.sink += performance.now() - t;
+        await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
+        continue;
+      }
       const created = await this.sinkRelation(s, batchId, read);
       if (!created) continue;
       const { relation, numRows } = created;

@@ -29,7 +29,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * name with the same contents (same ranges ⇒ same records), so the directory is as if each batch was written once.
  */
 export class DeadLetterWriter {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** fsync each file (the driver's fsync setting; false: survives process crashes only). */
+    private readonly fsync = true,
+  ) {}
 
   fileFor(batchId: number): string {
     return join(this.dir, `batch-${padBatchId(batchId)}.jsonl`);
@@ -42,7 +46,7 @@ export class DeadLetterWriter {
       return;
     }
     const lines = letters.map((letter) => JSON.stringify(toRecord(batchId, letter)));
-    writeFileAtomic(file, `${lines.join('\n')}\n`);
+    writeFileAtomic(file, `${lines.join('\n')}\n`, { fsync: this.fsync });
   }
 }
 

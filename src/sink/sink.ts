@@ -20,6 +20,12 @@ export interface SinkBatch {
   readonly fsync?: boolean;
 }
 
+/** A batch given as a query instead of a table: for sinks that can write a query's rows straight out. */
+export interface SinkQueryBatch extends Omit<SinkBatch, 'relation' | 'numRows' | 'mode' | 'keyColumns'> {
+  /** A SELECT over the batch's (temporary) source tables, giving exactly this batch's rows. */
+  readonly query: string;
+}
+
 /**
  * An output. `addBatch` must be idempotent per batch id: writing batch N again (a replay after a crash)
  * leaves the output as if it had been written once (DESIGN §2 step 5, §7).
@@ -29,6 +35,12 @@ export interface Sink {
   /** Prepare the output (directories, tables); called once before the first batch. */
   open(engine: Engine): Promise<void>;
   addBatch(batch: SinkBatch): Promise<void>;
+  /**
+   * Optional, append mode only: write the rows of `batch.query` as batch `batchId` (same idempotence as
+   * addBatch) and return how many there were. Lets a file sink COPY the query's result straight out, where
+   * addBatch needs it materialised in a temp table first (one statement and one copy of the rows less per batch).
+   */
+  addQuery?(batch: SinkQueryBatch): Promise<number>;
   /** The highest batch id this sink has durably written, if it records one (DuckDB/PostgreSQL sinks). */
   lastBatchId?(): Promise<number | undefined>;
   close(): Promise<void>;

@@ -5,7 +5,7 @@ import { externalError, errorMessage } from '../errors.js';
 import { fsyncDir, fsyncPath, tempPathFor, writeFileDurable } from '../util/atomic-file.js';
 import { padBatchId } from './batch-files.js';
 import { filesUnder } from './partitioned-files.js';
-import type { Sink, SinkBatch } from './sink.js';
+import type { Sink, SinkBatch, SinkQueryBatch } from './sink.js';
 
 /** What `<path>/_manifest/<batchId>.json` holds: the batch is whole in the table directory. */
 export interface ManifestEntry {
@@ -91,19 +91,41 @@ export abstract class StagedFileSink implements Sink {
 
   async addBatch(batch: SinkBatch): Promise<void> {
     if (batch.mode === 'complete') return this.replaceResult(batch);
-    if (this.partitionBy.length > 0) return this.addPartitionedBatch(batch);
+    if (this.partitionBy.length > 0) {
+      await this.addPartitionedBatch(batch, `(SELECT * FROM ${batch.relation})`);
+      return;
+    }
     const file = this.dataFileName(batch.batchId);
     const target = join(this.path, file);
     try {
       let staged: string | undefined;
       if (batch.numRows > 0) {
         staged = join(this.stagingDir, file);
-        await this.copyTo(batch, staged);
+        await this.copyTo(batch.engine, `(SELECT * FROM ${batch.relation})`, staged);
       } else if (existsSync(target)) {
         // Cannot happen on an exact replay; keeps "as if written once" if it somehow does.
         rmSync(target);
       }
       await this.publish(batch, staged !== undefined ? [{ staged, file }] : []);
+    } catch (err) {
+      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
+    }
+  }
+
+  async addQuery(batch: SinkQueryBatch): Promise<number> {
+    if (this.partitionBy.length > 0) return this.addPartitionedBatch(batch, `(${batch.query})`);
+    const file = this.dataFileName(batch.batchId);
+    const target = join(this.path, file);
+    try {
+      const staged = join(this.stagingDir, file);
+      const numRows = await this.copyTo(batch.engine, `(${batch.query})`, staged);
+      if (numRows === 0) {
+        // An empty batch has no data file (as in addBatch), only its manifest entry.
+        unlinkSync(staged);
+        if (existsSync(target)) rmSync(target);
+      }
+      await this.publish({ ...batch, numRows }, numRows > 0 ? [{ staged, file }] : []);
+      return numRows;
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
     }
@@ -119,7 +141,7 @@ export abstract class StagedFileSink implements Sink {
     const target = join(this.path, file);
     try {
       const staged = join(this.stagingDir, `${padBatchId(batch.batchId)}-${file}`);
-      await this.copyTo(batch, staged);
+      await this.copyTo(batch.engine, `(SELECT * FROM ${batch.relation})`, staged);
       await this.publish(batch, [{ staged, file }]);
     } catch (err) {
       throw externalError(`sink '${this.name}': writing the complete result of batch ${batch.batchId} to ${target} failed: ${errorMessage(err)}`, true, err);
@@ -131,41 +153,43 @@ export abstract class StagedFileSink implements Sink {
    * the same relative places in the table. Names carry the batch id, so a replay renames over the same files (same
    * ranges ⇒ same rows ⇒ same partitions); the manifest lists them.
    */
-  private async addPartitionedBatch(batch: SinkBatch): Promise<void> {
+  private async addPartitionedBatch(batch: Pick<SinkBatch, 'batchId' | 'batchTime' | 'fsync' | 'engine'>, source: string): Promise<number> {
     const staged = join(this.stagingDir, `part-${padBatchId(batch.batchId)}`);
     try {
       rmSync(staged, { recursive: true, force: true });
-      let files: string[] = [];
-      if (batch.numRows > 0) {
-        const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
-        await batch.engine.run(
-          `COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`,
-        );
-        files = filesUnder(staged);
-      }
-      await this.publish(batch, files.map((file) => ({ staged: join(staged, file), file })));
+      const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
+      const result = await batch.engine.exclusive((c) =>
+        c.run(`COPY ${source} TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`),
+      );
+      const numRows = Number(result.rowsChanged);
+      const files = numRows > 0 ? filesUnder(staged) : [];
+      await this.publish({ ...batch, numRows }, files.map((file) => ({ staged: join(staged, file), file })));
       rmSync(staged, { recursive: true, force: true });
+      return numRows;
     } catch (err) {
       throw externalError(`sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`, true, err);
     }
   }
 
-  private async copyTo(batch: SinkBatch, staged: string): Promise<void> {
+  /** COPY `source` (a parenthesised query) to `staged`; the number of rows written. */
+  private async copyTo(engine: Engine, source: string, staged: string): Promise<number> {
     try {
       unlinkSync(staged); // a leftover of this process's own failed attempt; open() cleared older ones
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await batch.engine.run(`COPY (SELECT * FROM ${batch.relation}) TO ${literal(staged)} (${this.copyOptions()})`);
+    const result = await engine.exclusive((c) => c.run(`COPY ${source} TO ${literal(staged)} (${this.copyOptions()})`));
+    return Number(result.rowsChanged);
   }
 
   /**
    * Make the batch visible: the staged data files (none, one, or one per partition) renamed into the table, then
    * the manifest entry. Durable, with fsync, in two rounds of parallel fsyncs instead of four in a row: (data
-   * files, manifest temp), renames, (table and new partition directories, manifest directory). Until the second round ends a power cut may keep either rename without
-   * the other; the batch is not committed yet then, and its replay writes both again.
+   * files, manifest temp), renames, (table and new partition directories, manifest directory). Until the second
+   * round ends a power cut may keep either rename without the other; the batch is not committed yet then, and its
+   * replay writes both again.
    */
-  private async publish(batch: SinkBatch, moves: readonly { staged: string; file: string }[]): Promise<void> {
+  private async publish(batch: Pick<SinkBatch, 'batchId' | 'batchTime' | 'numRows' | 'fsync'>, moves: readonly { staged: string; file: string }[]): Promise<void> {
     const sync = batch.fsync ?? true;
     const entry: ManifestEntry = {
       version: 1,

@@ -44,6 +44,28 @@ describe('ParquetSink', () => {
       }),
     ));
 
+  it('addQuery writes the same files as addBatch straight from the query: counts, empty batches, replays, no fsync', () =>
+    withEngine((engine) =>
+      withTempDir(async (dir) => {
+        const viaTable = new ParquetSink('t', join(dir, 'out', 'table'));
+        const viaQuery = new ParquetSink('t', join(dir, 'out', 'query'));
+        for (const sink of [viaTable, viaQuery]) await sink.open(engine);
+        const empty = 'SELECT * FROM (VALUES (0, \'x\')) t(id, name) WHERE id > 0';
+        for (const [batchId, select] of [[1, rowsOf(1)], [2, empty], [3, rowsOf(3)]] as const) {
+          const batchTime = Date.UTC(2025, 0, 1) + batchId * 1000;
+          await viaTable.addBatch(await makeBatch(engine, batchId, select));
+          expect(await viaQuery.addQuery({ batchId, batchTime, engine, query: select })).toBe(batchId === 2 ? 0 : 2);
+        }
+        // A replay (same batch id, same rows) with fsync off: as if written once.
+        expect(await viaQuery.addQuery({ batchId: 3, batchTime: Date.UTC(2025, 0, 1) + 3000, engine, query: rowsOf(3), fsync: false })).toBe(2);
+        expect(await readTable(engine, viaQuery.glob)).toEqual(await readTable(engine, viaTable.glob));
+        expect(readdirSync(viaQuery.path).sort()).toEqual(['_manifest', 'part-0000000001.parquet', 'part-0000000003.parquet']);
+        for (const id of [1, 2, 3]) expect(readFileSync(viaQuery.manifestPath(id), 'utf8')).toBe(readFileSync(viaTable.manifestPath(id), 'utf8'));
+        expect(readdirSync(viaQuery.manifestDir).sort()).toEqual(['0000000001.json', '0000000002.json', '0000000003.json']);
+        expect(readdirSync(viaQuery.stagingDir)).toEqual([]);
+      }),
+    ));
+
   it('uses zstd by default when DuckDB has it, and the configured codec otherwise', () =>
     withEngine((engine) =>
       withTempDir(async (dir) => {
