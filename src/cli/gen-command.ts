@@ -9,6 +9,7 @@ interface GenNexmarkOptions {
   partitions: string;
   baseTime?: string;
   realtime?: boolean;
+  workers?: string;
   to: string;
 }
 
@@ -24,16 +25,24 @@ export function registerGenCommand(program: Command): void {
     .option('--partitions <n>', 'partitions per log (when creating the logs)', '4')
     .option('--base-time <iso>', `event time of the first event (default ${new Date(DEFAULT_BASE_TIME).toISOString()}, or now with --realtime)`)
     .option('--realtime', 'append at the event rate in wall-clock time instead of as fast as possible')
+    .option('--workers <n>', 'generator threads, each appending to its share of the partitions (same records for any n; default: one per core)')
     .requiredOption('--to <dir>', 'directory of the three logs (kafka:// is not supported yet)')
     .action(async (o: GenNexmarkOptions) => {
       if (/^kafka:\/\//i.test(o.to)) throw userError('gen nexmark --to kafka://… is not implemented yet', 'generate into an embedded log directory');
       const baseTime = o.baseTime === undefined ? (o.realtime ? Date.now() : DEFAULT_BASE_TIME) : Date.parse(o.baseTime);
       if (!Number.isFinite(baseTime)) throw userError(`--base-time must be an ISO-8601 time, got '${o.baseTime}'`);
       const config = nexmarkConfig({ rate: positive(o.rate, '--rate'), seed: Math.trunc(positive(o.seed, '--seed', true)), baseTime });
-      const r = await writeNexmarkLogs(config, { dir: o.to, events: positive(o.events, '--events'), partitions: positive(o.partitions, '--partitions'), realtime: o.realtime });
+      const workers = o.workers === undefined ? undefined : positive(o.workers, '--workers');
+      const r = await writeNexmarkLogs(config, {
+        dir: o.to,
+        events: positive(o.events, '--events'),
+        partitions: positive(o.partitions, '--partitions'),
+        realtime: o.realtime,
+        ...(workers ? { workers } : {}),
+      });
       const rate = Math.round((r.events * 1000) / r.wallMs);
       process.stdout.write(
-        `wrote ${r.events} events (${r.records.person} persons, ${r.records.auction} auctions, ${r.records.bid} bids, ${(r.bytes / 1e6).toFixed(1)} MB) to ${o.to} in ${(r.wallMs / 1000).toFixed(2)} s (${rate} events/s)\n`,
+        `wrote ${r.events} events (${r.records.person} persons, ${r.records.auction} auctions, ${r.records.bid} bids, ${(r.bytes / 1e6).toFixed(1)} MB) to ${o.to} in ${(r.wallMs / 1000).toFixed(2)} s (${rate} events/s) with ${r.workers} thread${r.workers === 1 ? '' : 's'}\n`,
       );
     });
 }
