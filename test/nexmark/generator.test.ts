@@ -108,9 +108,9 @@ describe('nexmark generator', () => {
       expect(r.stdout).toMatch(/wrote 1000 events \(20 persons, 60 auctions, 920 bids/);
       const bids = await openLog(join(dir, 'nx/bid'));
       expect(bids.describe().map((p) => Number(p.endOffset))).toEqual([307, 307, 306]);
-      const refused = duckstream(['gen', 'nexmark', '--events', '10', '--to', 'kafka://localhost:9092']);
+      const refused = duckstream(['gen', 'nexmark', '--events', '10', '--to', 'kafka://localhost/nx-']);
       expect(refused.status).toBe(2);
-      expect(refused.stderr).toMatch(/not implemented/);
+      expect(refused.stderr).toMatch(/expected kafka:\/\/host:port\[,host:port…\]\[\/prefix\], got broker 'localhost'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
