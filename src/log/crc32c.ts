@@ -112,7 +112,7 @@ export class CrcRun {
       t[1792 + (a & 255)]! ^ t[1536 + ((a >>> 8) & 255)]! ^ t[1280 + ((a >>> 16) & 255)]! ^ t[1024 + (a >>> 24)]! ^
       t[768 + (crc & 255)]! ^ t[512 + ((crc >>> 8) & 255)]! ^ t[256 + ((crc >>> 16) & 255)]! ^ t[crc >>> 24]!;
     s = ~s;
-    const z = ZERO_TABLES;
+    const z = (zeroTables ??= buildZeroTables());
     for (let len = end - p - 8, k = 0; len > 0; len >>>= 1, k += 1024) {
       if (len & 1) s = z[k + (s & 255)]! ^ z[k + 256 + ((s >>> 8) & 255)]! ^ z[k + 512 + ((s >>> 16) & 255)]! ^ z[k + 768 + (s >>> 24)]!;
     }
@@ -131,7 +131,7 @@ export class CrcRun {
  * Byte-sliced tables of Z_(2^k) for k = 0 … 30: Z_(2^k)(v) = XOR over j of table k, slice j, byte j of v.
  * Z_1 is the table step over one zero byte; Z_(2^(k+1)) = Z_(2^k) ∘ Z_(2^k).
  */
-const ZERO_TABLES = buildZeroTables();
+let zeroTables: Int32Array | undefined; // built on first use (~10 ms): not every process that loads the log reads
 
 function buildZeroTables(): Int32Array {
   const levels = 31;
