@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openLog, type EmbeddedLog } from '../log/index.js';
+import { HEADERLESS_TRAILER, KEYLESS_VALUE_START, openLog, type EmbeddedLog } from '../log/index.js';
 import type { EventKind, NexmarkConfig } from './config.js';
 import { NexmarkGenerator, type EventChunk } from './generator.js';
 
 export const EVENT_KINDS: readonly EventKind[] = ['person', 'auction', 'bid'];
+
+const FRAMING = KEYLESS_VALUE_START + HEADERLESS_TRAILER;
 
 export interface AppendEventsOptions {
   /** Directory holding the three logs (they must exist). */
@@ -27,6 +29,7 @@ export interface AppendEventsResult {
   /** Events stepped through (including those of partitions another thread owns). */
   events: number;
   records: Record<EventKind, number>;
+  /** Bytes of JSON values (without the log's framing). */
   bytes: number;
 }
 
@@ -61,7 +64,7 @@ export async function appendEvents(config: NexmarkConfig, o: AppendEventsOptions
         set[k].forEach((w, p) => {
           if (w.records === 0) return;
           records[k] += w.records;
-          bytes += w.pos;
+          bytes += w.pos - w.records * FRAMING; // JSON bytes, as the Kafka writer and older versions count
           appends.push(logs[k].appendFramed(p, w.framedRecords()));
         });
       }
