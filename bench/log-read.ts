@@ -1,6 +1,6 @@
 /**
- * Throughput of the embedded log: append then read 1M records of ~130 bytes in one partition.
- * Run: npx tsc -p . && node dist/bench/log-read.js [records]
+ * Throughput of the embedded log: append then read 1M records of ~130 bytes (or ~`valueBytes`) in one partition.
+ * Run: npx tsc -p . && node dist/bench/log-read.js [records] [valueBytes]   (Nexmark bids: valueBytes 240)
  * Prints records/s; no assertions (DESIGN: benchmarks are scripts, never timed tests).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { createLog, openLog, type AppendRecord } from '../src/log/index.js';
 
 const total = Number(process.argv[2] ?? 1_000_000);
+/** Values are padded (in their "note" field) to about this many bytes; unset: ~130 bytes, as before. */
+const valueBytes = process.argv[3] === undefined ? 0 : Number(process.argv[3]);
 const chunk = 10_000;
 const root = mkdtempSync(join(tmpdir(), 'duckstream-log-bench-'));
 
@@ -18,11 +20,15 @@ function records(from: number, n: number): AppendRecord[] {
     const id = from + i;
     out[i] = {
       key: `user-${id % 1000}`,
-      value: `{"id":${id},"user":"user-${id % 1000}","amount":${(id % 997) * 1.25},"kind":"purchase","ts":"2024-05-01T12:00:00.000Z","note":"x${id % 10}"}`,
+      value: pad(`{"id":${id},"user":"user-${id % 1000}","amount":${(id % 997) * 1.25},"kind":"purchase","ts":"2024-05-01T12:00:00.000Z","note":"x${id % 10}`) + '"}',
       timestamp: 1_714_564_800_000 + id,
     };
   }
   return out;
+}
+
+function pad(s: string): string {
+  return valueBytes > s.length + 2 ? s + 'y'.repeat(valueBytes - s.length - 2) : s;
 }
 
 try {

@@ -16,7 +16,7 @@ import {
 } from './log-meta.js';
 import { PartitionAppender } from './partition-appender.js';
 import { PartitionReader, type PartitionInfo } from './partition-reader.js';
-import type { AppendRecord } from './record-codec.js';
+import type { AppendRecord, FramedRecords } from './record-codec.js';
 import type { RawRecordColumns } from './record-columns.js';
 
 export interface CreateLogOptions {
@@ -129,6 +129,14 @@ export class EmbeddedLog {
   /** Append `records` to partition `p` with one write; resolves once they are fsynced. */
   async append(p: number, records: readonly AppendRecord[]): Promise<{ baseOffset: bigint; count: number }> {
     return (await this.appender(p)).append(records);
+  }
+
+  /**
+   * Append records framed by the caller (record-codec's `frameKeylessRecord`) to partition `p`: offsets and CRCs
+   * are filled in place, then the bytes are written as they are, with one write; resolves once fsynced.
+   */
+  async appendFramed(p: number, records: FramedRecords): Promise<{ baseOffset: bigint; count: number }> {
+    return (await this.appender(p)).appendFramed(records);
   }
 
   /** Release the append locks. Reading still works afterwards; appending does not. */

@@ -9,7 +9,8 @@
  * - `<partition>/append.lock`: the pid of the one process appending to that partition.
  */
 export { createLog, openLog, EmbeddedLog, type CreateLogOptions } from './embedded-log.js';
-export type { AppendRecord } from './record-codec.js';
+export type { AppendRecord, FramedRecords } from './record-codec.js';
+export { frameKeylessRecord, KEYLESS_VALUE_START, HEADERLESS_TRAILER } from './record-codec.js';
 export type { PartitionInfo } from './partition-reader.js';
 export { toColumnarBatch, toRecordBatch, type RawRecordColumns } from './record-columns.js';
 export { murmur2, partitionForKey } from './murmur2.js';

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { userError } from '../errors.js';
 import type { RawRecordBatch } from '../source/source.js';
 import { ChunkReader } from './chunk-reader.js';
+import { CrcRun } from './crc32c.js';
 import { BAD_CRC, INCOMPLETE, readOffset, readU32, recordAt } from './record-codec.js';
 import { ColumnsBuilder, toRecordBatch, type RawRecordColumns } from './record-columns.js';
 import { listSegments, segmentFor, type SegmentRef } from './segment-files.js';
@@ -114,9 +115,14 @@ export class PartitionReader {
 /**
  * Append the records of `seg` with offsets in `[next, until)` to `out`; returns the offset after the last
  * record taken (the segment's end offset when the range continues in the next segment).
+ *
+ * The CRCs of the records taken are checked per chunk as one run (crc32c.ts `CrcRun`), before anything leaves
+ * this function: a record whose CRC fails is reported as before, with its position and offset, and before any
+ * later structural damage.
  */
 function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuilder): number {
   const reader = new ChunkReader(seg.logFile);
+  const run = new CrcRun();
   try {
     const start = seekStart(seg, reader, next);
     let pos = start.position;
@@ -127,22 +133,38 @@ function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuild
       const lim = reader.limit;
       const view = new DataView(buf.buffer, buf.byteOffset, lim);
       let p = 0;
+      /** Where this chunk's run of records to check starts, and the offset of its first record. */
+      let runStart = -1;
+      let runOffset = 0;
+      const checkRun = (): void => {
+        if (runStart >= 0 && !run.matches(buf)) throw firstBadCrc(seg, buf, runStart, run.end, pos, runOffset);
+        run.reset();
+        runStart = -1;
+      };
       while (offset < until) {
-        const size = recordAt(buf, p, lim, offset >= next);
+        const size = recordAt(buf, p, lim, false);
         if (size < 0) {
+          checkRun();
           if (size === INCOMPLETE && reader.bufPos + lim < reader.size) break; // the chunk ends, not the file
           if (size === INCOMPLETE && p === lim) return offset; // end of this segment; the caller moves on
-          throw corrupt(seg.logFile, pos + p, offset, size === BAD_CRC ? 'checksum mismatch' : size === INCOMPLETE ? 'a record runs past the end of the segment' : 'a record has an impossible length');
+          throw corrupt(seg.logFile, pos + p, offset, size === INCOMPLETE ? 'a record runs past the end of the segment' : 'a record has an impossible length');
         }
         if (readOffset(buf, p) !== offset) {
+          checkRun();
           throw corrupt(seg.logFile, pos + p, offset, `record carries offset ${readOffset(buf, p)} where ${offset} was expected`);
         }
-        if (offset >= next && !out.add(buf, view, p, p + size)) {
-          throw corrupt(seg.logFile, pos + p, offset, 'record fields do not fit its length');
+        if (offset >= next) {
+          if (runStart < 0) (runStart = p), (runOffset = offset);
+          run.add(buf, p, p + size);
+          if (!out.add(buf, view, p, p + size)) {
+            checkRun();
+            throw corrupt(seg.logFile, pos + p, offset, 'record fields do not fit its length');
+          }
         }
         offset++;
         p += size;
       }
+      checkRun();
       // A record larger than the chunk is loaded whole next time round.
       need = p === 0 ? 4 + readU32(buf, 0) : 0;
       pos += p;
@@ -151,4 +173,15 @@ function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuild
   } finally {
     reader.close();
   }
+}
+
+/** The first record of `buf[from, to)` whose CRC fails, as the error to throw (the run said there is one). */
+function firstBadCrc(seg: SegmentRef, buf: Buffer, from: number, to: number, chunkPos: number, offset: number): Error {
+  for (let p = from; p < to; offset++) {
+    const size = recordAt(buf, p, to, true);
+    if (size === BAD_CRC) return corrupt(seg.logFile, chunkPos + p, offset, 'checksum mismatch');
+    if (size < 0) break;
+    p += size;
+  }
+  return corrupt(seg.logFile, chunkPos + from, offset, 'checksum mismatch in the records from here');
 }

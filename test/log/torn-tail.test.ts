@@ -110,6 +110,24 @@ describe('corruption', () => {
     await log.close();
   });
 
+  it('reads check every record of older segments too: the first damaged record is named, before later damage', async () => {
+    const { dir } = await logWith(10, 4 * RECORD); // segments of 4 records; only the newest is scanned for the end
+    const segments = listSegments(join(dir, '0'));
+    expect(segments.map((s) => s.base)).toEqual([0, 4, 8]);
+    const file = segments[1]!.logFile;
+    const bytes = readFileSync(file);
+    bytes[RECORD + 40]! ^= 0x01; // record 5's key
+    bytes.writeUInt32LE(0xffffffff, 3 * RECORD); // record 7's length: impossible
+    writeFileSync(file, bytes);
+    const log = await openLog(dir);
+    expect(log.endOffset(0)).toBe(10n);
+    expect(log.read(0, 0n, 5n).values.map(text)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+    expect(() => log.readColumns(0, 2n, 6n)).toThrow(`${file}: checksum mismatch at byte ${RECORD} (offset 5)`);
+    expect(() => log.read(0, 5n, 6n)).toThrow(`${file}: checksum mismatch at byte ${RECORD} (offset 5)`);
+    expect(() => log.read(0, 3n, 10n)).toThrow(`${file}: checksum mismatch at byte ${RECORD} (offset 5)`);
+    expect(log.read(0, 8n, 10n).values.map(text)).toEqual(['v8', 'v9']);
+  });
+
   it('a damaged last record of an older segment is corruption, not a torn tail', async () => {
     const { dir } = await logWith(6, 40);
     const segments = listSegments(join(dir, '0'));

@@ -1,0 +1,51 @@
+/**
+ * Throughput of the Nexmark generator (issue 6): events generated in memory, and events generated and appended
+ * into the three embedded logs (4 partitions each, one fsync per append) as `duckstream gen nexmark` does.
+ * Run: npx tsc -p . && node dist/bench/nexmark-gen.js [--events 1000000] [--runs 3] [--workers n]
+ * CPU times are the whole process's (all threads).
+ * Prints events/s per run; no assertions (benchmarks are scripts, never timed tests).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { NexmarkGenerator, nexmarkConfig, writeNexmarkLogs } from '../src/nexmark/index.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+}
+
+const events = arg('events', 1_000_000);
+const runs = arg('runs', 3);
+/** --workers n: generator threads for the append part (default: writeNexmarkLogs's). */
+const workers = arg('workers', 0);
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+const config = nexmarkConfig({ seed: 1 });
+const rate = (ms: number) => Math.round((events * 1000) / ms).toLocaleString('en');
+
+for (let run = 1; run <= runs; run++) {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const gen = new NexmarkGenerator(config, 4);
+  let bytes = 0;
+  for (let done = 0; done < events; done += 100_000) {
+    const chunk = gen.generate(Math.min(100_000, events - done));
+    for (const k of ['person', 'auction', 'bid'] as const) for (const w of chunk[k]) bytes += w.pos;
+  }
+  const genMs = performance.now() - t0;
+  const genCpu = cpuMs(process.cpuUsage(c0));
+  const dir = mkdtempSync(join(tmpdir(), 'ds-nexmark-gen-bench-'));
+  try {
+    const c1 = process.cpuUsage();
+    const written = await writeNexmarkLogs(config, { dir, events, partitions: 4, ...(workers ? { workers } : {}) });
+    const appendCpu = cpuMs(process.cpuUsage(c1));
+    const threads = (written as { workers?: number }).workers ?? 1;
+    console.log(
+      `run ${run}: generate ${events} events (${(bytes / 1e6).toFixed(0)} MB) in ${genMs.toFixed(0)} ms = ${rate(genMs)} events/s (CPU ${genCpu.toFixed(0)} ms); ` +
+        `generate+append (${threads} thread(s)) ${written.wallMs.toFixed(0)} ms = ${rate(written.wallMs)} events/s (CPU ${appendCpu.toFixed(0)} ms)`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
