@@ -23,7 +23,7 @@ export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>)
     if (n['type'] === 'JOIN') {
       const type = String(n['join_type']);
       const ref = String(n['ref_type']);
-      if (type === 'LEFT' || type === 'RIGHT' || type === 'OUTER') {
+      if (type === 'LEFT' || type === 'RIGHT' || type === 'FULL' || type === 'OUTER') {
         refuse(
           `${type === 'OUTER' ? 'FULL' : type} OUTER join of streams without an event-time bound: a row without a partner may still find one later, so its NULL-padded row is never final`,
           "bound the join in event time (b.ts BETWEEN a.ts - INTERVAL '5 minutes' AND a.ts + INTERVAL '5 minutes'), so unmatched rows are emitted once the watermark passes; or use an INNER JOIN",

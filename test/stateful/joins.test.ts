@@ -1,0 +1,144 @@
+/**
+ * Stream–stream joins without an event-time bound: the regular inner join (append; each batch emits exactly the
+ * new result rows) and aggregates over a join (update / complete). Exact outputs per batch, crash and replay,
+ * what is kept in state, and the refusals.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ProtocolStep } from '../../src/driver/driver.js';
+import { oracle } from '../support/oracle.js';
+import { Engine, literal } from '../../src/sql/engine.js';
+import { AddData, Assert, CheckAnswer, CrashAt, ExpectFailure, RunBatch, StartStream, canonical, testStream, type Action } from '../support/stream-test.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const ev = (sec: number, usr: string, price: number) => ({ ts: new Date(T0 + sec * 1000).toISOString(), usr, price });
+const SOURCE = (name: string) =>
+  `CREATE SOURCE ${name} WITH (connector = 'log', path = '\${dir}/logs/${name}', format = 'json', schema = 'ts TIMESTAMP, usr VARCHAR, price INTEGER', event_time = 'ts', watermark = '5 seconds');`;
+const TWO = `${SOURCE('ev')} ${SOURCE('other')}`;
+const COLUMNS = `{ts: 'TIMESTAMP', usr: 'VARCHAR', price: 'INTEGER'}`;
+
+/** Rows per batch for ev and other; every match below is spelled out in the tests' comments. */
+const BATCHES = [
+  { ev: [ev(1, 'a', 1), ev(2, 'b', 2)], other: [ev(1, 'c', 10)] },
+  { ev: [], other: [ev(3, 'a', 20), ev(4, 'a', 30)] },
+  { ev: [ev(5, 'a', 3), ev(5, 'c', 4)], other: [ev(6, 'b', 40)] },
+  { ev: [ev(7, 'a', 5)], other: [ev(7, 'a', 50)] },
+];
+const ALL = { ev: { columns: COLUMNS, rows: BATCHES.flatMap((b) => b.ev) }, other: { columns: COLUMNS, rows: BATCHES.flatMap((b) => b.other) } };
+const feed = (b: (typeof BATCHES)[number]): Action[] => [...(b.ev.length ? [AddData('ev', 0, ...b.ev)] : []), ...(b.other.length ? [AddData('other', 0, ...b.other)] : [])];
+const emitted = (ctx: { progress: { sinks: { numOutputRows: number }[] }[] }) => ctx.progress.map((p) => p.sinks[0]?.numOutputRows ?? 0);
+
+describe('regular (unbounded) stream–stream inner join, append mode', () => {
+  const query = `SELECT a.usr, a.price AS pa, b.price AS pb FROM ev a JOIN other b ON a.usr = b.usr`;
+
+  it('each batch emits exactly the new matches, whichever side arrives first; the union equals the batch query', async () => {
+    const expected = await oracle(query, ALL);
+    const ctx = await testStream(
+      { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS ${query};` },
+      StartStream(),
+      ...BATCHES.flatMap((b) => [...feed(b), RunBatch(b.ev.length + b.other.length)]),
+      CheckAnswer('j', expected),
+    );
+    // b0: nothing matches. b1: a1 × {20, 30}. b2: a3 × {20, 30}, c4 × 10, b2 × 40. b3: a5 × {20, 30, 50}, {a1, a3} × 50.
+    expect(emitted(ctx)).toEqual([0, 2, 4, 5]);
+    expect(expected).toHaveLength(11);
+    // No watermark bound: every row stays (only the columns the query reads).
+    expect(ctx.progress.at(-1)!.stateRows).toBe(ALL.ev.rows.length + ALL.other.rows.length);
+    expect(ctx.progress.at(-1)!.stateOperators[0]!.operator).toBe('stream–stream join (unbounded)');
+  });
+
+  it('a self-join keeps one state per reference, with the filters that read that reference alone pushed into it', async () => {
+    const self = `SELECT a.usr, a.price AS p1, b.price AS p2 FROM ev a, ev b WHERE a.usr = b.usr AND a.price < b.price AND b.price > 2`;
+    const rows = BATCHES.map((b) => b.ev);
+    const expected = await oracle(self, { ev: ALL.ev });
+    const ctx = await testStream(
+      { logs: { ev: 1 }, sql: `${SOURCE('ev')} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS ${self};` },
+      StartStream(),
+      ...rows.flatMap((b) => (b.length ? [AddData('ev', 0, ...b), RunBatch(b.length)] : [])),
+      CheckAnswer('j', expected),
+    );
+    // a: (a1, a3, a5) pairs with p1 < p2: (1,3), (1,5), (3,5); c4 has no partner; b2 none.
+    expect(expected).toHaveLength(3);
+    expect(emitted(ctx)).toEqual([0, 1, 2]);
+    // Reference a keeps all 5 rows, reference b only those with price > 2 (3, 4, 5).
+    expect(ctx.progress.at(-1)!.stateRows).toBe(5 + 3);
+  });
+
+  const steps: [ProtocolStep, string | undefined][] = [
+    ['offsetLogWritten', undefined],
+    ['read', undefined],
+    ['stateCommitted', undefined],
+    ['sinkWritten', 'j'],
+    ['sinksWritten', undefined],
+    ['commitLogWritten', undefined],
+  ];
+  for (const [step, sink] of steps) {
+    it(`crash after ${step} in batch 2: output identical to a run without crashes`, async () => {
+      const expected = await oracle(query, ALL);
+      const n = (i: number) => BATCHES[i]!.ev.length + BATCHES[i]!.other.length;
+      const ctx = await testStream(
+        { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS ${query};` },
+        StartStream(),
+        ...feed(BATCHES[0]!),
+        RunBatch(n(0)),
+        ...feed(BATCHES[1]!),
+        RunBatch(n(1)),
+        ...feed(BATCHES[2]!),
+        CrashAt(step, sink),
+        RunBatch(),
+        StartStream(),
+        RunBatch(step === 'commitLogWritten' ? undefined : n(2)), // batch 2 again, unless it had committed
+        ...feed(BATCHES[3]!),
+        RunBatch(n(3)),
+        CheckAnswer('j', expected),
+      );
+      expect(ctx.progress.at(-1)!.sinks[0]!.numOutputRows).toBe(5);
+    });
+  }
+});
+
+describe('aggregates over a stream–stream join', () => {
+  const query = `SELECT a.usr, count(*) AS n, max(b.price) AS mx FROM ev a JOIN other b ON a.usr = b.usr GROUP BY a.usr`;
+
+  for (const mode of ['update', 'complete'] as const) {
+    it(`${mode} mode: ${mode === 'update' ? 'the groups that changed' : 'the whole result'} each batch; the last version per key equals the batch query`, async () => {
+      const expected = await oracle(query, ALL);
+      const ctx = await testStream(
+        { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK g WITH (connector = 'jsonl', path = '\${dir}/out/g', output_mode = '${mode}') AS ${query};` },
+        StartStream(),
+        ...BATCHES.flatMap((b) => [...feed(b), RunBatch(b.ev.length + b.other.length)]),
+        Assert('latest version per key', async (c) => {
+          const e = await Engine.open();
+          try {
+            const latest = await e.allJson(
+              `SELECT usr, n, mx FROM read_json_auto(${literal(`${c.dir}/out/g/*.jsonl`)}, filename = true) QUALIFY row_number() OVER (PARTITION BY usr ORDER BY filename DESC) = 1`,
+            );
+            expect(canonical(latest)).toEqual(canonical(expected));
+          } finally {
+            e.close();
+          }
+        }),
+      );
+      // Per batch: b1 a = (2, 30); b2 a = (4, 30), b = (1, 40), c = (1, 10); b3 a = (9, 50).
+      expect(emitted(ctx)).toEqual(mode === 'update' ? [0, 1, 3, 1] : [0, 1, 3, 3]);
+      expect(ctx.progress.at(-1)!.stateOperators[0]!.operator).toBe(`running aggregate ${mode} over a stream–stream join`);
+    });
+  }
+});
+
+describe('refusals of stream–stream joins, at start, with the reason', () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['a LEFT join without a time bound', `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr`, '', /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later, so its NULL-padded row is never final \(no interval bound: its ON has no BETWEEN on event time\)/],
+    ['a RIGHT join without a time bound', `SELECT * FROM ev a RIGHT JOIN other b ON a.usr = b.usr`, '', /RIGHT OUTER join of streams without an event-time bound/],
+    ['a FULL join without a time bound', `SELECT * FROM ev a FULL JOIN other b ON a.usr = b.usr`, '', /FULL OUTER join of streams without an event-time bound/],
+    ['a LEFT join bounded by a column, not an interval', `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr AND b.ts BETWEEN a.ts AND a.ts + a.price * INTERVAL '1 second'`, '', /LEFT OUTER join of streams without an event-time bound[\s\S]*its BETWEEN is not/],
+    ['a semi join', `SELECT * FROM ev a SEMI JOIN other b ON a.usr = b.usr`, '', /SEMI joins of streams are not supported/],
+    ['a stream inside IN (subquery)', `SELECT * FROM ev WHERE usr IN (SELECT usr FROM other)`, '', /a stream read inside a subquery expression/],
+    ['a join in update mode without aggregation', `SELECT a.usr, b.price FROM ev a JOIN other b ON a.usr = b.usr`, `, output_mode = 'update'`, /a stream–stream join without aggregation supports output_mode = 'append' only \(got 'update'\)/],
+    ['an aggregate over a join in append mode', `SELECT a.usr, count(*) FROM ev a JOIN other b ON a.usr = b.usr GROUP BY a.usr`, '', /over the whole stream \(here over a stream–stream join\): its result rows keep changing/],
+  ];
+  for (const [what, query, options, message] of cases) {
+    it(what, async () => {
+      await testStream({ logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK s WITH (connector = 'console'${options}) AS ${query};` }, ExpectFailure(message, StartStream()));
+    });
+  }
+});
