@@ -1,5 +1,5 @@
 import { userError } from '../errors.js';
-import type { QueryAnalysis } from '../job/analyze-query.js';
+import { aggregateFunctionNames, type QueryAnalysis } from '../job/analyze-query.js';
 import type { Engine } from '../sql/engine.js';
 import { AggregateOperator } from './aggregate-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
@@ -9,7 +9,9 @@ import { WindowOperator } from './window-operator.js';
 import { findWindowTvfs } from './window-tvf.js';
 import { IntervalJoinOperator, findIntervalJoin, type StreamTemplate } from './interval-join-operator.js';
 import { RegularJoinOperator, regularJoinRefusal } from './regular-join-operator.js';
-import { referencedColumns, replaceIdent, streamRefs } from './stream-refs.js';
+import { referencedColumns, replaceIdent, streamRefs, type StreamRef } from './stream-refs.js';
+import { DeltaJoin, expiryOf } from './delta-join.js';
+import { JoinAggregateOperator, planJoinAggregate } from './join-aggregate-operator.js';
 
 export interface SourceTimeInfo {
   readonly name: string;
@@ -104,9 +106,17 @@ export async function planSink(
   const { sql, refs } = await streamRefs(engine, tree, streamNames);
   const keys = sink.key ?? groupKeyColumns(tree);
   if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
+  if (refs.length > 1) {
+    const folded = await planJoinAggregate(engine, sink.name, tree, streamNames, sources, await aggregateFunctionNames(engine));
+    if (folded) return { kind: 'stateful', operator: new JoinAggregateOperator(sink.name, mode, streamsOf(refs, sources), folded, keys) };
+  }
   const template = (relation: (source: string) => string) => refs.reduce((s, r) => replaceIdent(s, r.token, relation(r.source)), sql);
-  const streams = [...new Set(refs.map((r) => names.get(r.source.toLowerCase())!.name))];
-  return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, streams, template, keys, referencedColumns(tree)) };
+  return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, streamsOf(refs, sources), template, keys, referencedColumns(tree)) };
+}
+
+/** The sources the references read, each once, named as declared. */
+function streamsOf(refs: readonly StreamRef[], sources: readonly SourceTimeInfo[]): string[] {
+  return [...new Set(refs.map((r) => sources.find((s) => s.name.toLowerCase() === r.source.toLowerCase())!.name))];
 }
 
 /**
@@ -139,7 +149,8 @@ async function planJoin(
   const refusal = regularJoinRefusal(tree, streamNames);
   if (refusal) throw refuse(`${refusal.why} (no interval bound: ${match.why})`, refusal.fix);
   const { sql, refs } = await streamRefs(engine, tree, streamNames);
-  return { kind: 'stateful', operator: new RegularJoinOperator(sink.name, sql, refs, referencedColumns(tree)) };
+  const join = new DeltaJoin(sink.name, sql, refs, referencedColumns(tree), await expiryOf(engine, refs, sources));
+  return { kind: 'stateful', operator: new RegularJoinOperator(sink.name, join, streamsOf(refs, sources)) };
 }
 
 /** The `DISTINCT ON (…)` expressions of the top SELECT, if it has them. */

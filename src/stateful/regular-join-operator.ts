@@ -1,5 +1,5 @@
-import { onTimeTable, stateTable, type Exec, type StatefulOperator } from './operator.js';
-import { projection, replaceIdent, type StreamRef } from './stream-refs.js';
+import type { DeltaJoin } from './delta-join.js';
+import { stateTable, type Exec, type StatefulOperator } from './operator.js';
 import { forEachNode, type TreeNode } from './sql-tree.js';
 
 /**
@@ -41,12 +41,9 @@ export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>)
 }
 
 /**
- * A regular (unbounded) stream–stream inner join, in append mode, as Spark and Flink run it: every stream
- * reference keeps its rows forever (state grows with the input: only the columns the query reads, and only rows
- * that pass the filters that read that reference alone), and each batch emits exactly the new result rows:
- *   Q(new) − Q(old) = Σᵢ Q(R₁′ … Rᵢ₋₁′, ΔRᵢ, Rᵢ₊₁ … Rₙ)   (R′ = R ∪ ΔR)
- * which holds for queries linear in each reference over insert-only inputs (see regularJoinRefusal). Each term
- * runs after the references before it took their batch in, so the sum needs no unions.
+ * A regular stream–stream inner join, in append mode, as Spark and Flink run it: each batch emits exactly the new
+ * result rows (see DeltaJoin). State grows with the input unless the join's conjuncts bound it in event time
+ * (`b.ts BETWEEN a.ts AND a.expires`: then rows leave once the watermark passes them).
  */
 export class RegularJoinOperator implements StatefulOperator {
   readonly mode = 'append' as const;
@@ -54,46 +51,32 @@ export class RegularJoinOperator implements StatefulOperator {
   readonly streams: readonly string[];
   readonly stateTables: readonly string[];
   readonly outputTable: string;
-  readonly description = 'stream–stream join (unbounded)';
-  private created = false;
+  readonly description: string;
 
   constructor(
     readonly sink: string,
-    /** The query with placeholders for the references. */
-    private readonly sql: string,
-    private readonly refs: readonly StreamRef[],
-    /** Columns kept per stored row (undefined: all). */
-    private readonly columns: readonly string[] | undefined,
+    private readonly join: DeltaJoin,
+    streams: readonly string[],
   ) {
-    this.streams = [...new Set(refs.map((r) => r.source))];
-    this.stateTables = refs.map((r, i) => this.buffer(r, i));
+    this.streams = streams;
+    this.stateTables = join.stateTables;
     this.outputTable = stateTable('out', sink);
+    this.description = join.bounded ? 'stream–stream join (bounded by event-time conjuncts)' : 'stream–stream join (unbounded)';
   }
 
   async process(exec: Exec, batchId: number): Promise<void> {
-    const deltas = this.refs.map((_, i) => `__ds_join_delta_${i}`);
-    for (const [i, r] of this.refs.entries()) {
-      const where = r.filterSql ? ` WHERE ${r.filterSql}` : '';
-      await exec(`CREATE OR REPLACE TEMP TABLE ${deltas[i]} AS SELECT ${projection(this.columns)} FROM ${onTimeTable(r.source)} AS ${JSON.stringify(r.alias)}${where}`);
-    }
-    if (!this.created) {
-      for (const [i, r] of this.refs.entries()) await exec(`CREATE TABLE IF NOT EXISTS ${this.buffer(r, i)} AS SELECT * FROM ${deltas[i]} LIMIT 0`);
-      await exec(`CREATE TABLE IF NOT EXISTS ${this.outputTable} AS SELECT *, 0::BIGINT AS __ds_batch FROM (${this.query((j) => deltas[j]!)}) LIMIT 0`);
-      this.created = true;
-    }
-    await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
-    for (const [i, r] of this.refs.entries()) {
-      const term = this.query((j) => (j === i ? deltas[i]! : this.buffer(this.refs[j]!, j)));
-      await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${term})`);
-      await exec(`INSERT INTO ${this.buffer(r, i)} SELECT * FROM ${deltas[i]}`);
-    }
-  }
-
-  private buffer(r: StreamRef, i: number): string {
-    return stateTable('join', this.sink, `${i}_${r.source}`);
-  }
-
-  private query(relation: (ref: number) => string): string {
-    return this.refs.reduce((s, r, j) => replaceIdent(s, r.token, relation(j)), this.sql);
+    let cleared = false;
+    const clear = async () => {
+      if (!cleared) await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
+      cleared = true;
+    };
+    await this.join.run(
+      exec,
+      async (term) => {
+        await clear();
+        await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${term})`);
+      },
+      async (shape) => exec(`CREATE TABLE IF NOT EXISTS ${this.outputTable} AS SELECT *, 0::BIGINT AS __ds_batch FROM (${shape}) LIMIT 0`),
+    );
   }
 }

@@ -8,6 +8,10 @@ export interface StreamRef {
   readonly alias: string;
   /** WHERE / inner ON conjuncts that read this reference only (SQL over `alias`), ANDed; undefined if none. */
   readonly filterSql: string | undefined;
+  /** The SELECT whose FROM holds it (references with the same scope are joined there). */
+  readonly scope: number;
+  /** All WHERE / ON conjuncts of that SELECT, or undefined if its FROM has other than inner joins. */
+  readonly scopeConjuncts: readonly TreeNode[] | undefined;
 }
 
 /** Functions whose value is not a function of the row: a filter using them cannot move into what is stored. */
@@ -21,6 +25,8 @@ const VOLATILE = new Set(['random', 'now', 'current_timestamp', 'get_current_tim
  */
 export async function streamRefs(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>): Promise<{ sql: string; refs: StreamRef[] }> {
   const pushable = new Map<TreeNode, TreeNode[]>();
+  const scopes = new Map<TreeNode, { id: number; conjuncts: TreeNode[] | undefined }>();
+  let scopeCount = 0;
   forEachNode(tree, (n) => {
     if (n['type'] !== 'SELECT_NODE') return;
     const tables: TreeNode[] = [];
@@ -37,26 +43,29 @@ export async function streamRefs(engine: Engine, tree: TreeNode, streams: Readon
       walk(node['right']);
     };
     walk(n['from_table']);
+    const id = scopeCount++;
+    for (const t of tables) scopes.set(t, { id, conjuncts: innerOnly ? conjuncts : undefined });
     if (!innerOnly) return;
     for (const t of tables) {
       const alias = String(t['alias'] || t['table_name']).toLowerCase();
       pushable.set(t, conjuncts.filter((c) => readsOnly(c, alias)));
     }
   });
-  const found: { token: string; source: string; alias: string; filters: TreeNode[] }[] = [];
+  const found: { token: string; source: string; alias: string; filters: TreeNode[]; scope: number; scopeConjuncts: TreeNode[] | undefined }[] = [];
   const edited = rewrite(tree, (node) => {
     if (node['type'] !== 'BASE_TABLE' || typeof node['table_name'] !== 'string') return undefined;
     const name = node['table_name'];
     if (!streams.has(name.toLowerCase()) || node['schema_name']) return undefined;
     const token = `__ds_src_${found.length}`;
     const alias = String(node['alias'] || name);
-    found.push({ token, source: name, alias, filters: pushable.get(node) ?? [] });
+    const scope = scopes.get(node);
+    found.push({ token, source: name, alias, filters: pushable.get(node) ?? [], scope: scope?.id ?? -1 - found.length, scopeConjuncts: scope?.conjuncts });
     return { ...node, table_name: token, alias };
   }) as TreeNode;
   const refs: StreamRef[] = [];
   for (const f of found) {
     const parts = await Promise.all(f.filters.map(async (c) => `(${await expressionSql(engine, c)})`));
-    refs.push({ token: f.token, source: f.source, alias: f.alias, filterSql: parts.length > 0 ? parts.join(' AND ') : undefined });
+    refs.push({ token: f.token, source: f.source, alias: f.alias, filterSql: parts.length > 0 ? parts.join(' AND ') : undefined, scope: f.scope, scopeConjuncts: f.scopeConjuncts });
   }
   return { sql: await deparse(engine, edited), refs };
 }
@@ -69,7 +78,7 @@ function splitAnd(expr: unknown): TreeNode[] {
 }
 
 /** Every column the conjunct reads is `alias.column`, and nothing in it depends on more than the row. */
-function readsOnly(expr: TreeNode, alias: string): boolean {
+export function readsOnly(expr: TreeNode, alias: string): boolean {
   let columns = 0;
   let ok = true;
   forEachNode(expr, (n) => {
