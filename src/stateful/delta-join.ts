@@ -53,14 +53,17 @@ export class DeltaJoin {
       await create(this.query((j) => deltas[j]!));
       this.created = true;
     }
+    // Timestamp comparison, not epoch_us: the drain batch's watermark is 'infinity'.
+    const gone = (e: string) => `(${e}) < (SELECT hi FROM ${BOUNDS})`;
     for (const [i, r] of this.refs.entries()) {
       await emit(this.query((j) => (j === i ? deltas[i]! : this.buffer(this.refs[j]!, j))));
-      await exec(`INSERT INTO ${this.buffer(r, i)} SELECT * FROM ${deltas[i]}`);
+      // A new row already out of reach is never stored (most of a batch, when the watermark follows the data).
+      const e = this.expiry[i];
+      await exec(`INSERT INTO ${this.buffer(r, i)} SELECT * FROM ${deltas[i]} AS ${JSON.stringify(r.alias)}${e ? ` WHERE NOT coalesce(${gone(e)}, false)` : ''}`);
     }
     for (const [i, r] of this.refs.entries()) {
       const e = this.expiry[i];
-      // Timestamp comparison, not epoch_us: the drain batch's watermark is 'infinity'.
-      if (e) await exec(`DELETE FROM ${this.buffer(r, i)} AS ${JSON.stringify(r.alias)} WHERE (${e}) < (SELECT hi FROM ${BOUNDS})`);
+      if (e) await exec(`DELETE FROM ${this.buffer(r, i)} AS ${JSON.stringify(r.alias)} WHERE ${gone(e)}`);
     }
   }
 

@@ -177,6 +177,35 @@ describe('joins bounded by event-time conjuncts (a column bound, as Nexmark q4: 
     expect(Math.max(...ctx.progress.map((p) => p.stateRows))).toBeLessThanOrEqual(16 + 8);
   });
 
+  for (const step of ['read', 'stateCommitted', 'sinksWritten'] as const) {
+    it(`update, folded: a crash after ${step} in batch 5 and a restart give the output of a run without crashes`, async () => {
+      const query = `SELECT a.usr, max(b.price) AS mx, count(*) AS n FROM ev a JOIN other b ON ${on} GROUP BY a.usr`;
+      const expected = await oracle(query, all);
+      const run = (b: (typeof batches)[number]) => [...feed(b), RunBatch(b.ev.length + b.other.length)];
+      const ctx = await testStream(
+        { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK g WITH (connector = 'parquet', path = '\${dir}/out/g', output_mode = 'update') AS ${query};` },
+        StartStream(),
+        ...batches.slice(0, 5).flatMap(run),
+        ...feed(batches[5]!),
+        CrashAt(step),
+        RunBatch(),
+        StartStream(),
+        RunBatch(batches[5]!.ev.length + batches[5]!.other.length),
+        ...batches.slice(6).flatMap(run),
+        Assert('latest version per key', async (c) => {
+          const e = await Engine.open();
+          try {
+            const latest = await e.allJson(`SELECT usr, mx, n FROM read_parquet(${literal(`${c.dir}/out/g/*.parquet`)}, filename = true) QUALIFY row_number() OVER (PARTITION BY usr ORDER BY filename DESC) = 1`);
+            expect(canonical(latest)).toEqual(canonical(expected));
+          } finally {
+            e.close();
+          }
+        }),
+      );
+      expect(ctx.progress.map((p) => p.batchId)).toEqual(Array.from({ length: N }, (_, i) => i));
+    });
+  }
+
   it('an aggregate that does not fold (avg) re-evaluates the query over all kept rows, with the same result', async () => {
     const query = `SELECT a.usr, avg(b.price) AS av FROM ev a JOIN other b ON ${on} GROUP BY a.usr`;
     const expected = await oracle(query, all);
