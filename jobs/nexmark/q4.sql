@@ -1,9 +1,12 @@
 -- Nexmark q4 (average closing price per category): the winning bid of each auction (max price among bids made
 -- between the auction's start and its expiry), averaged per category.
--- An aggregation over a stream–stream join, in update mode: duckstream keeps the auctions' and bids' rows (only
--- the columns the query reads), evaluates the whole query over them each batch and emits the categories whose
--- average changed. State grows with the input (as for any running aggregate); the last row per category equals
--- the batch query over all events (test/nexmark/joins.test.ts).
+-- An aggregation over a stream–stream join, in update mode. duckstream joins auctions and bids incrementally and
+-- folds each new joined bid into its auction's running MAX (one state row per auction), then averages per
+-- category and emits the categories whose average changed. The BETWEEN bounds the join in event time: a bid leaves
+-- state once the watermark passes its date_time (a later auction cannot start before it), an auction once the
+-- watermark passes its expires (no later bid can fall before it). State: open auctions, bids within the watermark
+-- delay, and one row per auction seen (that part grows with the input). The last row per category equals the batch
+-- query over all events (test/nexmark/joins.test.ts).
 -- Data: npx duckstream gen nexmark --events 1000000 --to data/nexmark
 -- Run:  npx duckstream run jobs/nexmark/q4.sql --trigger available-now
 
