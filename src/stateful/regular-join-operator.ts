@@ -4,8 +4,8 @@ import { forEachNode, type TreeNode } from './sql-tree.js';
 
 /**
  * Why a query over several stream references cannot run as an incremental inner join, or undefined if it can.
- * The delta rule below is exact only for queries linear in each reference: select, project, filter, inner
- * joins, UNION ALL. Outer, semi, anti and as-of joins, and streams inside subquery expressions, are not.
+ * The delta rule (DeltaJoin) is exact only for queries linear in each reference: select, project, filter, inner
+ * joins. Outer, semi, anti and as-of joins, set operations, and streams inside subquery expressions are not.
  */
 export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>): { why: string; fix: string } | undefined {
   let refusal: { why: string; fix: string } | undefined;
@@ -33,7 +33,8 @@ export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>)
       }
     }
     if (n['class'] === 'SUBQUERY' && readsStream(n)) refuse('a stream read inside a subquery expression (IN, EXISTS, scalar subquery) of a stream–stream join', 'write it as an inner join in FROM');
-    if (n['type'] === 'SET_OPERATION_NODE' && !(n['setop_type'] === 'UNION' && n['setop_all'] === true)) refuse(`${String(n['setop_type'])} over streams is not supported in a stream–stream join`, 'use UNION ALL');
+    // Not even UNION ALL: Q(A, B) = A ∪ B is not linear in A alone (Q(ΔA, B) would repeat B), so the delta rule fails.
+    if (n['type'] === 'SET_OPERATION_NODE' && readsStream(n)) refuse(`${String(n['setop_type'])} of queries over several streams`, 'write one sink per branch (a stateless query each), or join the streams in one SELECT');
     const ctes = (n['cte_map'] as { map?: { value?: unknown }[] } | undefined)?.map ?? [];
     if (ctes.some((c) => readsStream(c))) refuse('a stream read inside WITH (a CTE may be read more than once)', 'write the stream–stream join without WITH: FROM a JOIN b ON …');
   });
