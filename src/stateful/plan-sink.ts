@@ -103,6 +103,11 @@ export async function planSink(
       "add output_mode = 'update' (changed rows each batch) or 'complete' (the whole result each batch) to the sink, or aggregate over windows with a watermark: FROM TUMBLE(src, ts, INTERVAL '1 minute') GROUP BY window_start, …",
     );
   }
+  if (mode === 'append' && directRefs.length > 1) {
+    // DISTINCT rows are final only if the join's rows are: an outer join's NULL-padded rows are not.
+    const refusal = regularJoinRefusal(tree, streamNames);
+    if (refusal) throw refuse(`DISTINCT in append mode over this join: ${refusal.why}`, `${refusal.fix}; or use output_mode = 'update' / 'complete'`);
+  }
   const { sql, refs } = await streamRefs(engine, tree, streamNames);
   const keys = sink.key ?? groupKeyColumns(tree);
   if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");

@@ -63,6 +63,18 @@ describe('regular (unbounded) stream–stream inner join, append mode', () => {
     expect(ctx.progress.at(-1)!.stateRows).toBe(5 + 3);
   });
 
+  it('DISTINCT over an inner join in append mode: each new distinct row once (inner join rows are final)', async () => {
+    const distinct = `SELECT DISTINCT a.usr FROM ev a JOIN other b ON a.usr = b.usr`;
+    const expected = await oracle(distinct, ALL);
+    const ctx = await testStream(
+      { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK d WITH (connector = 'parquet', path = '\${dir}/out/d') AS ${distinct};` },
+      StartStream(),
+      ...BATCHES.flatMap((b) => [...feed(b), RunBatch(b.ev.length + b.other.length)]),
+      CheckAnswer('d', expected),
+    );
+    expect(emitted(ctx)).toEqual([0, 1, 2, 0]); // a in b1; b and c in b2
+  });
+
   const steps: [ProtocolStep, string | undefined][] = [
     ['offsetLogWritten', undefined],
     ['read', undefined],
@@ -240,6 +252,7 @@ describe('refusals of stream–stream joins, at start, with the reason', () => {
     ['a UNION ALL of two streams (not linear in each: the delta rule would repeat rows)', `SELECT usr FROM ev UNION ALL SELECT usr FROM other`, '', /UNION of queries over several streams[\s\S]*fix: write one sink per branch/],
     ['a stream inside IN (subquery)', `SELECT * FROM ev WHERE usr IN (SELECT usr FROM other)`, '', /a stream read inside a subquery expression/],
     ['a join in update mode without aggregation', `SELECT a.usr, b.price FROM ev a JOIN other b ON a.usr = b.usr`, `, output_mode = 'update'`, /a stream–stream join without aggregation supports output_mode = 'append' only \(got 'update'\)/],
+    ['DISTINCT over an outer join in append mode', `SELECT DISTINCT a.usr, b.price FROM ev a LEFT JOIN other b ON a.usr = b.usr`, '', /DISTINCT in append mode over this join: LEFT OUTER join of streams without an event-time bound/],
     ['an aggregate over a join in append mode', `SELECT a.usr, count(*) FROM ev a JOIN other b ON a.usr = b.usr GROUP BY a.usr`, '', /over the whole stream \(here over a stream–stream join\): its result rows keep changing/],
   ];
   for (const [what, query, options, message] of cases) {
