@@ -50,6 +50,18 @@ const QUERIES: Record<string, { reads: EventKind[]; windowed: boolean; oneShot: 
   q0: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, bidder, price, date_time, extra FROM bid' },
   q1: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, bidder, 0.908 * price AS price, date_time, extra FROM bid' },
   q2: { reads: ['bid'], windowed: false, oneShot: 'SELECT auction, price FROM bid WHERE auction % 123 = 0' },
+  q3: {
+    reads: ['person', 'auction'],
+    windowed: false,
+    oneShot: `SELECT p.name, p.city, p.state, a.id FROM person AS p, auction AS a WHERE p.id = a.seller AND p.state IN ('CA', 'ID', 'OR') AND a.category = 10`,
+  },
+  q4: {
+    reads: ['auction', 'bid'],
+    windowed: false,
+    oneShot: `WITH winning AS (SELECT a.id, any_value(a.category) AS category, max(b.price) AS price FROM bid AS b JOIN auction AS a ON b.auction = a.id
+      WHERE b.date_time >= a.date_time AND b.date_time <= a.expires GROUP BY a.id)
+      SELECT category, sum(price) / count(*) AS avg_final FROM winning GROUP BY category`,
+  },
   q5: {
     reads: ['bid'],
     windowed: true,

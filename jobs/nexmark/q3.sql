@@ -1,12 +1,9 @@
 -- Nexmark q3 (local item suggestion): sellers in OR, ID or CA of auctions in category 10.
--- BLOCKED: this is an unbounded stream–stream join (every auction may match any earlier or later person), and
--- duckstream refuses joins without an event-time bound at start ("a stream–stream join … bound the join in event
--- time"), because their state would grow forever. Flink and RisingWave run it with unbounded state (regular join,
--- retractions). No equivalent bounded shape exists: an interval join (a.date_time BETWEEN p.date_time … ) changes
--- the result (a seller may have registered arbitrarily long before the auction). What it needs from the engine: a
--- regular (unbounded) inner join operator keeping both inputs' rows (append mode is correct for an inner join of
--- insert-only streams), or a stream–table join against a table materialised from the person stream.
--- test/nexmark/windowed.test.ts checks that the refusal stays explicit.
+-- A regular (unbounded) stream–stream inner join, in append mode (Flink's regular join, Spark's stream–stream
+-- inner join without a time bound): a seller may have registered arbitrarily long before the auction, so both
+-- sides are kept in state for good. Only what the query needs is stored: auctions of category 10 and persons in
+-- OR/ID/CA (the filters that read one side only), and only the columns the query reads. State grows with the
+-- input; test/nexmark/joins.test.ts checks the output against one DuckDB query over all events.
 -- Data: npx duckstream gen nexmark --events 1000000 --to data/nexmark
 -- Run:  npx duckstream run jobs/nexmark/q3.sql --trigger available-now
 

@@ -1,12 +1,12 @@
 -- Nexmark q4 (average closing price per category): the winning bid of each auction (max price among bids made
 -- between the auction's start and its expiry), averaged per category.
--- BLOCKED: the join's bound is a column (A.expires), not a fixed interval, and an aggregation sits on top of a
--- stream–stream join; duckstream refuses both at start (state would be unbounded / "… on top of a stream–stream
--- join is not supported"). No equivalent supported shape: the auction length is random and unbounded by design
--- (on average the time until 100 more auctions exist). What it needs: an interval join whose bound may be an
--- expression over the left row (state kept until the watermark passes A.expires), whose output feeds a
--- per-auction aggregate that is final once the watermark passes A.expires, and then a running aggregate per
--- category in update mode. test/nexmark/windowed.test.ts checks the refusal.
+-- An aggregation over a stream–stream join, in update mode. duckstream joins auctions and bids incrementally and
+-- folds each new joined bid into its auction's running MAX (one state row per auction), then averages per
+-- category and emits the categories whose average changed. The BETWEEN bounds the join in event time: a bid leaves
+-- state once the watermark passes its date_time (a later auction cannot start before it), an auction once the
+-- watermark passes its expires (no later bid can fall before it). State: open auctions, bids within the watermark
+-- delay, and one row per auction seen (that part grows with the input). The last row per category equals the batch
+-- query over all events (test/nexmark/joins.test.ts).
 -- Data: npx duckstream gen nexmark --events 1000000 --to data/nexmark
 -- Run:  npx duckstream run jobs/nexmark/q4.sql --trigger available-now
 

@@ -1,5 +1,5 @@
 import { userError } from '../errors.js';
-import type { QueryAnalysis } from '../job/analyze-query.js';
+import { aggregateFunctionNames, type QueryAnalysis } from '../job/analyze-query.js';
 import type { Engine } from '../sql/engine.js';
 import { AggregateOperator } from './aggregate-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
@@ -8,6 +8,10 @@ import { DedupOperator } from './dedup-operator.js';
 import { WindowOperator } from './window-operator.js';
 import { findWindowTvfs } from './window-tvf.js';
 import { IntervalJoinOperator, findIntervalJoin, type StreamTemplate } from './interval-join-operator.js';
+import { RegularJoinOperator, regularJoinRefusal } from './regular-join-operator.js';
+import { referencedColumns, replaceIdent, streamRefs, type StreamRef } from './stream-refs.js';
+import { DeltaJoin, expiryOf } from './delta-join.js';
+import { JoinAggregateOperator, planJoinAggregate } from './join-aggregate-operator.js';
 
 export interface SourceTimeInfo {
   readonly name: string;
@@ -70,11 +74,76 @@ export async function planSink(
     return { kind: 'stateful', operator: new WindowOperator(sink.name, mode, tvfs.map((t) => ({ ...t, source: names.get(t.source.toLowerCase())!.name })), template, keys) };
   }
 
-  if (directRefs.length > 1) {
-    const join = await findIntervalJoin(engine, tree, sink.name, sources, directRefs);
-    const mode = sink.outputMode ?? 'append';
-    if (mode !== 'append') throw refuse(`a stream–stream join supports output_mode = 'append' only (got '${mode}')`, "use output_mode = 'append'");
-    if (analysis.stateful.length > 0) throw refuse(`${analysis.stateful.join(', ')} on top of a stream–stream join is not supported`, 'write the joined rows to a sink and aggregate them in another job, or use a window join');
+  if (directRefs.length === 0) throw refuse('the query reads no source', `select FROM one of the job's sources: ${[...streamNames].join(', ')}`);
+  if (directRefs.length > 1 && analysis.stateful.length === 0) return planJoin(engine, sink, tree, sources, directRefs, streamNames, refuse);
+  if (directRefs.length === 1) {
+    const source = names.get(directRefs[0]!)!.name;
+    if (analysis.stateful.length === 0) {
+      if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`output_mode '${sink.outputMode}' only applies to aggregations; this query is stateless`, "remove output_mode (stateless queries append)");
+      return { kind: 'stateless', source };
+    }
+    const distinctOn = distinctOnTargets(tree);
+    if (distinctOn.length > 0 && analysis.stateful.every((r) => r === 'DISTINCT')) {
+      const info = names.get(source.toLowerCase())!;
+      if (!info.eventTimeSql) {
+        throw refuse(`DISTINCT ON over a stream needs a watermark on source '${source}' to know when a key's first row is final`, `add event_time and watermark options to CREATE SOURCE ${source}`);
+      }
+      if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`deduplication supports output_mode = 'append' only`, 'remove output_mode');
+      const keySql = await Promise.all(distinctOn.map((k) => expressionSql(engine, k)));
+      const { sql, placeholders } = await replaceStreams(engine, tree, streamNames);
+      const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
+      return { kind: 'stateful', operator: new DedupOperator(sink.name, source, keySql, info.eventTimeSql, info.delayMs, template, []) };
+    }
+  }
+  const onlyDistinct = analysis.stateful.every((r) => r === 'DISTINCT');
+  const mode = sink.outputMode ?? (onlyDistinct ? 'append' : undefined);
+  if (!mode || (mode === 'append' && !onlyDistinct)) {
+    throw refuse(
+      `${analysis.stateful.join(', ')} over the whole stream${directRefs.length > 1 ? ' (here over a stream–stream join)' : ''}: its result rows keep changing, so output_mode 'append' cannot emit them once and final`,
+      "add output_mode = 'update' (changed rows each batch) or 'complete' (the whole result each batch) to the sink, or aggregate over windows with a watermark: FROM TUMBLE(src, ts, INTERVAL '1 minute') GROUP BY window_start, …",
+    );
+  }
+  if (mode === 'append' && directRefs.length > 1) {
+    // DISTINCT rows are final only if the join's rows are: an outer join's NULL-padded rows are not.
+    const refusal = regularJoinRefusal(tree, streamNames);
+    if (refusal) throw refuse(`DISTINCT in append mode over this join: ${refusal.why}`, `${refusal.fix}; or use output_mode = 'update' / 'complete'`);
+  }
+  const { sql, refs } = await streamRefs(engine, tree, streamNames);
+  const keys = sink.key ?? groupKeyColumns(tree);
+  if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
+  if (refs.length > 1) {
+    const folded = await planJoinAggregate(engine, sink.name, tree, streamNames, sources, await aggregateFunctionNames(engine));
+    if (folded) return { kind: 'stateful', operator: new JoinAggregateOperator(sink.name, mode, streamsOf(refs, sources), folded, keys) };
+  }
+  const template = (relation: (source: string) => string) => refs.reduce((s, r) => replaceIdent(s, r.token, relation(r.source)), sql);
+  return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, streamsOf(refs, sources), template, keys, referencedColumns(tree)) };
+}
+
+/** The sources the references read, each once, named as declared. */
+function streamsOf(refs: readonly StreamRef[], sources: readonly SourceTimeInfo[]): string[] {
+  return [...new Set(refs.map((r) => sources.find((s) => s.name.toLowerCase() === r.source.toLowerCase())!.name))];
+}
+
+/**
+ * A stream–stream join without aggregation, in append mode: an interval join when the ON bounds one side's event
+ * time around the other's (state evicted by the watermark), else a regular inner join keeping all rows.
+ */
+async function planJoin(
+  engine: Engine,
+  sink: { name: string; outputMode: OutputMode | undefined },
+  tree: TreeNode,
+  sources: readonly SourceTimeInfo[],
+  directRefs: readonly string[],
+  streamNames: ReadonlySet<string>,
+  refuse: (why: string, fix: string) => Error,
+): Promise<SinkPlan> {
+  const mode = sink.outputMode ?? 'append';
+  if (mode !== 'append') {
+    throw refuse(`a stream–stream join without aggregation supports output_mode = 'append' only (got '${mode}'): its rows are final once emitted`, "use output_mode = 'append' (or aggregate the joined rows with GROUP BY for update/complete)");
+  }
+  const match = await findIntervalJoin(engine, tree, sink.name, sources, directRefs);
+  if (match.kind === 'bounded') {
+    const join = match.spec;
     const templateOf = async (t: TreeNode): Promise<StreamTemplate> => {
       const { sql, placeholders } = await replaceStreams(engine, t, streamNames);
       return (relation) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation(p.source)), sql);
@@ -82,38 +151,11 @@ export async function planSink(
     const templates = { full: await templateOf(tree), inner: await templateOf(join.innerTree), matched: await templateOf(join.matchedTree) };
     return { kind: 'stateful', operator: new IntervalJoinOperator(sink.name, join, templates) };
   }
-
-  if (directRefs.length === 0) throw refuse('the query reads no source', `select FROM one of the job's sources: ${[...streamNames].join(', ')}`);
-  const source = names.get(directRefs[0]!)!.name;
-  if (analysis.stateful.length === 0) {
-    if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`output_mode '${sink.outputMode}' only applies to aggregations; this query is stateless`, "remove output_mode (stateless queries append)");
-    return { kind: 'stateless', source };
-  }
-  const distinctOn = distinctOnTargets(tree);
-  if (distinctOn.length > 0 && analysis.stateful.every((r) => r === 'DISTINCT')) {
-    const info = names.get(source.toLowerCase())!;
-    if (!info.eventTimeSql) {
-      throw refuse(`DISTINCT ON over a stream needs a watermark on source '${source}' to know when a key's first row is final`, `add event_time and watermark options to CREATE SOURCE ${source}`);
-    }
-    if (sink.outputMode && sink.outputMode !== 'append') throw refuse(`deduplication supports output_mode = 'append' only`, 'remove output_mode');
-    const keySql = await Promise.all(distinctOn.map((k) => expressionSql(engine, k)));
-    const { sql, placeholders } = await replaceStreams(engine, tree, streamNames);
-    const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
-    return { kind: 'stateful', operator: new DedupOperator(sink.name, source, keySql, info.eventTimeSql, info.delayMs, template, []) };
-  }
-  const onlyDistinct = analysis.stateful.every((r) => r === 'DISTINCT');
-  const mode = sink.outputMode ?? (onlyDistinct ? 'append' : undefined);
-  if (!mode || (mode === 'append' && !onlyDistinct)) {
-    throw refuse(
-      `${analysis.stateful.join(', ')} over the whole stream: its result rows keep changing, so output_mode 'append' cannot emit them once and final`,
-      "add output_mode = 'update' (changed rows each batch) or 'complete' (the whole result each batch) to the sink, or aggregate over windows with a watermark: FROM TUMBLE(src, ts, INTERVAL '1 minute') GROUP BY window_start, …",
-    );
-  }
-  const { sql, placeholders } = await replaceStreams(engine, tree, streamNames);
-  const keys = sink.key ?? groupKeyColumns(tree);
-  if (mode === 'update' && keys.length === 0 && !onlyDistinct) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
-  const template = (relation: string) => placeholders.reduce((s, p) => replaceIdent(s, p.token, relation), sql);
-  return { kind: 'stateful', operator: new AggregateOperator(sink.name, mode, source, template, keys) };
+  const refusal = regularJoinRefusal(tree, streamNames);
+  if (refusal) throw refuse(`${refusal.why} (no interval bound: ${match.why})`, refusal.fix);
+  const { sql, refs } = await streamRefs(engine, tree, streamNames);
+  const join = new DeltaJoin(sink.name, sql, refs, referencedColumns(tree), await expiryOf(engine, refs, sources));
+  return { kind: 'stateful', operator: new RegularJoinOperator(sink.name, join, streamsOf(refs, sources)) };
 }
 
 /** The `DISTINCT ON (…)` expressions of the top SELECT, if it has them. */
@@ -172,9 +214,4 @@ async function replaceStreams(engine: Engine, tree: TreeNode, streams: ReadonlyS
 
 function baseTable(name: string, alias: string): TreeNode {
   return { type: 'BASE_TABLE', alias, sample: null, query_location: 0, schema_name: '', table_name: name, column_name_alias: [], catalog_name: '', at_clause: null };
-}
-
-/** Replace a placeholder identifier (as DuckDB's deparser prints it, quoted or not) by SQL text. */
-function replaceIdent(sql: string, token: string, replacement: string): string {
-  return sql.replace(new RegExp(`"?${token}"?(?![A-Za-z0-9_])`, 'g'), () => replacement);
 }

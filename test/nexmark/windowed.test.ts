@@ -2,11 +2,8 @@
  * Nexmark oracle tests, windowed queries (q5 hopping hot items, q7 highest bid per window, q8 person–auction window
  * join): generated events fed in many small batches and drained; the union of the outputs must equal the same logic
  * written independently (time_bucket, generate_series, plain joins) and run once by DuckDB over all events.
- * q3 and q4 are refused at start: the test keeps the refusal explicit (see the comments in their job files).
  */
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { duckstream } from '../support/cli.js';
 import { checkQuery, nexmarkFixture, type NexmarkFixture } from './harness.js';
 
 let f: NexmarkFixture;
@@ -49,13 +46,5 @@ describe('nexmark oracle: windowed queries', () => {
       9,
       6,
     );
-  });
-
-  it('q3 (unbounded person–auction join) and q4 (join bounded by a column, aggregated) are refused at start', () => {
-    for (const q of ['q3', 'q4']) {
-      const run = duckstream(['run', resolve(`jobs/nexmark/${q}.sql`), '--trigger', 'available-now'], { cwd: f.cwd });
-      expect(run.status, run.stderr).toBe(2);
-      expect(run.stderr).toMatch(/stream–stream join without a time bound/);
-    }
   });
 });

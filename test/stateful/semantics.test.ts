@@ -38,7 +38,7 @@ describe('deduplication with a watermark', () => {
 describe('refusals, at start, with the reason', () => {
   const cases: [string, string, RegExp][] = [
     ['append on a running aggregate', `SELECT usr, count(*) FROM ev GROUP BY usr`, /its result rows keep changing, so output_mode 'append' cannot[\s\S]*fix: add output_mode = 'update'/],
-    ['a stream–stream join without bounds', `SELECT * FROM ev a JOIN ev b ON a.usr = b.usr`, /without a time bound would keep every row forever/],
+    ['an outer stream–stream join without bounds', `SELECT * FROM ev a LEFT JOIN ev b ON a.usr = b.usr`, /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later[\s\S]*fix: bound the join in event time/],
     ['LIMIT over a stream', `SELECT * FROM ev LIMIT 10`, /LIMIT over a stream has no streaming meaning/],
     ['a windowed GROUP BY without the window', `SELECT usr, count(*) FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY usr`, /must include window_start or window_end/],
     ['update mode on session windows', `SELECT usr, window_end, count(*) FROM SESSION(ev, ts, INTERVAL '1 minute', usr) GROUP BY ALL`, /session windows support output_mode 'append' or 'complete'/],

@@ -1,0 +1,127 @@
+import type { Engine } from '../sql/engine.js';
+import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+
+/** One place where a query reads a stream, replaced by a placeholder table name in the query's SQL. */
+export interface StreamRef {
+  readonly token: string;
+  readonly source: string;
+  readonly alias: string;
+  /** WHERE / inner ON conjuncts that read this reference only (SQL over `alias`), ANDed; undefined if none. */
+  readonly filterSql: string | undefined;
+  /** The SELECT whose FROM holds it (references with the same scope are joined there). */
+  readonly scope: number;
+  /** All WHERE / ON conjuncts of that SELECT, or undefined if its FROM has other than inner joins. */
+  readonly scopeConjuncts: readonly TreeNode[] | undefined;
+}
+
+/** Functions whose value is not a function of the row: a filter using them cannot move into what is stored. */
+const VOLATILE = new Set(['random', 'now', 'current_timestamp', 'get_current_timestamp', 'current_date', 'current_time', 'gen_random_uuid', 'uuid', 'nextval', 'currval', 'setseed']);
+
+/**
+ * Replace every stream reference by a placeholder (keeping its alias), and find for each reference the conjuncts
+ * that read only it: those can be applied before its rows are stored (the query still applies them too).
+ * Conjuncts come from the WHERE of the SELECT whose FROM holds the reference, and from the ON of inner joins in
+ * that FROM — never across an outer join, where filtering one side early would change the NULL rows.
+ */
+export async function streamRefs(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>): Promise<{ sql: string; refs: StreamRef[] }> {
+  const pushable = new Map<TreeNode, TreeNode[]>();
+  const scopes = new Map<TreeNode, { id: number; conjuncts: TreeNode[] | undefined }>();
+  let scopeCount = 0;
+  forEachNode(tree, (n) => {
+    if (n['type'] !== 'SELECT_NODE') return;
+    const tables: TreeNode[] = [];
+    const conjuncts: TreeNode[] = [...splitAnd(n['where_clause'])];
+    let innerOnly = true;
+    const walk = (t: unknown) => {
+      const node = t as TreeNode | null;
+      if (!node) return;
+      if (node['type'] === 'BASE_TABLE') tables.push(node);
+      if (node['type'] !== 'JOIN') return;
+      if (node['join_type'] !== 'INNER' || (node['ref_type'] !== 'REGULAR' && node['ref_type'] !== 'CROSS')) innerOnly = false;
+      conjuncts.push(...splitAnd(node['condition']));
+      walk(node['left']);
+      walk(node['right']);
+    };
+    walk(n['from_table']);
+    const id = scopeCount++;
+    for (const t of tables) scopes.set(t, { id, conjuncts: innerOnly ? conjuncts : undefined });
+    if (!innerOnly) return;
+    for (const t of tables) {
+      const alias = String(t['alias'] || t['table_name']).toLowerCase();
+      pushable.set(t, conjuncts.filter((c) => readsOnly(c, alias)));
+    }
+  });
+  const found: { token: string; source: string; alias: string; filters: TreeNode[]; scope: number; scopeConjuncts: TreeNode[] | undefined }[] = [];
+  const edited = rewrite(tree, (node) => {
+    if (node['type'] !== 'BASE_TABLE' || typeof node['table_name'] !== 'string') return undefined;
+    const name = node['table_name'];
+    if (!streams.has(name.toLowerCase()) || node['schema_name']) return undefined;
+    const token = `__ds_src_${found.length}`;
+    const alias = String(node['alias'] || name);
+    const scope = scopes.get(node);
+    found.push({ token, source: name, alias, filters: pushable.get(node) ?? [], scope: scope?.id ?? -1 - found.length, scopeConjuncts: scope?.conjuncts });
+    return { ...node, table_name: token, alias };
+  }) as TreeNode;
+  const refs: StreamRef[] = [];
+  for (const f of found) {
+    const parts = await Promise.all(f.filters.map(async (c) => `(${await expressionSql(engine, c)})`));
+    refs.push({ token: f.token, source: f.source, alias: f.alias, filterSql: parts.length > 0 ? parts.join(' AND ') : undefined, scope: f.scope, scopeConjuncts: f.scopeConjuncts });
+  }
+  return { sql: await deparse(engine, edited), refs };
+}
+
+function splitAnd(expr: unknown): TreeNode[] {
+  const node = expr as TreeNode | null;
+  if (!node) return [];
+  if (node['type'] === 'CONJUNCTION_AND') return (node['children'] as TreeNode[]).flatMap(splitAnd);
+  return [node];
+}
+
+/** Every column the conjunct reads is `alias.column`, and nothing in it depends on more than the row. */
+export function readsOnly(expr: TreeNode, alias: string): boolean {
+  let columns = 0;
+  let ok = true;
+  forEachNode(expr, (n) => {
+    const cls = n['class'];
+    if (cls === 'SUBQUERY' || cls === 'WINDOW' || cls === 'LAMBDA' || cls === 'STAR' || cls === 'PARAMETER') ok = false;
+    if (cls === 'FUNCTION' && VOLATILE.has(String(n['function_name']).toLowerCase())) ok = false;
+    if (cls === 'COLUMN_REF') {
+      const names = n['column_names'] as string[];
+      if (names.length < 2 || names[0]!.toLowerCase() !== alias) ok = false;
+      columns++;
+    }
+  });
+  return ok && columns > 0;
+}
+
+/**
+ * The column names a query may read from its streams, lower-cased (an over-approximation: every identifier of
+ * every column reference), or undefined when it may read columns it does not name (`*`, COLUMNS(…), NATURAL
+ * joins, column aliases on a table). Rows kept in state need only these columns.
+ */
+export function referencedColumns(tree: TreeNode): string[] | undefined {
+  const names = new Set<string>(['_offset']); // never zero columns: a stored row must still count as one
+  let all = false;
+  forEachNode(tree, (n) => {
+    if (n['class'] === 'STAR' || n['class'] === 'COLUMNS') all = true;
+    if (n['class'] === 'COLUMN_REF') for (const c of n['column_names'] as string[]) names.add(c.toLowerCase());
+    if (n['type'] === 'JOIN') {
+      if (n['ref_type'] === 'NATURAL') all = true;
+      for (const c of (n['using_columns'] as string[] | undefined) ?? []) names.add(c.toLowerCase());
+    }
+    if (n['type'] === 'BASE_TABLE' && ((n['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) all = true;
+  });
+  return all ? undefined : [...names].sort();
+}
+
+/** SELECT list that keeps only `columns` of a relation (all of them when undefined). */
+export function projection(columns: readonly string[] | undefined): string {
+  if (!columns) return '*';
+  const list = columns.map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
+  return `COLUMNS(c -> lower(c) IN (${list}))`;
+}
+
+/** Replace a placeholder identifier (as DuckDB's deparser prints it, quoted or not) by SQL text. */
+export function replaceIdent(sql: string, token: string, replacement: string): string {
+  return sql.replace(new RegExp(`"?${token}"?(?![A-Za-z0-9_])`, 'g'), () => replacement);
+}
