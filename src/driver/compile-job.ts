@@ -89,6 +89,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
       throw userError(`sink '${s.name}': partition_by does not apply to output_mode 'complete' (the whole result is one file, replaced each batch)`, 'remove partition_by, or use output_mode append/update');
     }
+    if (plan.kind === 'stateful' && plan.operator.streams.length > 1) requireDeclaredSchemas(s.name, plan.operator.streams, def);
     sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
   }
   return {
@@ -136,6 +137,23 @@ function catalogOf(sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
       latestBy: s.mode === 'update' && s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : undefined,
     })),
   };
+}
+
+/**
+ * A query over several streams needs every stream's columns from the first batch on: a stream whose schema is
+ * inferred has none until its first record, and the other streams' rows of the batches before could not enter the
+ * join's state (they would be lost to it). So such streams must declare their schema (text and raw have a fixed one).
+ */
+function requireDeclaredSchemas(sink: string, streams: readonly string[], def: JobDef): void {
+  for (const name of streams) {
+    const source = def.sources.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    const format = source?.options['format'] ?? 'json';
+    if (!source || source.options['schema'] !== undefined || format === 'text' || format === 'raw') continue;
+    throw userError(
+      `sink '${sink}' joins ${streams.join(', ')}, but source '${source.name}' has no declared schema: until its first record its columns are unknown, and the other streams' rows could not be joined with it`,
+      `declare it: CREATE SOURCE ${source.name} WITH (…, schema = 'col1 TYPE, col2 TYPE, …')`,
+    );
+  }
 }
 
 /** Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch. */

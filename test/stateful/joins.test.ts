@@ -260,4 +260,11 @@ describe('refusals of stream–stream joins, at start, with the reason', () => {
       await testStream({ logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK s WITH (connector = 'console'${options}) AS ${query};` }, ExpectFailure(message, StartStream()));
     });
   }
+  it('a join of a stream whose schema is inferred (its columns are unknown until its first record)', async () => {
+    const inferred = `CREATE SOURCE other WITH (connector = 'log', path = '\${dir}/logs/other', format = 'json', event_time = 'ts', watermark = '5 seconds');`;
+    await testStream(
+      { logs: { ev: 1, other: 1 }, sql: `${SOURCE('ev')} ${inferred} CREATE SINK s WITH (connector = 'console') AS SELECT a.usr FROM ev a JOIN other b ON a.usr = b.usr;` },
+      ExpectFailure(/sink 's' joins ev, other, but source 'other' has no declared schema[\s\S]*fix: declare it: CREATE SOURCE other WITH \(…, schema = /, StartStream()),
+    );
+  });
 });
