@@ -34,8 +34,8 @@ export interface LogSourceOptions {
   readonly decodeWorkersMinRecords?: number;
 }
 
-/** Below this many records per batch the worker round trip costs more than it saves (bench/decode-workers.ts). */
-export const DECODE_WORKERS_MIN_RECORDS = 10_000;
+/** Below this many records per batch the worker round trip costs about what it saves (`node dist/bench/decode.js workers`). */
+export const DECODE_WORKERS_MIN_RECORDS = 20_000;
 
 /** The embedded partitioned log as a source (DESIGN §4): offsets are the log's own, reads are exact. */
 export class LogSource implements Source {
