@@ -123,7 +123,8 @@ export class LogSource implements Source {
       total += size;
       tasks.push({ dir: this.log.dir, partition: r.partition, from: r.from, until: r.until, options });
     }
-    if (tasks.length === 0 || total < BigInt(this.options.decodeWorkersMinRecords ?? DECODE_WORKERS_MIN_RECORDS)) return undefined;
+    // one range would run on one thread while this one waits: a round trip for nothing
+    if (tasks.length < 2 || total < BigInt(this.options.decodeWorkersMinRecords ?? DECODE_WORKERS_MIN_RECORDS)) return undefined;
     this.pool ??= new DecodePool(threads);
     const t0 = performance.now();
     let outcomes;

@@ -133,7 +133,7 @@ describe('log source decode on worker threads', () => {
   it('more partitions than threads, and a batch of dead letters only', async () => {
     const a = await both([range(0, 0, 600), range(1, 0, 600), range(2, 0, 600)], 2);
     expectSame(a.pooled, a.reference);
-    const b = await both([range(3, 0, 40)], 2);
+    const b = await both([range(3, 0, 15), range(3, 15, 40)], 2);
     expectSame(b.pooled, b.reference);
     expect(b.reference.table.numRows).toBe(0);
     expect(b.pooled.deadLetters.length).toBe(40);
@@ -150,8 +150,11 @@ describe('log source decode on worker threads', () => {
     }
   });
 
-  it('small batches stay on the main thread; decodeWorkers 0 and DUCKSTREAM_DECODE_WORKERS=0 turn the pool off', async () => {
+  it('small batches and single ranges stay on the main thread; decodeWorkers 0 and DUCKSTREAM_DECODE_WORKERS=0 turn the pool off', async () => {
     const ranges = [range(0, 0, 500), range(1, 0, 500)];
+    const single = await open(2);
+    expect((await single.read([range(0, 0, 2500)])).table.batches.length).toBe(1);
+    await single.close();
     const small = await open(2, { decodeWorkersMinRecords: 1001 });
     expect((await small.read(ranges)).table.batches.length).toBe(1);
     expect((await small.read([...ranges, range(2, 0, 1)])).table.batches.length).toBeGreaterThan(1);
