@@ -5,7 +5,7 @@ import type { DecodeOutcome, DecodeTask } from './decode-task.js';
 
 /**
  * A few worker threads reading and decoding log partitions (decode-worker.ts) while the main thread waits: the
- * read + JSON decode of a batch is CPU work DuckDB does not overlap with, so a second core halves it. Threads
+ * read + JSON decode of a batch is CPU work DuckDB does not overlap with, so other cores can share it. Threads
  * start on first use, stay for the pool's life and never keep the process alive when idle (unref'd between
  * tasks, ref'd while one runs, so an awaited read cannot be cut short by the process exiting).
  */
