@@ -1,10 +1,16 @@
+import * as arrow from 'apache-arrow';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { userError } from '../errors.js';
 import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
 import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
-import { decodeRecords, inferSchema, type ValueFormat } from './decode/index.js';
+import { decodeRecords, inferSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
 import { decodeForDuckdb } from './decode/duckdb-json.js';
+import { DecodePool } from './decode-pool.js';
+import { unpackDeadLetter, unpackRows, type DecodedPart, type DecodeTask } from './decode-task.js';
 import type { RawRecordBatch, Source, SourceBatch } from './source.js';
-import type { ValueSchema } from './schema.js';
+import { batchSchema, type ValueSchema } from './schema.js';
+import { reviveError } from './worker-errors.js';
 
 export interface LogSourceOptions {
   readonly format: ValueFormat;
@@ -18,11 +24,24 @@ export interface LogSourceOptions {
    * cores (see the README), hence opt-in; the environment variable DUCKSTREAM_JSON_DECODE=duckdb sets the default.
    */
   readonly jsonDecode?: 'js' | 'duckdb';
+  /**
+   * Worker threads reading and decoding partitions in parallel (JS decode only; src/source/decode-pool.ts): at most
+   * this many, 0 = everything on the main thread. Default: the environment variable DUCKSTREAM_DECODE_WORKERS,
+   * else one per core. The output (rows, order, dead letters, errors) is the same either way.
+   */
+  readonly decodeWorkers?: number;
+  /** Batches of fewer records stay on the main thread (a worker round trip costs more than it saves). */
+  readonly decodeWorkersMinRecords?: number;
 }
+
+/** Below this many records per batch the worker round trip costs about what it saves (`node dist/bench/decode.js workers`). */
+export const DECODE_WORKERS_MIN_RECORDS = 20_000;
 
 /** The embedded partitioned log as a source (DESIGN §4): offsets are the log's own, reads are exact. */
 export class LogSource implements Source {
   private valueSchema: ValueSchema | undefined;
+  private pool: DecodePool | undefined;
+  private poolBroken = false;
 
   private constructor(
     readonly name: string,
@@ -67,10 +86,14 @@ export class LogSource implements Source {
 
   async read(ranges: readonly OffsetRange[]): Promise<SourceBatch> {
     if (!this.valueSchema) throw new Error(`source '${this.name}': read before its schema is known`);
+    const options: DecodeOptions = { format: this.options.format, schema: this.valueSchema, maxValueBytes: this.options.maxValueBytes };
+    if (this.jsonDecode === 'js') {
+      const pooled = await this.readInWorkers(ranges, options);
+      if (pooled) return pooled;
+    }
     const t0 = performance.now();
     const raws = this.readRaw(ranges, Infinity);
     const t1 = performance.now();
-    const options = { format: this.options.format, schema: this.valueSchema, maxValueBytes: this.options.maxValueBytes };
     // with the DuckDB decode, the values are parsed at ingest (ingestSourceBatch) and dead letters known only then
     const decoded = this.jsonDecode === 'duckdb' ? decodeForDuckdb(raws, options) : decodeRecords(raws, options);
     const t2 = performance.now();
@@ -78,7 +101,65 @@ export class LogSource implements Source {
   }
 
   async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
     await this.log.close();
+  }
+
+  /**
+   * The batch read and decoded partition by partition on worker threads, assembled in range order: the same rows,
+   * dead letters and errors as the main-thread path, one record batch per partition. Undefined when the batch is
+   * to stay on the main thread (workers off, small batch) or the threads themselves failed.
+   */
+  private async readInWorkers(ranges: readonly OffsetRange[], options: DecodeOptions): Promise<SourceBatch | undefined> {
+    const threads = this.decodeWorkers;
+    if (threads === 0 || this.poolBroken) return undefined;
+    const tasks: DecodeTask[] = [];
+    let total = 0n;
+    for (const r of ranges) {
+      const size = rangeSize(r);
+      if (size === 0n) continue;
+      total += size;
+      tasks.push({ dir: this.log.dir, partition: r.partition, from: r.from, until: r.until, options });
+    }
+    // one range would run on one thread while this one waits: a round trip for nothing
+    if (tasks.length < 2 || total < BigInt(this.options.decodeWorkersMinRecords ?? DECODE_WORKERS_MIN_RECORDS)) return undefined;
+    this.pool ??= new DecodePool(threads);
+    const t0 = performance.now();
+    let outcomes;
+    try {
+      outcomes = await this.pool.runAll(tasks);
+    } catch (err) {
+      // A thread that cannot start or dies is no reason to fail the batch: the main thread does it, as it always can.
+      this.poolBroken = true;
+      process.emitWarning(`source '${this.name}': decode worker threads failed (${(err as Error).message}); decoding on the main thread from now on`);
+      return undefined;
+    }
+    // The main-thread path reads every partition before decoding any: a read error wins over a decode error.
+    const failed = outcomes.find((o) => !o.ok && o.phase === 'read') ?? outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) throw reviveError(failed.error);
+    const parts = outcomes.map((o) => (o as { part: DecodedPart }).part);
+    const schema = batchSchema(options.schema);
+    const withRows = parts.filter((p) => p.rows > 0);
+    const batches = (withRows.length > 0 ? withRows : parts.slice(0, 1)).map((p) => unpackRows(schema, p));
+    const deadLetters = parts.flatMap((p) => p.deadLetters.map(unpackDeadLetter));
+    const wallMs = performance.now() - t0;
+    // Read and decode overlap across threads: the wall time is split between the two phases as their CPU times are.
+    const readCpu = parts.reduce((a, p) => a + p.readMs, 0);
+    const decodeCpu = parts.reduce((a, p) => a + p.decodeMs, 0);
+    const readMs = readCpu + decodeCpu > 0 ? (wallMs * readCpu) / (readCpu + decodeCpu) : 0;
+    const numRecords = parts.reduce((a, p) => a + p.numRecords, 0);
+    const batch: SourceBatch = { table: new arrow.Table(schema, batches), deadLetters, numRecords };
+    return withTimings(batch, { readMs, decodeMs: wallMs - readMs });
+  }
+
+  /** Max decode threads: the option, else DUCKSTREAM_DECODE_WORKERS, else one per core; 0 = off. */
+  private get decodeWorkers(): number {
+    const configured = this.options.decodeWorkers ?? decodeWorkersFromEnv();
+    const n = configured ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 0) throw userError(`source '${this.name}': decodeWorkers is ${n}`, 'use a whole number of threads, 0 to decode on the main thread');
+    return n;
   }
 
   private readRaw(ranges: readonly OffsetRange[], limit: number): RawRecordBatch[] {
@@ -103,6 +184,13 @@ export class LogSource implements Source {
     for (let p = 0; p < n; p++) out.set(partitionKey({ topic: this.log.topic, partition: p }), at(p));
     return out;
   }
+}
+
+function decodeWorkersFromEnv(): number | undefined {
+  const v = process.env['DUCKSTREAM_DECODE_WORKERS'];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw userError(`DUCKSTREAM_DECODE_WORKERS is '${v}'`, 'set it to a whole number of threads (0 = decode on the main thread), or unset it');
+  return Number(v);
 }
 
 /** `batch` with timings; keeps its lazy `table` getter (a spread would run it). */
