@@ -1,5 +1,4 @@
 import * as arrow from 'apache-arrow';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { userError } from '../errors.js';
 import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
@@ -154,10 +153,14 @@ export class LogSource implements Source {
     return withTimings(batch, { readMs, decodeMs: wallMs - readMs });
   }
 
-  /** Max decode threads: the option, else DUCKSTREAM_DECODE_WORKERS, else one per core; 0 = off. */
+  /**
+   * Max decode threads: the option, else DUCKSTREAM_DECODE_WORKERS, else 0 (off). Off by default: on an idle 2-core
+   * machine the pool gained 0–6 % on Nexmark q0 and its start-up (threads, their JIT) made 1–2-batch jobs (q3, q8)
+   * 2× slower (bench/RESULTS.md); `availableParallelism()` threads is the setting to try on more cores.
+   */
   private get decodeWorkers(): number {
     const configured = this.options.decodeWorkers ?? decodeWorkersFromEnv();
-    const n = configured ?? availableParallelism();
+    const n = configured ?? 0;
     if (!Number.isInteger(n) || n < 0) throw userError(`source '${this.name}': decodeWorkers is ${n}`, 'use a whole number of threads, 0 to decode on the main thread');
     return n;
   }

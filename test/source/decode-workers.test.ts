@@ -150,7 +150,7 @@ describe('log source decode on worker threads', () => {
     }
   });
 
-  it('small batches and single ranges stay on the main thread; decodeWorkers 0 and DUCKSTREAM_DECODE_WORKERS=0 turn the pool off', async () => {
+  it('small batches and single ranges stay on the main thread; the pool is off by default and with decodeWorkers 0 or DUCKSTREAM_DECODE_WORKERS=0', async () => {
     const ranges = [range(0, 0, 500), range(1, 0, 500)];
     const single = await open(2);
     expect((await single.read([range(0, 0, 2500)])).table.batches.length).toBe(1);
@@ -161,6 +161,10 @@ describe('log source decode on worker threads', () => {
     await small.close();
     const saved = process.env['DUCKSTREAM_DECODE_WORKERS'];
     try {
+      delete process.env['DUCKSTREAM_DECODE_WORKERS'];
+      const byDefault = await LogSource.open('events', logDir, { format: 'json', schema: SCHEMA, maxValueBytes: MAX_VALUE_BYTES, startingPosition: 'earliest', timestampColumns: [], decodeWorkersMinRecords: 0 });
+      expect((await byDefault.read(ranges)).table.batches.length, 'off unless asked for').toBe(1);
+      await byDefault.close();
       process.env['DUCKSTREAM_DECODE_WORKERS'] = '0';
       const off = await LogSource.open('events', logDir, { format: 'json', schema: SCHEMA, maxValueBytes: MAX_VALUE_BYTES, startingPosition: 'earliest', timestampColumns: [], decodeWorkersMinRecords: 0 });
       expect((await off.read(ranges)).table.batches.length).toBe(1);
