@@ -1,32 +1,26 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { BatchProgress } from '../../src/driver/progress.js';
 import { runJob } from '../../src/driver/run-job.js';
-import { describeKafka, kafkaClient, randomTopic, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { describeKafka, kafkaClient, randomTopic, sharedMockCluster } from './mock-cluster.js';
 import { jsonl, produce, query, tempDir } from './kafka-job.js';
 import { writeFileSync } from 'node:fs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeKafka('kafka source: faults injected through the mock broker', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('retries through Fetch/ListOffsets/OffsetCommit errors and a broker outage; ends with exactly-once output and lag 0', async () => {
     const topic = randomTopic('faults');
-    await cluster.createTopic(topic, 2);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 2);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, topic, Array.from({ length: 1000 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
     const group = randomTopic('group');
     writeFileSync(
       join(dir, 'job.sql'),
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', group_id = '${group}', schema = 'id INTEGER',
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', group_id = '${group}', schema = 'id INTEGER',
           read_timeout_ms = '8000', retry_backoff_ms = '300', max_records_per_partition = '100', connection_timeout_ms = '500');
        CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _partition AS p, _offset AS o FROM ev;`,
     );
@@ -44,8 +38,8 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
       // The outage starts right after batch 3's ranges are logged, so that batch is read through it.
       afterStep: async (step, batchId) => {
         if (step !== 'offsetLogWritten' || batchId !== 3 || outage) return;
-        await cluster.brokerDown(-1);
-        outage = sleep(2500).then(() => cluster.brokerUp(-1));
+        await mock.cluster.brokerDown(-1);
+        outage = sleep(2500).then(() => mock.cluster.brokerUp(-1));
       },
     });
     let failed: unknown;
@@ -59,9 +53,9 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
       }
     };
     await until('the first batch', () => progress.length >= 1);
-    await cluster.pushErrors('Fetch', 2, 'REQUEST_TIMED_OUT');
-    await cluster.pushErrors('ListOffsets', 1, '_TRANSPORT');
-    await cluster.pushErrors('OffsetCommit', 2, 'COORDINATOR_NOT_AVAILABLE');
+    await mock.cluster.pushErrors('Fetch', 2, 'REQUEST_TIMED_OUT');
+    await mock.cluster.pushErrors('ListOffsets', 1, '_TRANSPORT');
+    await mock.cluster.pushErrors('OffsetCommit', 2, 'COORDINATOR_NOT_AVAILABLE');
     const afterErrors = progress.length;
     await until('two batches after the injected errors', () => progress.length >= afterErrors + 2);
     await until('the outage', () => outage !== undefined);
@@ -94,31 +88,25 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
 });
 
 describeKafka('kafka source: permanent errors', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('ends the job with a message naming the topic and partitions and the cause', async () => {
     const topic = randomTopic('denied');
-    await cluster.createTopic(topic, 2);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 2);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
     writeFileSync(
       join(dir, 'job.sql'),
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', schema = 'id INTEGER', read_timeout_ms = '8000');
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', schema = 'id INTEGER', read_timeout_ms = '8000');
        CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id FROM ev;`,
     );
-    await cluster.pushErrors('Fetch', 100, 'TOPIC_AUTHORIZATION_FAILED');
+    await mock.cluster.pushErrors('Fetch', 100, 'TOPIC_AUTHORIZATION_FAILED');
     const started = Date.now();
     await expect(runJob({ jobFile: join(dir, 'job.sql'), checkpoint: join(dir, 'ck'), trigger: { kind: 'available-now' } })).rejects.toThrow(
       new RegExp(`kafka source 'ev': reading topic '${topic}' partitions 0,1 failed: .*(TOPIC_AUTHORIZATION_FAILED|[Nn]ot authorized)`),
     );
     expect(Date.now() - started).toBeLessThan(30_000); // not retried for long: the broker's answer is definite
-    await cluster.clearErrors();
+    await mock.cluster.clearErrors();
   });
 });

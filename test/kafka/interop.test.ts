@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { partitionForKey } from '../../src/log/murmur2.js';
-import { describeKafka, randomTopic, runKcat, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { describeKafka, randomTopic, runKcat, sharedMockCluster } from './mock-cluster.js';
 import { jsonl, query, runKafkaJob, tempDir } from './kafka-job.js';
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -14,28 +14,22 @@ async function kcatRecords(bootstrap: string, topic: string, extra: string[] = [
 }
 
 describeKafka('kafka interop with kcat', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('reads records kcat wrote with every codec: values, keys, offsets, timestamps, partitions', async () => {
     const topics = CODECS.map((c) => randomTopic(`kcat-${c}`));
     for (const [i, codec] of CODECS.entries()) {
-      await cluster.createTopic(topics[i]!, 2);
+      await mock.cluster.createTopic(topics[i]!, 2);
       for (const p of [0, 1]) {
         const lines = Array.from({ length: PER_PARTITION }, (_, j) => `${codec}-${p}-${j}\t${JSON.stringify({ codec, p, j, text: `record ${j} `.repeat(5) })}`);
-        await runKcat(['-P', '-b', bootstrap, '-t', topics[i]!, '-p', String(p), '-z', codec, '-K', '\t'], { input: lines.join('\n') + '\n' });
+        await runKcat(['-P', '-b', mock.bootstrap, '-t', topics[i]!, '-p', String(p), '-z', codec, '-K', '\t'], { input: lines.join('\n') + '\n' });
       }
     }
     const dir = tempDir();
     // All five topics in one source (one consumer, one group join).
     const run = await runKafkaJob(
       dir,
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topics.join(',')}', read_timeout_ms = '20000');
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topics.join(',')}', read_timeout_ms = '20000');
        CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS
        SELECT _topic AS t, _partition AS p, _offset AS o, epoch_ms(_timestamp) AS ts, _key AS k, codec, j, text FROM ev;`,
     );
@@ -43,7 +37,7 @@ describeKafka('kafka interop with kcat', () => {
     const rows = await query(`SELECT t, p::INTEGER AS p, o::BIGINT AS o, ts::BIGINT AS ts, k, codec, j::INTEGER AS j, text FROM ${jsonl(join(dir, 'out'))}`);
     expect(rows.length).toBe(CODECS.length * 2 * PER_PARTITION);
     for (const [i, codec] of CODECS.entries()) {
-      const theirs = await kcatRecords(bootstrap, topics[i]!);
+      const theirs = await kcatRecords(mock.bootstrap, topics[i]!);
       expect(theirs.length).toBe(2 * PER_PARTITION);
       const ours = rows
         .filter((r) => r['t'] === topics[i])
@@ -56,31 +50,31 @@ describeKafka('kafka interop with kcat', () => {
 
   it('writes records kcat reads back: JSON values, keys on the Java client\'s partitions, batch id header, every codec', async () => {
     const input = randomTopic('sink-in');
-    await cluster.createTopic(input, 1);
+    await mock.cluster.createTopic(input, 1);
     const lines = Array.from({ length: 60 }, (_, i) => `user${i % 13}\t${JSON.stringify({ id: i, user: `user${i % 13}`, amount: i * 1.5 })}`);
-    await runKcat(['-P', '-b', bootstrap, '-t', input, '-K', '\t'], { input: lines.join('\n') + '\n' });
+    await runKcat(['-P', '-b', mock.bootstrap, '-t', input, '-K', '\t'], { input: lines.join('\n') + '\n' });
     // librdkafka's murmur2_random partitioner is the Java client's default: the same keys must land on the same partitions.
     const reference = randomTopic('sink-ref');
-    await cluster.createTopic(reference, 5);
-    await runKcat(['-P', '-b', bootstrap, '-t', reference, '-K', '\t', '-X', 'partitioner=murmur2_random'], { input: lines.join('\n') + '\n' });
-    const javaPartition = new Map((await kcatRecords(bootstrap, reference)).map((l) => [l.split('|')[3]!, Number(l.split('|')[0])]));
+    await mock.cluster.createTopic(reference, 5);
+    await runKcat(['-P', '-b', mock.bootstrap, '-t', reference, '-K', '\t', '-X', 'partitioner=murmur2_random'], { input: lines.join('\n') + '\n' });
+    const javaPartition = new Map((await kcatRecords(mock.bootstrap, reference)).map((l) => [l.split('|')[3]!, Number(l.split('|')[0])]));
     expect(javaPartition.size).toBe(13);
 
     // One job, one sink per codec (one reader group join for all of them).
     const outputs = CODECS.map((c) => randomTopic(`sink-out-${c}`));
-    for (const t of outputs) await cluster.createTopic(t, 5);
+    for (const t of outputs) await mock.cluster.createTopic(t, 5);
     const dir = tempDir();
     await runKafkaJob(
       dir,
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${input}', read_timeout_ms = '20000');
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${input}', read_timeout_ms = '20000');
        ${CODECS.map(
-         (codec, i) => `CREATE SINK out_${codec} WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${outputs[i]}', key_column = 'user', idempotent = 'false', compression = '${codec}') AS
+         (codec, i) => `CREATE SINK out_${codec} WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${outputs[i]}', key_column = 'user', idempotent = 'false', compression = '${codec}') AS
          SELECT id, "user", amount FROM ev WHERE id % 2 = 0;`,
        ).join('\n')}`,
       { maxRecordsPerPartition: 20 },
     );
     for (const [i, codec] of CODECS.entries()) {
-      const got = await kcatRecords(bootstrap, outputs[i]!);
+      const got = await kcatRecords(mock.bootstrap, outputs[i]!);
       expect(got.length).toBe(30);
       const byId = new Map(got.map((l) => [JSON.parse(l.split('|')[4]!).id as number, l.split('|')]));
       for (let id = 0; id < 60; id += 2) {

@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { buildHarness, INSTALL_HINT } from './harness-build.js';
 
 export { buildHarness, HARNESS_BINARY, HARNESS_SOURCE, INSTALL_HINT } from './harness-build.js';
@@ -286,4 +286,28 @@ export function runKcat(args: string[], opts: { input?: string; timeoutMs?: numb
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/**
+ * One single-broker mock cluster for the tests of the enclosing describe block: started before them, stopped
+ * after. Read `mock.cluster` / `mock.bootstrap` inside tests (they exist only once beforeAll ran).
+ */
+export function sharedMockCluster(): { readonly cluster: MockCluster; readonly bootstrap: string } {
+  let started: MockCluster | undefined;
+  beforeAll(async () => {
+    started = await startMockCluster({ brokers: 1 });
+  });
+  afterAll(() => started?.stop());
+  const cluster = (): MockCluster => {
+    if (!started) throw new Error('the mock cluster is not started: use it inside a test, not at describe time');
+    return started;
+  };
+  return {
+    get cluster() {
+      return cluster();
+    },
+    get bootstrap() {
+      return cluster().bootstrap.join(',');
+    },
+  };
 }

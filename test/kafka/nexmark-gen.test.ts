@@ -2,30 +2,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { partitionForKey } from '../../src/log/murmur2.js';
 import { NexmarkGenerator, nexmarkConfig, writeNexmarkLogs } from '../../src/nexmark/index.js';
 import { openLog } from '../../src/log/index.js';
 import { duckstream } from '../support/cli.js';
-import { describeKafka, randomTopic, runKcat, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { describeKafka, randomTopic, runKcat, sharedMockCluster } from './mock-cluster.js';
 
 const EVENTS = 3000;
 const PARTITIONS = 3;
 const KINDS = ['person', 'auction', 'bid'] as const;
 
 describeKafka('gen nexmark to Kafka', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('writes person/auction/bid under the prefix: exact counts, the embedded logs\' values, keys on murmur2 partitions', async () => {
     const prefix = `${randomTopic('nx')}.`;
-    for (const k of KINDS) await cluster.createTopic(`${prefix}${k}`, PARTITIONS);
-    const r = duckstream(['gen', 'nexmark', '--events', String(EVENTS), '--seed', '4', '--to', `kafka://${bootstrap}/${prefix}`]);
+    for (const k of KINDS) await mock.cluster.createTopic(`${prefix}${k}`, PARTITIONS);
+    const r = duckstream(['gen', 'nexmark', '--events', String(EVENTS), '--seed', '4', '--to', `kafka://${mock.bootstrap}/${prefix}`]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/wrote 3000 events \(60 persons, 180 auctions, 2760 bids/);
 
@@ -35,7 +29,7 @@ describeKafka('gen nexmark to Kafka', () => {
       await writeNexmarkLogs(config, { dir, events: EVENTS, partitions: 1, workers: 1 });
       const expected = new NexmarkGenerator(config, 1).generate(EVENTS);
       for (const k of KINDS) {
-        const out = await runKcat(['-C', '-b', bootstrap, '-t', `${prefix}${k}`, '-e', '-q', '-f', '%p|%o|%k|%s\\n']);
+        const out = await runKcat(['-C', '-b', mock.bootstrap, '-t', `${prefix}${k}`, '-e', '-q', '-f', '%p|%o|%k|%s\\n']);
         const rows = out
           .split('\n')
           .filter((l) => l.length > 0)

@@ -1,30 +1,26 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { duckstream, killRepeatedly } from '../support/cli.js';
-import { describeKafka, kafkaClient, randomTopic, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { describeKafka, kafkaClient, randomTopic, sharedMockCluster } from './mock-cluster.js';
 import { parquet, produce, query, tempDir } from './kafka-job.js';
 
 const RECORDS = 12_000;
 
 describeKafka('SIGKILL of a job reading Kafka into Parquet', () => {
-  let cluster: MockCluster;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('ends with exactly-once Parquet output after restarts', async () => {
     const topic = randomTopic('kill');
-    await cluster.createTopic(topic, 3);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 3);
+    const kafka = kafkaClient(mock.cluster);
     const rand = prng(5);
     await produce(kafka, topic, Array.from({ length: RECORDS }, (_, i) => ({ partition: i % 3, key: `u${i % 97}`, value: JSON.stringify({ id: i, status: rand() < 0.2 ? 500 : 200 }) })));
     const dir = tempDir('ds-kafka-kill-');
     writeFileSync(
       join(dir, 'job.sql'),
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${cluster.bootstrap.join(',')}', topic = '${topic}', schema = 'id BIGINT, status INTEGER', read_timeout_ms = '20000');
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.cluster.bootstrap.join(',')}', topic = '${topic}', schema = 'id BIGINT, status INTEGER', read_timeout_ms = '20000');
        CREATE SINK all_ids WITH (connector = 'parquet', path = '${dir}/out/ids') AS SELECT id, _partition AS p, _offset AS o, _key AS k FROM ev;
        CREATE SINK errors WITH (connector = 'parquet', path = '${dir}/out/errors') AS SELECT id FROM ev WHERE status >= 500;`,
     );

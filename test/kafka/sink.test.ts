@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runJob } from '../../src/driver/run-job.js';
 import { KafkaOffsets } from '../../src/source/kafka/offsets.js';
-import { describeKafka, kafkaClient, randomTopic, runKcat, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { describeKafka, kafkaClient, randomTopic, runKcat, sharedMockCluster } from './mock-cluster.js';
 import { produce, tempDir } from './kafka-job.js';
 
 /** `batch_id id` per record of the topic, as kcat reads it (read_committed). */
@@ -17,30 +17,24 @@ async function written(bootstrap: string, topic: string): Promise<string[]> {
 }
 
 describeKafka('kafka sink: delivery', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('replays a batch after a crash between the sinks and the commit log: at-least-once, and transactional on the mock', async () => {
     const input = randomTopic('in');
     const plain = randomTopic('out-plain');
     const txn = randomTopic('out-txn');
-    await cluster.createTopic(input, 1);
-    await cluster.createTopic(plain, 2);
-    await cluster.createTopic(txn, 2);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(input, 1);
+    await mock.cluster.createTopic(plain, 2);
+    await mock.cluster.createTopic(txn, 2);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, input, Array.from({ length: 30 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
     const txnId = randomTopic('txn');
     writeFileSync(
       join(dir, 'job.sql'),
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${input}', schema = 'id INTEGER', read_timeout_ms = '20000', max_records_per_partition = '10');
-       CREATE SINK plain WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${plain}', idempotent = 'false') AS SELECT id FROM ev;
-       CREATE SINK txn WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${txn}', transactional_id = '${txnId}') AS SELECT id FROM ev;`,
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${input}', schema = 'id INTEGER', read_timeout_ms = '20000', max_records_per_partition = '10');
+       CREATE SINK plain WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${plain}', idempotent = 'false') AS SELECT id FROM ev;
+       CREATE SINK txn WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${txn}', transactional_id = '${txnId}') AS SELECT id FROM ev;`,
     );
     const run = (afterStep?: Parameters<typeof runJob>[0]['afterStep']) =>
       runJob({ jobFile: join(dir, 'job.sql'), checkpoint: join(dir, 'ck'), trigger: { kind: 'available-now' }, afterStep });
@@ -54,11 +48,11 @@ describeKafka('kafka sink: delivery', () => {
     const once = Array.from({ length: 30 }, (_, id) => `${Math.floor(id / 10)} ${id}`);
     const batch1Again = Array.from({ length: 10 }, (_, i) => `1 ${10 + i}`);
     // Every record at least once; the only duplicates are batch 1's, carrying the same batch id header.
-    expect(await written(bootstrap, plain)).toEqual([...once, ...batch1Again].sort(byId));
+    expect(await written(mock.bootstrap, plain)).toEqual([...once, ...batch1Again].sort(byId));
     // Transactional on a real broker: the batch marker committed with batch 1's transaction makes the replay a
     // no-op (records exactly once). The mock acknowledges TxnOffsetCommit but does not store it (DESIGN §11), so
     // here the replay writes batch 1 again, as at-least-once does; the next test shows the skip itself.
-    expect(await written(bootstrap, txn)).toEqual([...once, ...batch1Again].sort(byId));
+    expect(await written(mock.bootstrap, txn)).toEqual([...once, ...batch1Again].sort(byId));
     const admin = kafka.admin();
     await admin.connect();
     const marker = await admin.fetchOffsets({ groupId: `${txnId}.batches`, topics: [txn] });
@@ -69,16 +63,16 @@ describeKafka('kafka sink: delivery', () => {
   it('transactional: skips a replayed batch that the batch marker says is already in Kafka', async () => {
     const input = randomTopic('in');
     const output = randomTopic('out');
-    await cluster.createTopic(input, 1);
-    await cluster.createTopic(output, 1);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(input, 1);
+    await mock.cluster.createTopic(output, 1);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, input, Array.from({ length: 20 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
     const txnId = randomTopic('txn');
     writeFileSync(
       join(dir, 'job.sql'),
-      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${input}', schema = 'id INTEGER', read_timeout_ms = '20000', max_records_per_partition = '10');
-       CREATE SINK out WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${output}', transactional_id = '${txnId}') AS SELECT id FROM ev;`,
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${input}', schema = 'id INTEGER', read_timeout_ms = '20000', max_records_per_partition = '10');
+       CREATE SINK out WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${output}', transactional_id = '${txnId}') AS SELECT id FROM ev;`,
     );
     await expect(
       runJob({
@@ -95,7 +89,7 @@ describeKafka('kafka sink: delivery', () => {
     await offsets.commitGroup(`${txnId}.batches`, [{ topic: output, partition: 0, from: 0n, until: 2n }]);
     await offsets.close();
     await runJob({ jobFile: join(dir, 'job.sql'), checkpoint: join(dir, 'ck'), trigger: { kind: 'available-now' } });
-    const records = await written(bootstrap, output);
+    const records = await written(mock.bootstrap, output);
     expect(records).toEqual(Array.from({ length: 20 }, (_, id) => `${Math.floor(id / 10)} ${id}`));
   });
 });

@@ -1,19 +1,15 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { describeKafka, kafkaClient, randomTopic, startMockCluster, type MockCluster } from './mock-cluster.js';
+import { expect, it, vi } from 'vitest';
+import { describeKafka, kafkaClient, randomTopic, sharedMockCluster } from './mock-cluster.js';
 import { jsonl, produce, query, runKafkaJob, tempDir } from './kafka-job.js';
 
 describeKafka('kafka source: exact ranges', () => {
-  let cluster: MockCluster;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('reads every offset exactly once across capped batches and restarts, with metadata columns', async () => {
     const topic = randomTopic('exact');
-    await cluster.createTopic(topic, 3);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 3);
+    const kafka = kafkaClient(mock.cluster);
     const base = Date.UTC(2026, 0, 1);
     const msgs = Array.from({ length: 300 }, (_, i) => ({
       partition: i % 3,
@@ -24,7 +20,7 @@ describeKafka('kafka source: exact ranges', () => {
     }));
     await produce(kafka, topic, msgs.slice(0, 200));
     const dir = tempDir();
-    const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${cluster.bootstrap.join(',')}', topic = '${topic}', max_records_per_partition = '30', read_timeout_ms = '20000');
+    const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.cluster.bootstrap.join(',')}', topic = '${topic}', max_records_per_partition = '30', read_timeout_ms = '20000');
 CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, name, _topic AS t, _partition AS p, _offset AS o, epoch_ms(_timestamp) AS ts, _key AS k, _headers->>'trace' AS trace FROM ev;
 CREATE SINK star WITH (connector = 'parquet', path = '${dir}/star') AS SELECT * FROM ev;`;
     const first = await runKafkaJob(dir, sql);
@@ -49,22 +45,16 @@ CREATE SINK star WITH (connector = 'parquet', path = '${dir}/star') AS SELECT * 
 });
 
 describeKafka('kafka source: groups, partitions, starting offsets, data loss', () => {
-  let cluster: MockCluster;
-  let bootstrap: string;
-  beforeAll(async () => {
-    cluster = await startMockCluster({ brokers: 1 });
-    bootstrap = cluster.bootstrap.join(',');
-  });
-  afterAll(() => cluster?.stop());
+  const mock = sharedMockCluster();
 
   it('commits each batch to group_id (advisory): lag 0 per partition after the run, as the broker reports it', async () => {
     const topic = randomTopic('lag');
-    await cluster.createTopic(topic, 3);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 3);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, topic, Array.from({ length: 100 }, (_, i) => ({ partition: i % 3, value: JSON.stringify({ id: i }) })));
     const group = randomTopic('group');
     const dir = tempDir();
-    const run = await runKafkaJob(dir, `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
+    const run = await runKafkaJob(dir, `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
       CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _headers FROM ev;`, { maxRecordsPerPartition: 10 });
     expect(run.batches).toBe(4);
     // Records without headers: _headers is NULL.
@@ -86,17 +76,17 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
   it('picks up topics that appear under topic_pattern, and starts where starting_offsets says', async () => {
     const prefix = randomTopic('pat');
     const a = `${prefix}-a`;
-    await cluster.createTopic(a, 2);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(a, 2);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, a, Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
     // Partition 0 from offset 7, partition 1 from its end (-1): 3 records of a, then everything of b.
-    const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic_pattern = '${prefix}-.*', read_timeout_ms = '20000',
+    const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic_pattern = '${prefix}-.*', read_timeout_ms = '20000',
         starting_offsets = '{"${a}":{"0":7,"1":-1}}', schema = 'id INTEGER');
       CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _topic AS t, _partition AS p, _offset AS o FROM ev;`;
     await runKafkaJob(dir, sql);
     const b = `${prefix}-b`;
-    await cluster.createTopic(b, 2);
+    await mock.cluster.createTopic(b, 2);
     await produce(kafka, b, Array.from({ length: 6 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 100 + i }) })));
     await produce(kafka, a, [{ partition: 1, value: JSON.stringify({ id: 20 }) }]);
     await runKafkaJob(dir, sql);
@@ -112,11 +102,11 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
 
   it('fails a batch whose start was deleted (fail_on_data_loss), or skips the lost range and says so', async () => {
     const topic = randomTopic('loss');
-    await cluster.createTopic(topic, 1);
-    const kafka = kafkaClient(cluster);
+    await mock.cluster.createTopic(topic, 1);
+    const kafka = kafkaClient(mock.cluster);
     await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
     const dir = tempDir();
-    const sql = (fail: boolean) => `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${bootstrap}', topic = '${topic}', read_timeout_ms = '20000', schema = 'id INTEGER',
+    const sql = (fail: boolean) => `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', read_timeout_ms = '20000', schema = 'id INTEGER',
         fail_on_data_loss = '${fail}', max_records_per_partition = '5', retries = '1');
       CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _offset AS o FROM ev;`;
     const first = await runKafkaJob(dir, sql(true), { trigger: { kind: 'once' } });
