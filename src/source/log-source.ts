@@ -138,10 +138,9 @@ export class LogSource implements Source {
 
   async close(): Promise<void> {
     const pool = this.pool;
-    const readAhead = this.readAhead;
     this.pool = undefined;
-    this.readAhead = undefined;
-    await Promise.all([pool?.close(), readAhead?.close()]);
+    // (the closed read-ahead stays, refusing new batches and keeping its counts)
+    await Promise.all([pool?.close(), this.readAhead?.close()]);
     await this.log.close();
   }
 
