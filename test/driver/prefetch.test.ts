@@ -218,7 +218,8 @@ describe('prefetch: the next batch read ahead on a worker thread', () => {
       expect(i).toBeGreaterThanOrEqual(0);
       const file = join(copy, '0', segments[i]!);
       const bytes = readFileSync(file);
-      bytes[Math.floor(bytes.length / 2)] ^= 0x10;
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = bytes[at]! ^ 0x10;
       writeFileSync(file, bytes);
       return copy;
     }
