@@ -14,16 +14,27 @@ export class ReadAhead {
   private pool: DecodePool | undefined;
   private pending: { readonly key: string; readonly outcomes: Promise<DecodeOutcome[] | undefined> } | undefined;
   private broken = false;
+  /** After a batch read ahead for nothing, this many chances are let go (doubling while it keeps happening). */
+  private backoff = 0;
+  private skip = 0;
   /** Batches read ahead, and how many of them a read took or discarded (tests and benchmarks look). */
   readonly counts = { started: 0, used: 0, discarded: 0 };
 
   constructor(private readonly threads: number) {}
 
-  /** Start on a batch, dropping the one held before (whose threads finish it, then go on to this one). */
+  /**
+   * Start on a batch, dropping the one held before (whose threads finish it, then go on to this one). Skipped for a
+   * while after reads did not take what was read ahead (say an interval trigger behind, with a per-batch cap shared
+   * by backlog: data appended between batches changes every plan), so a core is not kept busy for nothing.
+   */
   start(key: string, tasks: readonly DecodeTask[]): void {
-    if (this.pending) this.counts.discarded++;
+    if (this.pending) this.discarded();
     this.pending = undefined;
     if (this.broken) return;
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
     this.pool ??= new DecodePool(this.threads);
     const outcomes = this.pool.runAll(tasks).then(
       (o) => (o.every((x) => x.ok) ? o : undefined),
@@ -45,11 +56,18 @@ export class ReadAhead {
     const t0 = performance.now();
     const outcomes = p.key === key ? await p.outcomes : undefined;
     if (!outcomes) {
-      this.counts.discarded++;
+      this.discarded();
       return 'discarded';
     }
     this.counts.used++;
+    this.backoff = 0;
     return { outcomes, waitMs: performance.now() - t0 };
+  }
+
+  private discarded(): void {
+    this.counts.discarded++;
+    this.backoff = Math.min(16, Math.max(1, this.backoff * 2));
+    this.skip = this.backoff;
   }
 
   /** Drop the batch held and stop the threads at once (a decode in progress is cut short). */
