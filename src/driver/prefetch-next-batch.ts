@@ -24,17 +24,18 @@ export async function prefetchNextBatch(
   for (const source of sources) {
     const sourceLatest = latest.get(source.name);
     if (!source.prefetch || !source.schema || !sourceLatest) continue;
+    let next;
     try {
-      const next = await planSource(source, {
+      next = await planSource(source, {
         previous: (entry.sources[source.name] ?? []).map(rangeFromJson),
         firstBatch: false,
         latest: sourceLatest,
         bound: upTo?.get(source.name),
         caps,
       });
-      if (next.hasData) source.prefetch(next.ranges);
     } catch {
-      // The next batch's own plan meets the same problem and reports it there.
+      continue; // the next batch's own plan meets the same problem and reports it there
     }
+    if (next.hasData) source.prefetch(next.ranges);
   }
 }

@@ -34,7 +34,7 @@ export interface LogSourceOptions {
   readonly decodeWorkersMinRecords?: number;
   /**
    * Worker threads reading the next batch ahead while the driver works on this one (`prefetch`; JS decode only):
-   * 0 = off. Default: the environment variable DUCKSTREAM_PREFETCH, else 1.
+   * 0 = off. Default: the environment variable DUCKSTREAM_PREFETCH, else 0 (off: see `prefetchThreads` below).
    */
   readonly prefetchThreads?: number;
 }
@@ -217,9 +217,14 @@ export class LogSource implements Source {
     return n;
   }
 
-  /** Read-ahead threads: the option, else DUCKSTREAM_PREFETCH, else 1. */
+  /**
+   * Read-ahead threads: the option, else DUCKSTREAM_PREFETCH, else 0 (off). Off by default: on the shared 2-core
+   * machine it was measured on (no idle core) it cost 15–30 % more CPU (thread start, its JIT warming up on the
+   * first batch, a slower decode in the thread) and made Nexmark q0/q2/q5 ~15 % slower; it can only pay where a core
+   * is idle while DuckDB works. 1 thread is the setting to try (one batch decodes while DuckDB has the other).
+   */
   private get prefetchThreads(): number {
-    const n = this.options.prefetchThreads ?? prefetchFromEnv() ?? 1;
+    const n = this.options.prefetchThreads ?? prefetchFromEnv() ?? 0;
     if (!Number.isInteger(n) || n < 0) throw userError(`source '${this.name}': prefetchThreads is ${n}`, 'use a whole number of threads, 0 for no read-ahead');
     return n;
   }

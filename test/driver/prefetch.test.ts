@@ -72,10 +72,11 @@ interface Run {
 }
 
 /** A job over `log` with DUCKSTREAM_PREFETCH set to `prefetch`: `between(i)` runs before batch i; stops at the first batch with no data. */
-async function runJob(prefetch: '0' | '1', log: string, o: { caps?: BatchCaps; availableNow?: boolean; between?: (batch: number) => Promise<void> } = {}): Promise<Run> {
+async function runJob(prefetch: string | undefined, log: string, o: { caps?: BatchCaps; availableNow?: boolean; between?: (batch: number) => Promise<void> } = {}): Promise<Run> {
   const saved = process.env['DUCKSTREAM_PREFETCH'];
-  process.env['DUCKSTREAM_PREFETCH'] = prefetch;
-  const dir = mkdtempSync(join(root, `run${prefetch}-`));
+  if (prefetch === undefined) delete process.env['DUCKSTREAM_PREFETCH'];
+  else process.env['DUCKSTREAM_PREFETCH'] = prefetch;
+  const dir = mkdtempSync(join(root, `run${prefetch ?? ''}-`));
   const def = parseJob(JOB(dir, log), 'prefetch-test.sql');
   const checkpoint = Checkpoint.open(join(dir, 'ck'), { jobName: def.name, fingerprint: { sourcesHash: def.sourcesHash, jobHash: def.jobHash } });
   const engine = await Engine.open();
@@ -245,6 +246,16 @@ describe('prefetch: the next batch read ahead on a worker thread', () => {
         expect(on.counts.discarded).toBe(1);
       });
     }
+  });
+
+  it('is off unless DUCKSTREAM_PREFETCH (or prefetchThreads) asks for it; a bad value is a user error', async () => {
+    const unset = await runJob(undefined, logDir);
+    expect(unset.error).toBeUndefined();
+    expect(prefetchPerBatch(unset)).toEqual(['-', '-', '-']);
+    expect(unset.counts.started).toBe(0);
+    const bad = await runJob('yes', logDir);
+    expect(bad.error?.message).toMatch(/DUCKSTREAM_PREFETCH is 'yes'[\s\S]*fix: set it to a whole number of threads \(0 = no read-ahead\)/);
+    expect(bad.progress.map((p) => p.batchId)).toEqual([]);
   });
 
   it('close() while a batch is being read ahead ends promptly, and no thread keeps the process alive', () => {
