@@ -1,5 +1,5 @@
-import { DecodePool } from './decode-pool.js';
 import { performance } from 'node:perf_hooks';
+import { DecodePool } from './decode-pool.js';
 import type { DecodeOutcome, DecodeTask } from './decode-task.js';
 
 /** What a read finds: the outcomes read ahead for it, 'discarded' (another batch was read ahead, or it failed), or nothing. */
