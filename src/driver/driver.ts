@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Checkpoint, type OffsetLogEntry } from '../checkpoint/checkpoint.js';
 import { errorMessage, internalError, userError } from '../errors.js';
 import { ingestSourceBatch } from '../arrow/ingest-source-batch.js';
-import { endOffsets, planBatch, type BatchCaps } from '../plan/plan-batch.js';
+import type { BatchCaps } from '../plan/plan-batch.js';
 import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
 import { parseSchemaText, schemaToText } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
@@ -16,6 +16,8 @@ import { StateStore, type StateMeta } from '../stateful/state-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { CompiledJob, CompiledSink } from './compile-job.js';
 import { buildProgress, type BatchProgress, type PhaseTimes } from './progress.js';
+import { planSource } from './plan-source.js';
+import { prefetchNextBatch } from './prefetch-next-batch.js';
 import { advanceWatermark, END_OF_TIME_MS, INITIAL_WATERMARK, type WatermarkState } from './watermark.js';
 
 /** The points between protocol steps where a test can inject a crash. */
@@ -154,6 +156,10 @@ export class Driver {
       times.toArrow += batch.timings?.decodeMs ?? 0;
     }
     t = performance.now();
+    // While DuckDB works on this batch, sources may read and decode the next one as it would be planned now: only a
+    // cache, which the next batch uses if it plans exactly those ranges (after logging them, as always).
+    if (latest && !runOptions.uncapped) await prefetchNextBatch(this.job.sources, entry, latest, runOptions.upTo, this.options.caps ?? {});
+    lap('plan');
     await this.options.afterStep?.('read', batchId);
     let duckdbDecodeMs = 0;
     for (const [name, batch] of read) {
@@ -250,16 +256,16 @@ export class Driver {
 
   private async plan(latest: Map<string, Map<PartitionKey, bigint>>, runOptions: RunOnceOptions, now: number): Promise<{ sources: Record<string, OffsetRangeJson[]>; drain: boolean } | undefined> {
     const last = this.checkpoint.offsets.getLatest()?.value;
-    const caps = runOptions.uncapped ? {} : (this.options.caps ?? {});
     const planned: Record<string, OffsetRange[]> = {};
     let hasData = false;
     for (const source of this.job.sources) {
-      const committed = endOffsets((last?.sources[source.name] ?? []).map(rangeFromJson));
-      let available = latest.get(source.name)!;
-      const bound = runOptions.upTo?.get(source.name);
-      if (bound) available = new Map([...available].map(([k, v]) => [k, bound.has(k) && bound.get(k)! < v ? bound.get(k)! : v]));
-      const starting = last === undefined && source.startingPosition === 'latest' ? available : await source.earliestOffsets();
-      const plan = planBatch(committed, available, starting, runOptions.uncapped ? caps : { ...caps, ...source.caps });
+      const plan = await planSource(source, {
+        previous: last?.sources[source.name]?.map(rangeFromJson),
+        firstBatch: last === undefined,
+        latest: latest.get(source.name)!,
+        bound: runOptions.upTo?.get(source.name),
+        caps: runOptions.uncapped ? undefined : (this.options.caps ?? {}),
+      });
       planned[source.name] = plan.ranges;
       hasData ||= plan.hasData;
     }

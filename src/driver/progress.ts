@@ -27,6 +27,11 @@ export interface SourceProgress {
   numDeadLetterRows: number;
   /** Ranges the source had lost before they were read (only with fail_on_data_loss = false). */
   lostRanges?: { topic: string; partition: number; from: string; until: string }[];
+  /**
+   * 'used': the source had read and decoded this batch ahead, while the previous batch ran (durationMs.read and
+   * toArrow are then only what this batch still waited for it); 'discarded': it had read other ranges ahead.
+   */
+  prefetch?: 'used' | 'discarded';
 }
 
 /** One line of progress.ndjson: Spark's StreamingQueryProgress names where they exist (DESIGN §8). */
@@ -96,6 +101,7 @@ export function buildProgress(p: ProgressInput): BatchProgress {
       lag: lag === null ? null : lag.toString(),
       numInputRows: batch ? batch.numRecords : Number(ranges.reduce((a, r) => a + rangeSize(r), 0n)),
       numDeadLetterRows: batch?.deadLetters.length ?? 0,
+      ...(batch?.prefetch ? { prefetch: batch.prefetch } : {}),
       ...(batch?.lostRanges ? { lostRanges: batch.lostRanges.map((r) => ({ topic: r.topic, partition: r.partition, from: r.from.toString(), until: r.until.toString() })) } : {}),
     };
   });

@@ -6,7 +6,8 @@ import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '..
 import { decodeRecords, inferSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
 import { decodeForDuckdb } from './decode/duckdb-json.js';
 import { DecodePool } from './decode-pool.js';
-import { unpackDeadLetter, unpackRows, type DecodedPart, type DecodeTask } from './decode-task.js';
+import { unpackDeadLetter, unpackRows, type DecodedPart, type DecodeOutcome, type DecodeTask } from './decode-task.js';
+import { ReadAhead } from './read-ahead.js';
 import type { RawRecordBatch, Source, SourceBatch } from './source.js';
 import { batchSchema, type ValueSchema } from './schema.js';
 import { reviveError } from './worker-errors.js';
@@ -29,8 +30,13 @@ export interface LogSourceOptions {
    * else one per core. The output (rows, order, dead letters, errors) is the same either way.
    */
   readonly decodeWorkers?: number;
-  /** Batches of fewer records stay on the main thread (a worker round trip costs more than it saves). */
+  /** Batches of fewer records stay on the main thread (a worker round trip costs more than it saves); nor are they read ahead. */
   readonly decodeWorkersMinRecords?: number;
+  /**
+   * Worker threads reading the next batch ahead while the driver works on this one (`prefetch`; JS decode only):
+   * 0 = off. Default: the environment variable DUCKSTREAM_PREFETCH, else 0 (off: see `prefetchThreads` below).
+   */
+  readonly prefetchThreads?: number;
 }
 
 /** Below this many records per batch the worker round trip costs about what it saves (`node dist/bench/decode.js workers`). */
@@ -41,6 +47,7 @@ export class LogSource implements Source {
   private valueSchema: ValueSchema | undefined;
   private pool: DecodePool | undefined;
   private poolBroken = false;
+  private readAhead: ReadAhead | undefined;
 
   private constructor(
     readonly name: string,
@@ -85,7 +92,37 @@ export class LogSource implements Source {
 
   async read(ranges: readonly OffsetRange[]): Promise<SourceBatch> {
     if (!this.valueSchema) throw new Error(`source '${this.name}': read before its schema is known`);
-    const options: DecodeOptions = { format: this.options.format, schema: this.valueSchema, maxValueBytes: this.options.maxValueBytes };
+    const options = this.decodeOptions(this.valueSchema);
+    const ahead = await this.readAhead?.take(readAheadKey(ranges, options));
+    // read + decode time of a batch read ahead: what this read waited for it, plus putting its parts together
+    if (ahead !== undefined && ahead !== 'discarded') return withPrefetch(this.assemble(ahead.outcomes, options, performance.now() - ahead.waitMs), 'used');
+    return ahead === 'discarded' ? withPrefetch(await this.readNow(ranges, options), 'discarded') : this.readNow(ranges, options);
+  }
+
+  /**
+   * Start reading and decoding `ranges` on a worker thread for the next `read` (Source.prefetch). Not for small
+   * batches (the round trip), nor when DuckDB decodes the JSON (the worker path is the JS decoder's).
+   */
+  prefetch(ranges: readonly OffsetRange[]): void {
+    const threads = this.prefetchThreads;
+    if (threads === 0 || !this.valueSchema || this.jsonDecode !== 'js') return;
+    const options = this.decodeOptions(this.valueSchema);
+    const { tasks, total } = this.tasks(ranges, options);
+    if (tasks.length === 0 || total < BigInt(this.options.decodeWorkersMinRecords ?? DECODE_WORKERS_MIN_RECORDS)) return;
+    this.readAhead ??= new ReadAhead(threads);
+    this.readAhead.start(readAheadKey(ranges, options), tasks);
+  }
+
+  /** Batches read ahead, and how many of them a read took or discarded. */
+  get prefetchCounts(): { readonly started: number; readonly used: number; readonly discarded: number } {
+    return { ...(this.readAhead?.counts ?? { started: 0, used: 0, discarded: 0 }) };
+  }
+
+  private decodeOptions(schema: ValueSchema): DecodeOptions {
+    return { format: this.options.format, schema, maxValueBytes: this.options.maxValueBytes };
+  }
+
+  private async readNow(ranges: readonly OffsetRange[], options: DecodeOptions): Promise<SourceBatch> {
     if (this.jsonDecode === 'js') {
       const pooled = await this.readInWorkers(ranges, options);
       if (pooled) return pooled;
@@ -102,7 +139,8 @@ export class LogSource implements Source {
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.close();
+    // (the closed read-ahead stays, refusing new batches and keeping its counts)
+    await Promise.all([pool?.close(), this.readAhead?.close()]);
     await this.log.close();
   }
 
@@ -114,14 +152,7 @@ export class LogSource implements Source {
   private async readInWorkers(ranges: readonly OffsetRange[], options: DecodeOptions): Promise<SourceBatch | undefined> {
     const threads = this.decodeWorkers;
     if (threads === 0 || this.poolBroken) return undefined;
-    const tasks: DecodeTask[] = [];
-    let total = 0n;
-    for (const r of ranges) {
-      const size = rangeSize(r);
-      if (size === 0n) continue;
-      total += size;
-      tasks.push({ dir: this.log.dir, partition: r.partition, from: r.from, until: r.until, options });
-    }
+    const { tasks, total } = this.tasks(ranges, options);
     // one range would run on one thread while this one waits: a round trip for nothing
     if (tasks.length < 2 || total < BigInt(this.options.decodeWorkersMinRecords ?? DECODE_WORKERS_MIN_RECORDS)) return undefined;
     this.pool ??= new DecodePool(threads);
@@ -135,6 +166,27 @@ export class LogSource implements Source {
       process.emitWarning(`source '${this.name}': decode worker threads failed (${(err as Error).message}); decoding on the main thread from now on`);
       return undefined;
     }
+    return this.assemble(outcomes, options, t0);
+  }
+
+  /** One task per non-empty range, in range order. */
+  private tasks(ranges: readonly OffsetRange[], options: DecodeOptions): { tasks: DecodeTask[]; total: bigint } {
+    const tasks: DecodeTask[] = [];
+    let total = 0n;
+    for (const r of ranges) {
+      const size = rangeSize(r);
+      if (size === 0n) continue;
+      total += size;
+      tasks.push({ dir: this.log.dir, partition: r.partition, from: r.from, until: r.until, options });
+    }
+    return { tasks, total };
+  }
+
+  /**
+   * The workers' parts as one batch in task order, or the error the main thread would have thrown. The time from
+   * `since` to the end of this is the batch's read + decode time.
+   */
+  private assemble(outcomes: readonly DecodeOutcome[], options: DecodeOptions, since: number): SourceBatch {
     // The main-thread path reads every partition before decoding any: a read error wins over a decode error.
     const failed = outcomes.find((o) => !o.ok && o.phase === 'read') ?? outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) throw reviveError(failed.error);
@@ -143,7 +195,7 @@ export class LogSource implements Source {
     const withRows = parts.filter((p) => p.rows > 0);
     const batches = (withRows.length > 0 ? withRows : parts.slice(0, 1)).map((p) => unpackRows(schema, p));
     const deadLetters = parts.flatMap((p) => p.deadLetters.map(unpackDeadLetter));
-    const wallMs = performance.now() - t0;
+    const wallMs = performance.now() - since;
     // Read and decode overlap across threads: the wall time is split between the two phases as their CPU times are.
     const readCpu = parts.reduce((a, p) => a + p.readMs, 0);
     const decodeCpu = parts.reduce((a, p) => a + p.decodeMs, 0);
@@ -162,6 +214,18 @@ export class LogSource implements Source {
     const configured = this.options.decodeWorkers ?? decodeWorkersFromEnv();
     const n = configured ?? 0;
     if (!Number.isInteger(n) || n < 0) throw userError(`source '${this.name}': decodeWorkers is ${n}`, 'use a whole number of threads, 0 to decode on the main thread');
+    return n;
+  }
+
+  /**
+   * Read-ahead threads: the option, else DUCKSTREAM_PREFETCH, else 0 (off). Off by default: on the shared 2-core
+   * machine it was measured on (no idle core) it cost 15–30 % more CPU (thread start, its JIT warming up on the
+   * first batch, a slower decode in the thread) and made Nexmark q0/q2/q5 ~15 % slower; it can only pay where a core
+   * is idle while DuckDB works. 1 thread is the setting to try (one batch decodes while DuckDB has the other).
+   */
+  private get prefetchThreads(): number {
+    const n = this.options.prefetchThreads ?? prefetchFromEnv() ?? 0;
+    if (!Number.isInteger(n) || n < 0) throw userError(`source '${this.name}': prefetchThreads is ${n}`, 'use a whole number of threads, 0 for no read-ahead');
     return n;
   }
 
@@ -189,11 +253,28 @@ export class LogSource implements Source {
   }
 }
 
-function decodeWorkersFromEnv(): number | undefined {
-  const v = process.env['DUCKSTREAM_DECODE_WORKERS'];
+function threadsFromEnv(name: string): number | undefined {
+  const v = process.env[name];
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw userError(`DUCKSTREAM_DECODE_WORKERS is '${v}'`, 'set it to a whole number of threads (0 = decode on the main thread), or unset it');
+  if (!/^\d+$/.test(v)) throw userError(`${name} is '${v}'`, `set it to a whole number of threads (0 = ${name === 'DUCKSTREAM_PREFETCH' ? 'no read-ahead' : 'decode on the main thread'}), or unset it`);
   return Number(v);
+}
+
+function decodeWorkersFromEnv(): number | undefined {
+  return threadsFromEnv('DUCKSTREAM_DECODE_WORKERS');
+}
+
+function prefetchFromEnv(): number | undefined {
+  return threadsFromEnv('DUCKSTREAM_PREFETCH');
+}
+
+/** The ranges (empty ones included) and decode options of a batch read ahead: a read takes it only if they are the same. */
+function readAheadKey(ranges: readonly OffsetRange[], options: DecodeOptions): string {
+  return JSON.stringify({ ranges: ranges.map((r) => [r.topic, r.partition, String(r.from), String(r.until)]), options });
+}
+
+function withPrefetch(batch: SourceBatch, prefetch: 'used' | 'discarded'): SourceBatch {
+  return Object.defineProperty(batch, 'prefetch', { value: prefetch, enumerable: true });
 }
 
 /** `batch` with timings; keeps its lazy `table` getter (a spread would run it). */

@@ -66,6 +66,11 @@ export interface SourceBatch {
    * `table` and `deadLetters` are the JS decoder's, built on first use.
    */
   readonly duckdb?: DuckdbJsonRows;
+  /**
+   * Set when the source had read this batch ahead (`Source.prefetch`): 'used' if the read was served from it, with
+   * `timings` then the time the read waited for it; 'discarded' if it had read other ranges and this read did the work.
+   */
+  readonly prefetch?: 'used' | 'discarded';
 }
 
 /** A batch's JSON records as raw values for DuckDB, and the JS decoder for the records DuckDB cannot vouch for. */
@@ -105,6 +110,14 @@ export interface Source {
   readonly startingPosition: 'earliest' | 'latest';
   /** Every record whose offset lies in the ranges, decoded. */
   read(ranges: readonly OffsetRange[]): Promise<SourceBatch>;
+  /**
+   * Optional read-ahead: start reading and decoding these ranges in the background, as the next `read` will
+   * probably ask for them. A cache of `read`, never a side effect: a later `read` of exactly these ranges may take
+   * the result, any other read discards it, and `read` returns the same rows, dead letters and errors either way
+   * (a failure in the background is not reported; the read then does the work and reports it). At most one batch
+   * is kept; `close` drops it.
+   */
+  prefetch?(ranges: readonly OffsetRange[]): void;
   /** Advisory progress for lag tools once a batch is committed; the checkpoint stays the truth. */
   commit?(ranges: readonly OffsetRange[]): Promise<void>;
   close(): Promise<void>;
