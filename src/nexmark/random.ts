@@ -11,7 +11,12 @@ import type { ByteWriter, TextPools } from './byte-writer.js';
  * by one per bid would cost more than everything else together).
  */
 export class NexmarkRandom implements TextPools {
-  private state: number;
+  /**
+   * The mulberry32 state (as int32: the same bits as the reference's uint32). In a typed array because a number
+   * field holding values beyond V8's small integers (2^30) allocates a heap number, with a write barrier, at
+   * every draw.
+   */
+  private readonly state = new Int32Array(1);
   private readonly seedHash: number;
   /** Lower-case letters: `extra` padding (the reference's nextExactString). */
   readonly letters: Buffer;
@@ -20,7 +25,7 @@ export class NexmarkRandom implements TextPools {
 
   constructor(seed: number, poolChars = 1 << 16, wordChars = 1 << 14) {
     this.seedHash = fmix32((seed ^ 0x9e3779b9) >>> 0);
-    this.state = (seed ^ 0x9e3779b9) >>> 0;
+    this.state[0] = seed ^ 0x9e3779b9;
     this.letters = this.pool(poolChars, false);
     this.words = this.pool(wordChars, true);
   }
@@ -29,13 +34,13 @@ export class NexmarkRandom implements TextPools {
   startEvent(id: number): void {
     const lo = id >>> 0;
     const hi = (id - lo) / 4294967296;
-    this.state = fmix32((Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77) ^ this.seedHash) >>> 0);
+    this.state[0] = fmix32((Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77) ^ this.seedHash) >>> 0);
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
+    let t = (this.state[0]! + 0x6d2b79f5) | 0;
+    this.state[0] = t;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
