@@ -37,14 +37,14 @@ const ROW_FREE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest', 
  * - columns renamed by position (`bid AS b(x, y)`, `TUMBLE(…) AS t(x, y)`), PIVOT / UNPIVOT;
  * - a window TVF whose event time names no column.
  * A table function other than the window TVFs and a few file readers may read any source (`query_table`): the
- * query then reads every column of every source. A source counts as read when the tree names it, or when its name
- * appears as a word anywhere in the text (a string, a comment: a superset is harmless).
+ * query then reads every column of every source. Views and macros are not seen here: a setup statement naming a
+ * source keeps all its columns (see sourceReadColumns).
  */
-export function queryReads(tree: unknown, text: string, sourceNames: readonly string[]): QueryReads {
+export function queryReads(tree: unknown, sourceNames: readonly string[]): QueryReads {
   const names = new Set<string>();
   const relations = new Set<string>();
   const singleRefs: string[] = [];
-  const read = new Set<string>(sourceNames.filter((s) => mentions(text, s)));
+  const read = new Set<string>();
   const byLower = new Map(sourceNames.map((s) => [s.toLowerCase(), s]));
   let everything = false;
   let opaque = false;
@@ -160,7 +160,7 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
     const eventTime = s.options['event_time'];
     if (eventTime === undefined) continue;
     const tree = await selectTree(engine, `SELECT (${eventTime})`);
-    const reads = tree ? queryReads(tree, '', [s.name]) : undefined;
+    const reads = tree ? queryReads(tree, [s.name]) : undefined;
     if (!reads || reads.everything) keepAll(s.name);
     else add(s.name, reads.names);
   }
@@ -171,7 +171,7 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
       for (const n of names) keepAll(n);
       continue;
     }
-    const reads = queryReads(tree, sink.query, names);
+    const reads = queryReads(tree, names);
     const optionColumns = ['key', 'partition_by'].flatMap((k) => sink.options[k]?.split(',').map((c) => c.trim().replace(/^"|"$/g, '')) ?? []);
     for (const source of reads.sources) {
       if (reads.everything) keepAll(source);
