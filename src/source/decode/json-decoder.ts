@@ -36,6 +36,8 @@ export class JsonDecoder implements RecordDecoder {
         col.setNull(r);
         continue;
       }
+      // Not stored, and nothing convert() would check: JSON text of any kind, a VARCHAR's unescaped string.
+      if (mask[c] === 0 && (col.code === Code.Json || (col.code === Code.Varchar && kind === Kind.String && s.flag[c] !== 1))) continue;
       const reason = this.convert(col, r, value, kind, s.start[c]!, s.end[c]!, s.flag[c] === 1);
       if (reason !== null) return reason;
     }
