@@ -35,12 +35,13 @@ const ROW_FREE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest', 
  * - `NATURAL` joins (they join on whatever columns the sides share); `USING (k)` adds `k`;
  * - a relation referenced as a whole row (`SELECT b FROM bid b`, `to_json(b)`);
  * - columns renamed by position (`bid AS b(x, y)`, `TUMBLE(…) AS t(x, y)`), PIVOT / UNPIVOT;
- * - a window TVF whose event time names no column.
+ * - a window TVF whose event time names no column;
+ * - a call to one of `macros` (a macro's body may name the caller's columns: `CREATE MACRO p() AS price`).
  * A table function other than the window TVFs and a few file readers may read any source (`query_table`): the
  * query then reads every column of every source. Views and macros are not seen here: a setup statement naming a
  * source keeps all its columns (see sourceReadColumns).
  */
-export function queryReads(tree: unknown, sourceNames: readonly string[]): QueryReads {
+export function queryReads(tree: unknown, sourceNames: readonly string[], macros: ReadonlySet<string> = new Set()): QueryReads {
   const names = new Set<string>();
   const relations = new Set<string>();
   const singleRefs: string[] = [];
@@ -58,6 +59,7 @@ export function queryReads(tree: unknown, sourceNames: readonly string[]): Query
     const cls = node['class'];
     const type = node['type'];
     if (cls === 'STAR' || cls === 'POSITIONAL_REFERENCE' || node['ref_type'] === 'NATURAL' || type === 'PIVOT') everything = true;
+    if (cls === 'FUNCTION' && macros.has(String(node['function_name']).toLowerCase())) everything = true;
     if (((node['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) everything = true;
     if (cls === 'COLUMN_REF') {
       const parts = (node['column_names'] as string[]).map((p) => p.toLowerCase());
@@ -160,18 +162,19 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
     const eventTime = s.options['event_time'];
     if (eventTime === undefined) continue;
     const tree = await selectTree(engine, `SELECT (${eventTime})`);
-    const reads = tree ? queryReads(tree, [s.name]) : undefined;
+    const reads = tree ? queryReads(tree, [s.name], macroNames(def.setup)) : undefined;
     if (!reads || reads.everything) keepAll(s.name);
     else add(s.name, reads.names);
   }
   for (const stmt of def.setup) for (const n of names) if (mentions(stmt, n)) keepAll(n);
+  const macros = macroNames(def.setup);
   for (const sink of def.sinks) {
     const tree = await selectTree(engine, sink.query);
     if (!tree) {
       for (const n of names) keepAll(n);
       continue;
     }
-    const reads = queryReads(tree, names);
+    const reads = queryReads(tree, names, macros);
     const optionColumns = ['key', 'partition_by'].flatMap((k) => sink.options[k]?.split(',').map((c) => c.trim().replace(/^"|"$/g, '')) ?? []);
     for (const source of reads.sources) {
       if (reads.everything) keepAll(source);
@@ -183,4 +186,17 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
     if (declared) keepAll(declared);
   }
   return sets;
+}
+
+/** Lower-cased names of the macros (and functions) the setup statements create. */
+export function macroNames(setup: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const re = /\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))*)/gi;
+  for (const stmt of setup) {
+    for (const m of stmt.matchAll(re)) {
+      const last = m[1]!.split('.').at(-1)!.trim();
+      out.add((last.startsWith('"') ? last.slice(1, -1).replaceAll('""', '"') : last).toLowerCase());
+    }
+  }
+  return out;
 }

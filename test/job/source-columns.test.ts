@@ -157,6 +157,16 @@ describe('sourceReadColumns over a job', () => {
     expect(await jobColumns(`CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM bid;`, ['BID'])).toEqual({ bid: 'all', auction: [] });
   });
 
+  it('a call to a macro of the setup keeps every column of the sources read (its body may name their columns)', async () => {
+    const got = await jobColumns(`CREATE MACRO dear() AS price * 2;
+      CREATE OR REPLACE TEMP MACRO "Other"(x) AS x;
+      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT auction, dear() AS d FROM bid;
+      CREATE SINK b WITH (connector = 'parquet', path = 'out/b') AS SELECT other(id) FROM auction;`);
+    expect(got).toEqual({ bid: 'all', auction: 'all' });
+    expect(await jobColumns(`CREATE MACRO dear(p) AS p * 2;
+      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT auction, abs(price) AS d FROM bid;`)).toEqual({ bid: ['auction', 'price', 'date_time'], auction: [] });
+  });
+
   it('an event-time expression that does not parse keeps every column', async () => {
     const def = parseJob(
       `CREATE SOURCE e WITH (connector = 'log', path = 'data/e', schema = 'v BIGINT, ts TIMESTAMP', event_time = 'ts)) (', watermark = '1 second');
