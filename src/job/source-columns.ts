@@ -115,7 +115,7 @@ function hasColumnRef(value: unknown): boolean {
 }
 
 /** Whether `name` occurs in `text` as a whole word, any case (quoted or not). */
-export function mentions(text: string, name: string): boolean {
+function mentions(text: string, name: string): boolean {
   const hay = text.toLowerCase();
   const needle = name.toLowerCase();
   const word = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_$]/.test(c);
