@@ -2,6 +2,11 @@ import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { userError, errorMessage } from '../errors.js';
 import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
+import { sourceReadColumns } from '../job/source-columns.js';
+import { AggregateOperator } from '../stateful/aggregate-operator.js';
+import { JoinAggregateOperator } from '../stateful/join-aggregate-operator.js';
+import { RegularJoinOperator } from '../stateful/regular-join-operator.js';
+import { WindowOperator } from '../stateful/window-operator.js';
 import { planSink, type SinkPlan, type SourceTimeInfo } from '../stateful/plan-sink.js';
 import type { OutputMode, StatefulOperator } from '../stateful/operator.js';
 import { parseDuration } from '../util/duration.js';
@@ -9,7 +14,7 @@ import type { WatermarkSpec } from './watermark.js';
 import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import { createSource } from '../source/registry.js';
-import { batchSchema } from '../source/schema.js';
+import { batchSchema, type ValueSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
 import { createSink } from '../sink/registry.js';
 import type { ParquetSink } from '../sink/parquet-sink.js';
@@ -92,6 +97,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     if (plan.kind === 'stateful' && plan.operator.streams.length > 1) requireDeclaredSchemas(s.name, plan.operator.streams, def);
     sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
   }
+  await keepReadColumns(engine, def, sources, sinks);
   return {
     def,
     sources,
@@ -103,6 +109,22 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     operators: sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : [])),
     catalog: catalogOf(sinks),
   };
+}
+
+/**
+ * Tell each source which value columns the job reads, so the others never reach Arrow or DuckDB (they are still
+ * decoded and checked). Stateful operators that store source rows as a projection of what their query reads
+ * (windows, aggregates, delta joins) are covered by the query analysis; any other one (deduplication, interval
+ * joins: `SELECT *` into state, inserted by position) gets whole rows, so its state keeps the shape it always had.
+ */
+async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly Source[], sinks: readonly CompiledSink[]): Promise<void> {
+  const projecting = (op: StatefulOperator) => op instanceof WindowOperator || op instanceof AggregateOperator || op instanceof RegularJoinOperator || op instanceof JoinAggregateOperator;
+  const wholeRows = sinks.flatMap((s) => (s.plan.kind === 'stateful' && !projecting(s.plan.operator) ? s.plan.operator.streams : []));
+  const read = await sourceReadColumns(engine, def, { wholeRows });
+  for (const source of sources) {
+    const columns = read.get(source.name);
+    source.keepColumns?.(columns ? [...columns] : undefined);
+  }
 }
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
@@ -156,12 +178,16 @@ function requireDeclaredSchemas(sink: string, streams: readonly string[], def: J
   }
 }
 
-/** Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch. */
+/**
+ * Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch.
+ * The tables have the columns the sources will return (`readSchema`): should a query bind only with the columns
+ * the analysis left out (a bug there), its source is widened back to all its columns rather than fail.
+ */
 export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void> {
+  const createEmpty = async (source: Source, schema: ValueSchema) =>
+    engine.exclusive((c) => createTableFromArrow(c, ident(source.name), new arrow.Table(batchSchema(schema)), { temporary: true, replace: true }));
   for (const source of job.sources) {
-    if (!source.schema) continue;
-    const empty = new arrow.Table(batchSchema(source.schema));
-    await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), empty, { temporary: true, replace: true }));
+    if (source.schema) await createEmpty(source, source.readSchema ?? source.schema);
   }
   for (const s of job.sinks) {
     const plan = s.plan;
@@ -171,6 +197,15 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void>
     try {
       await engine.run(`DESCRIBE ${s.def.query}`);
     } catch (err) {
+      if (source.readSchema && source.readSchema.length < source.schema.length) {
+        await createEmpty(source, source.schema);
+        const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(() => true, () => false);
+        if (binds) {
+          process.emitWarning(`source '${source.name}': sink '${s.def.name}' reads a column the column analysis left out; decoding all its columns`);
+          source.keepColumns?.(undefined);
+          continue;
+        }
+      }
       throw userError(`${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`, 'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '));
     }
   }

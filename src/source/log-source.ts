@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { userError } from '../errors.js';
 import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
 import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
-import { decodeRecords, inferSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
+import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
 import { decodeForDuckdb } from './decode/duckdb-json.js';
 import { DecodePool } from './decode-pool.js';
 import { unpackDeadLetter, unpackRows, type DecodedPart, type DecodeOutcome, type DecodeTask } from './decode-task.js';
@@ -48,6 +48,7 @@ export class LogSource implements Source {
   private pool: DecodePool | undefined;
   private poolBroken = false;
   private readAhead: ReadAhead | undefined;
+  private kept: readonly string[] | undefined;
 
   private constructor(
     readonly name: string,
@@ -75,6 +76,14 @@ export class LogSource implements Source {
 
   useSchema(schema: ValueSchema): void {
     this.valueSchema = schema;
+  }
+
+  keepColumns(names: readonly string[] | undefined): void {
+    this.kept = names;
+  }
+
+  get readSchema(): ValueSchema | undefined {
+    return this.valueSchema && this.jsonDecode === 'js' ? storedSchema({ schema: this.valueSchema, storedColumns: this.kept }) : this.valueSchema;
   }
 
   async latestOffsets(): Promise<Map<PartitionKey, bigint>> {
@@ -119,7 +128,9 @@ export class LogSource implements Source {
   }
 
   private decodeOptions(schema: ValueSchema): DecodeOptions {
-    return { format: this.options.format, schema, maxValueBytes: this.options.maxValueBytes };
+    // The DuckDB decode stores every column (its merge with the JS decoder's rows takes the whole schema).
+    const storedColumns = this.jsonDecode === 'js' ? this.kept : undefined;
+    return { format: this.options.format, schema, maxValueBytes: this.options.maxValueBytes, ...(storedColumns ? { storedColumns } : {}) };
   }
 
   private async readNow(ranges: readonly OffsetRange[], options: DecodeOptions): Promise<SourceBatch> {
@@ -191,7 +202,7 @@ export class LogSource implements Source {
     const failed = outcomes.find((o) => !o.ok && o.phase === 'read') ?? outcomes.find((o) => !o.ok);
     if (failed && !failed.ok) throw reviveError(failed.error);
     const parts = outcomes.map((o) => (o as { part: DecodedPart }).part);
-    const schema = batchSchema(options.schema);
+    const schema = batchSchema(storedSchema(options));
     const withRows = parts.filter((p) => p.rows > 0);
     const batches = (withRows.length > 0 ? withRows : parts.slice(0, 1)).map((p) => unpackRows(schema, p));
     const deadLetters = parts.flatMap((p) => p.deadLetters.map(unpackDeadLetter));

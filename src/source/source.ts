@@ -102,6 +102,14 @@ export interface Source {
   readonly schema: ValueSchema | undefined;
   /** Fix the value columns (from the job, or as stored in the checkpoint). */
   useSchema(schema: ValueSchema): void;
+  /**
+   * Decode-side projection: the value columns the job reads (names in any case; undefined = all). `read` still
+   * decodes and checks every column (dead letters do not change) but returns only these; `schema` (what users and
+   * the checkpoint see) stays whole.
+   */
+  keepColumns?(names: readonly string[] | undefined): void;
+  /** The value columns `read` returns (`schema` less what `keepColumns` left out). */
+  readonly readSchema?: ValueSchema | undefined;
   /** Infer value columns from the records in these ranges (the first batch with data). */
   inferSchema(ranges: readonly OffsetRange[]): Promise<ValueSchema>;
   /** Caps of this source's batches (its max_records_per_* options); they override the run's caps. */

@@ -22,9 +22,11 @@ export class CsvDecoder implements RecordDecoder {
   private readonly json = new JsonObjectScanner([]);
   private error = '';
 
+  /** `rowMask[c]`: -1, or 0 to write column `c` into row 0 of a scratch column (see RowsBuilder.rowMask). */
   constructor(
     private readonly columns: readonly ValueColumn[],
     private readonly delimiter: number,
+    private readonly rowMask: Int32Array = new Int32Array(columns.length).fill(-1),
   ) {
     const n = columns.length;
     this.fieldBuf = new Array<Uint8Array>(n);
@@ -41,7 +43,7 @@ export class CsvDecoder implements RecordDecoder {
     if (count < 0) return `invalid csv: ${this.error}`;
     if (count !== this.columns.length) return `invalid csv: expected ${this.columns.length} fields, got ${count}`;
     for (let c = 0; c < count; c++) {
-      const reason = this.convert(this.columns[c]!, row, this.fieldBuf[c]!, this.fieldStart[c]!, this.fieldEnd[c]!, this.fieldQuoted[c] === 1);
+      const reason = this.convert(this.columns[c]!, row & this.rowMask[c]!, this.fieldBuf[c]!, this.fieldStart[c]!, this.fieldEnd[c]!, this.fieldQuoted[c] === 1);
       if (reason !== null) return reason;
     }
     return null;

@@ -21,6 +21,24 @@ export interface DecodeOptions {
   maxValueBytes?: number;
   /** csv: the field separator, one ASCII character (default ','). Fields come in schema order, no header. */
   csvDelimiter?: string;
+  /**
+   * The value columns to put in the table (names matched in any case; others ignored). The rest are decoded and
+   * checked exactly as the stored ones (the same records become dead letters, for the same reasons), then dropped.
+   * Undefined: every column. A plain array, so that it travels to decode workers.
+   */
+  storedColumns?: readonly string[];
+}
+
+/** The value columns of the table `decodeRecords` returns: the schema, less the columns `storedColumns` leaves out. */
+export function storedSchema(options: Pick<DecodeOptions, 'schema' | 'storedColumns'>): ValueSchema {
+  const stored = storedFlags(options);
+  return stored ? options.schema.filter((_, c) => stored[c]) : options.schema;
+}
+
+function storedFlags(options: Pick<DecodeOptions, 'schema' | 'storedColumns'>): boolean[] | undefined {
+  if (!options.storedColumns) return undefined;
+  const names = new Set(options.storedColumns.map((n) => n.toLowerCase()));
+  return options.schema.map((c) => names.has(c.name.toLowerCase()));
 }
 
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
@@ -32,8 +50,8 @@ export const TEXT_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'va
 export const RAW_SCHEMA: ValueSchema = Object.freeze([Object.freeze({ name: 'value', type: 'BLOB', required: false } as const)]);
 
 /**
- * Decodes raw records into one Arrow table with `batchSchema(options.schema)`: rows in input order (batch by
- * batch, record by record), each record either a row or a dead letter (never both, never dropped).
+ * Decodes raw records into one Arrow table with `batchSchema(storedSchema(options))`: rows in input order (batch
+ * by batch, record by record), each record either a row or a dead letter (never both, never dropped).
  */
 export function decodeRecords(batches: readonly RawRecordBatch[], options: DecodeOptions): SourceBatch {
   const maxValueBytes = checkOptions(options);
@@ -42,7 +60,7 @@ export function decodeRecords(batches: readonly RawRecordBatch[], options: Decod
     checkBatch(batch);
     total += batch.count;
   }
-  const out = new RowsBuilder(options.schema, batches, textBytesEstimate(batches, total, options));
+  const out = new RowsBuilder(options.schema, batches, textBytesEstimate(batches, total, options), storedFlags(options));
   const decoder = recordDecoder(options, out);
   const deadLetters: DeadLetter[] = [];
   for (const batch of batches) {
@@ -77,14 +95,19 @@ export function decodeRecords(batches: readonly RawRecordBatch[], options: Decod
 function recordDecoder(options: DecodeOptions, out: RowsBuilder): RecordDecoder {
   switch (options.format) {
     case 'json':
-      return new JsonDecoder(out.values);
+      return new JsonDecoder(out.values, out.rowMask);
     case 'text':
-      return new PlainTextDecoder(out.values[0]!);
+      return intoRowMask(new PlainTextDecoder(out.values[0]!), out.rowMask[0]!);
     case 'raw':
-      return new RawBytesDecoder(out.values[0]!);
+      return intoRowMask(new RawBytesDecoder(out.values[0]!), out.rowMask[0]!);
     case 'csv':
-      return new CsvDecoder(out.values, (options.csvDelimiter ?? ',').charCodeAt(0));
+      return new CsvDecoder(out.values, (options.csvDelimiter ?? ',').charCodeAt(0), out.rowMask);
   }
+}
+
+/** A one-column decoder writing row `row & mask` (row 0 of a scratch column when its column is not stored). */
+function intoRowMask(decoder: RecordDecoder, mask: number): RecordDecoder {
+  return mask === -1 ? decoder : { decode: (b, start, end, row) => decoder.decode(b, start, end, row & mask) };
 }
 
 const SAMPLE = 64;

@@ -11,7 +11,11 @@ const encoder = new TextEncoder();
 export class JsonDecoder implements RecordDecoder {
   private readonly scanner: JsonObjectScanner;
 
-  constructor(private readonly columns: readonly ValueColumn[]) {
+  /** `rowMask[c]`: -1, or 0 to write column `c` into row 0 of a scratch column (see RowsBuilder.rowMask). */
+  constructor(
+    private readonly columns: readonly ValueColumn[],
+    private readonly rowMask: Int32Array = new Int32Array(columns.length).fill(-1),
+  ) {
     this.scanner = new JsonObjectScanner(columns.map((c) => c.name));
   }
 
@@ -22,15 +26,19 @@ export class JsonDecoder implements RecordDecoder {
       return `invalid JSON: ${s.error}`;
     }
     const columns = this.columns;
+    const mask = this.rowMask;
     for (let c = 0; c < columns.length; c++) {
       const col = columns[c]!;
       const kind = s.kind[c]!;
+      const r = row & mask[c]!;
       if (kind === Kind.Absent || kind === Kind.Null) {
         if (col.required) return kind === Kind.Absent ? missingField(col.name) : requiredNull(col.name);
-        col.setNull(row);
+        col.setNull(r);
         continue;
       }
-      const reason = this.convert(col, row, value, kind, s.start[c]!, s.end[c]!, s.flag[c] === 1);
+      // Not stored, and nothing convert() would check: JSON text of any kind, a VARCHAR's unescaped string.
+      if (mask[c] === 0 && (col.code === Code.Json || (col.code === Code.Varchar && kind === Kind.String && s.flag[c] !== 1))) continue;
+      const reason = this.convert(col, r, value, kind, s.start[c]!, s.end[c]!, s.flag[c] === 1);
       if (reason !== null) return reason;
     }
     return null;

@@ -16,7 +16,14 @@ const SAFE_MS = 9e12; // |ms| below this stays a safe integer in µs
  */
 export class RowsBuilder {
   rows = 0;
+  /** One per declared value column, in schema order; a column left out of the table is a one-row scratch column. */
   readonly values: ValueColumn[];
+  /**
+   * Per value column: the row a decoder writes is `row & rowMask[c]`, i.e. the row itself for a stored column and
+   * row 0 of its scratch column for one left out (converted and checked all the same, never kept).
+   */
+  readonly rowMask: Int32Array;
+  private readonly stored: ValueSchema;
   private readonly topic: Utf8Column;
   private readonly partition: Int32Array;
   private readonly offset: BigInt64Array;
@@ -26,11 +33,15 @@ export class RowsBuilder {
   private readonly key: Utf8Column;
   private readonly keyValidity: Validity;
 
-  /** `textBytes[c]`: expected bytes of text value column `c` over all rows (a guess; buffers grow past it). */
+  /**
+   * `textBytes[c]`: expected bytes of text value column `c` over all rows (a guess; buffers grow past it).
+   * `stored[c]` false: column `c` is decoded but left out of the table (default: every column is stored).
+   */
   constructor(
-    private readonly schema: ValueSchema,
+    schema: ValueSchema,
     batches: readonly RawRecordBatch[],
     textBytes: readonly number[],
+    stored?: readonly boolean[],
   ) {
     let capacity = 0;
     let topicBytes = 0;
@@ -42,7 +53,10 @@ export class RowsBuilder {
     }
     // Exact sizes are known for the metadata, value text columns get the caller's estimate: every large
     // allocation (and every doubling copy) brings V8's next full GC closer, which costs more than the copy.
-    this.values = schema.map((spec, c) => new ValueColumn(spec, capacity, textBytes[c] ?? 0));
+    const keep = (c: number) => stored?.[c] ?? true;
+    this.values = schema.map((spec, c) => (keep(c) ? new ValueColumn(spec, capacity, textBytes[c] ?? 0) : new ValueColumn(spec, 1, 0)));
+    this.rowMask = Int32Array.from(schema, (_, c) => (keep(c) ? -1 : 0));
+    this.stored = schema.filter((_, c) => keep(c));
     this.topic = new Utf8Column(capacity, topicBytes, '_topic');
     this.partition = new Int32Array(capacity);
     this.offset = new BigInt64Array(capacity);
@@ -103,7 +117,7 @@ export class RowsBuilder {
   }
 
   finish(): arrow.Table {
-    const schema = batchSchema(this.schema);
+    const schema = batchSchema(this.stored);
     const rows = this.rows;
     const f = schema.fields;
     const int = (i: number, data: Int32Array | BigInt64Array): arrow.Data =>
@@ -114,7 +128,7 @@ export class RowsBuilder {
       int(2, this.offset),
       int(3, this.timestamp),
       this.key.toData(f[4]!.type, rows, this.keyValidity),
-      ...this.values.map((col, c) => col.toData(f[5 + c]!, rows)),
+      ...this.values.filter((_, c) => this.rowMask[c] !== 0).map((col, c) => col.toData(f[5 + c]!, rows)),
     ];
     const struct = arrow.makeData({ type: new arrow.Struct(f), length: rows, nullCount: 0, children });
     return new arrow.Table(schema, new arrow.RecordBatch(schema, struct));

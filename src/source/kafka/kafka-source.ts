@@ -4,7 +4,7 @@ import { DuckstreamError, externalError, userError } from '../../errors.js';
 import type { BatchCaps } from '../../plan/plan-batch.js';
 import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import { withRetry, type RetryOptions } from '../../util/retry.js';
-import { decodeRecords, inferSchema, type ValueFormat } from '../decode/index.js';
+import { decodeRecords, inferSchema, storedSchema, type ValueFormat } from '../decode/index.js';
 import type { ValueSchema } from '../schema.js';
 import type { RawRecordBatch, Source, SourceBatch } from '../source.js';
 import { isRetriableKafkaError, kafkaErrorText } from './client.js';
@@ -42,6 +42,7 @@ export class KafkaSource implements Source {
   private valueSchema: ValueSchema | undefined;
   private startingCache: Map<PartitionKey, bigint> | undefined;
   private readonly reader: KafkaRangeReader;
+  private kept: readonly string[] | undefined;
 
   constructor(
     readonly name: string,
@@ -73,6 +74,15 @@ export class KafkaSource implements Source {
 
   useSchema(schema: ValueSchema): void {
     this.valueSchema = schema.filter((c) => c.name !== HEADERS_FIELD.name);
+  }
+
+  /** `_headers` is metadata: always returned, whatever is kept. */
+  keepColumns(names: readonly string[] | undefined): void {
+    this.kept = names;
+  }
+
+  get readSchema(): ValueSchema | undefined {
+    return this.valueSchema ? [...storedSchema({ schema: this.valueSchema, storedColumns: this.kept }), HEADERS_COLUMN] : undefined;
   }
 
   async latestOffsets(): Promise<Map<PartitionKey, bigint>> {
@@ -123,7 +133,7 @@ export class KafkaSource implements Source {
     const t0 = performance.now();
     const { raws, lost } = await this.readRaw(ranges);
     const t1 = performance.now();
-    const decoded = decodeRecords(raws, { format: this.config.format, schema: this.valueSchema, maxValueBytes: this.config.maxValueBytes });
+    const decoded = decodeRecords(raws, { format: this.config.format, schema: this.valueSchema, maxValueBytes: this.config.maxValueBytes, ...(this.kept ? { storedColumns: this.kept } : {}) });
     const table = withHeadersColumn(decoded.table, raws, decoded.deadLetters);
     const t2 = performance.now();
     return { ...decoded, table, timings: { readMs: t1 - t0, decodeMs: t2 - t1 }, ...(lost.length > 0 ? { lostRanges: lost } : {}) };
