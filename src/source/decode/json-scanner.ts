@@ -31,6 +31,9 @@ const decoder = new TextDecoder();
 /** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
+const EMPTY_WORDS = new Int32Array(0);
+/** Word positions are int32 byte positions: larger ArrayBuffers take the byte-by-byte loop only. */
+const WORDS_LIMIT = 0x7fff_fff0;
 /** Field positions whose column is remembered from record to record (see `column`). */
 const FIELD_ORDER_SLOTS = 64;
 
@@ -48,12 +51,20 @@ export class JsonObjectScanner {
   notObject = false;
 
   private b: Uint8Array = EMPTY;
+  /** The last input given to `scan` and `b`, the same bytes as a plain Uint8Array (see `input`). */
+  private lastInput: Uint8Array = EMPTY;
+  /** `b`'s whole ArrayBuffer as int32 words (empty when it is too large for int32 positions). */
+  private words: Int32Array = new Int32Array(0);
+  /** `b.byteOffset`: byte `i` of `b` is byte `wordBase + i` of `words`. */
+  private wordBase = 0;
   private pos = 0;
   private n = 0;
   /** Where the scanned value starts in `b` (error positions are relative to it). */
   private base = 0;
   private escaped = false;
   private readonly nameLengths: Int32Array;
+  /** Per column: 1 when its name is all bytes that stand for themselves in a JSON string (see `knownName`). */
+  private readonly namePlain: Uint8Array;
   /** Per top-level field number: the column it was in the last record that had it (-1: unknown). */
   private readonly lastOrder = new Int32Array(FIELD_ORDER_SLOTS).fill(-1);
 
@@ -67,14 +78,30 @@ export class JsonObjectScanner {
     this.end = new Int32Array(n);
     this.flag = new Uint8Array(n);
     this.nameLengths = Int32Array.from(this.nameBytes, (b) => b.length);
+    this.namePlain = Uint8Array.from(this.nameBytes, (b) => (b.every((c) => PLAIN[c] === 1) ? 1 : 0));
+  }
+
+  /**
+   * Uses `b` as the bytes to scan. Log chunks are Buffers, whose element reads and \`subarray\` cost more
+   * than a plain Uint8Array's (a Buffer is a subclass): the same bytes are read through a plain view, made
+   * once per chunk. The int32 word view serves the string scan's 4-bytes-at-a-time loop.
+   */
+  private input(b: Uint8Array): void {
+    if (b === this.lastInput) return;
+    this.lastInput = b;
+    const buffer = b.buffer;
+    this.b = b.constructor === Uint8Array ? b : new Uint8Array(buffer, b.byteOffset, b.length);
+    this.wordBase = b.byteOffset;
+    this.words = buffer.byteLength < WORDS_LIMIT ? new Int32Array(buffer, 0, buffer.byteLength >> 2) : EMPTY_WORDS;
   }
 
   /**
    * Scans `b[start, end)`, which must be one JSON object; false (with `error`/`notObject`) when it is not.
    * Positions in `start`/`end` are into `b`; byte positions in `error` are relative to `start`.
    */
-  scan(b: Uint8Array, start = 0, end = b.length): boolean {
-    this.b = b;
+  scan(input: Uint8Array, start = 0, end = input.length): boolean {
+    this.input(input);
+    const b = this.b;
     this.n = end;
     this.pos = start;
     this.base = start;
@@ -101,7 +128,7 @@ export class JsonObjectScanner {
 
   /** Validates that `b[start, end)` is exactly one JSON value (csv fields of JSON columns). */
   validate(b: Uint8Array, start: number, end: number): boolean {
-    this.b = b;
+    this.input(b);
     this.n = end;
     this.pos = start;
     this.base = 0;
@@ -160,14 +187,21 @@ export class JsonObjectScanner {
     for (;;) {
       if (this.pos >= this.n || b[this.pos] !== 0x22) this.fail('a field name');
       const keyStart = this.pos + 1;
-      this.string();
-      const keyEnd = this.pos - 1;
-      const keyEscaped = this.escaped;
+      const known = top ? this.knownName(keyStart, field) : -1;
+      let keyEnd = keyStart;
+      let keyEscaped = false;
+      if (known >= 0) this.pos = keyStart + this.nameLengths[known]! + 1;
+      else {
+        this.string();
+        keyEnd = this.pos - 1;
+        keyEscaped = this.escaped;
+      }
       this.skipWs();
       if (this.pos >= this.n || b[this.pos] !== 0x3a) this.fail("':'");
       this.pos++;
       this.skipWs();
-      const col = top ? this.column(keyStart, keyEnd, keyEscaped, field++) : -1;
+      const col = known >= 0 ? known : top ? this.column(keyStart, keyEnd, keyEscaped, field) : -1;
+      field++;
       const valueStart = this.pos;
       const kind = this.value(depth + 1);
       if (col >= 0) {
@@ -279,7 +313,7 @@ export class JsonObjectScanner {
     let i = this.pos + 1;
     let escaped = false;
     for (;;) {
-      while (i < n && PLAIN[b[i]!] === 1) i++;
+      i = this.plainRun(i, n);
       if (i >= n) {
         this.pos = i;
         this.fail('a closing quote');
@@ -311,6 +345,55 @@ export class JsonObjectScanner {
     }
     this.pos = i + 1;
     this.escaped = escaped;
+  }
+
+  /**
+   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). Long runs (URLs, text)
+   * are checked four bytes at a time on aligned int32 words: a word is all plain when no byte has the high bit
+   * (UTF-8), is below 0x20, or equals `"` or `\\` — the zero-byte tests below are exact for the word as a
+   * whole. The bytes before the first aligned word, after the last one, and of the word that fails are
+   * checked one by one, so the result is the same as the byte loop's.
+   */
+  private plainRun(i: number, n: number): number {
+    const b = this.b;
+    let a = this.wordBase + i;
+    while ((a & 3) !== 0 && i < n && PLAIN[b[i]!] === 1) {
+      i++;
+      a++;
+    }
+    if ((a & 3) === 0 && this.words.length > 0) {
+      const words = this.words;
+      const last = this.wordBase + n - 4;
+      while (a <= last) {
+        const x = words[a >> 2]!;
+        const q = x ^ 0x22222222; // a zero byte where x has '"'
+        const s = x ^ 0x5c5c5c5c; // a zero byte where x has '\\'
+        const below20 = ((x - 0x20202020) | 0) & ~x;
+        const quote = ((q - 0x01010101) | 0) & ~q;
+        const backslash = ((s - 0x01010101) | 0) & ~s;
+        if (((below20 | quote | backslash | x) & 0x80808080) !== 0) break;
+        a += 4;
+      }
+      i = a - this.wordBase;
+    }
+    while (i < n && PLAIN[b[i]!] === 1) i++;
+    return i;
+  }
+
+  /**
+   * The column whose name starts at `b[start]` followed by its closing quote, when it is the column the top-level
+   * field number `field` had in the previous record and its name needs no escaping (then those bytes are the
+   * whole, valid, unescaped key: the string scan and the name search are skipped); -1 otherwise.
+   */
+  private knownName(start: number, field: number): number {
+    const guess = field < FIELD_ORDER_SLOTS ? this.lastOrder[field]! : -1;
+    if (guess < 0 || this.namePlain[guess] === 0) return -1;
+    const len = this.nameLengths[guess]!;
+    const b = this.b;
+    if (start + len >= this.n || b[start + len] !== 0x22) return -1;
+    const name = this.nameBytes[guess]!;
+    for (let k = 0; k < len; k++) if (name[k] !== b[start + k]) return -1;
+    return guess;
   }
 
   /**
