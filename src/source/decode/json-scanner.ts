@@ -31,9 +31,6 @@ const decoder = new TextDecoder();
 /** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
-const EMPTY_WORDS = new Int32Array(0);
-/** Word positions are int32 byte positions: larger ArrayBuffers take the byte-by-byte loop only. */
-const WORDS_LIMIT = 0x7fff_fff0;
 /** Field positions whose column is remembered from record to record (see `column`). */
 const FIELD_ORDER_SLOTS = 64;
 
@@ -51,12 +48,9 @@ export class JsonObjectScanner {
   notObject = false;
 
   private b: Uint8Array = EMPTY;
-  /** The last input given to `scan` and `b`, the same bytes as a plain Uint8Array (see `input`). */
+  /** The last input given to `scan`, and `b` and `view`: the same bytes as a plain Uint8Array and a DataView. */
   private lastInput: Uint8Array = EMPTY;
-  /** `b`'s whole ArrayBuffer as int32 words (empty when it is too large for int32 positions). */
-  private words: Int32Array = new Int32Array(0);
-  /** `b.byteOffset`: byte `i` of `b` is byte `wordBase + i` of `words`. */
-  private wordBase = 0;
+  private view: DataView = new DataView(EMPTY.buffer);
   private pos = 0;
   private n = 0;
   /** Where the scanned value starts in `b` (error positions are relative to it). */
@@ -65,6 +59,8 @@ export class JsonObjectScanner {
   private readonly nameLengths: Int32Array;
   /** Per column: 1 when its name is all bytes that stand for themselves in a JSON string (see `knownName`). */
   private readonly namePlain: Uint8Array;
+  /** Per column: its name and closing quote as little-endian int32 words (a last partial word left out). */
+  private readonly quotedNames: Int32Array[];
   /** Per top-level field number: the column it was in the last record that had it (-1: unknown). */
   private readonly lastOrder = new Int32Array(FIELD_ORDER_SLOTS).fill(-1);
 
@@ -79,20 +75,25 @@ export class JsonObjectScanner {
     this.flag = new Uint8Array(n);
     this.nameLengths = Int32Array.from(this.nameBytes, (b) => b.length);
     this.namePlain = Uint8Array.from(this.nameBytes, (b) => (b.every((c) => PLAIN[c] === 1) ? 1 : 0));
+    this.quotedNames = this.nameBytes.map((name) => {
+      const quoted = new Uint8Array(name.length + 1);
+      quoted.set(name);
+      quoted[name.length] = 0x22;
+      const view = new DataView(quoted.buffer);
+      return Int32Array.from({ length: quoted.length >> 2 }, (_, w) => view.getInt32(4 * w, true));
+    });
   }
 
   /**
-   * Uses `b` as the bytes to scan. Log chunks are Buffers, whose element reads and \`subarray\` cost more
-   * than a plain Uint8Array's (a Buffer is a subclass): the same bytes are read through a plain view, made
-   * once per chunk. The int32 word view serves the string scan's 4-bytes-at-a-time loop.
+   * Uses `b` as the bytes to scan. Log chunks are Buffers, whose element reads cost more than a plain
+   * Uint8Array's (a Buffer is a subclass, and mixing both makes the reads polymorphic): the same bytes are read
+   * through a plain view, made once per chunk, and through a DataView for the four-bytes-at-a-time loops.
    */
   private input(b: Uint8Array): void {
     if (b === this.lastInput) return;
     this.lastInput = b;
-    const buffer = b.buffer;
-    this.b = b.constructor === Uint8Array ? b : new Uint8Array(buffer, b.byteOffset, b.length);
-    this.wordBase = b.byteOffset;
-    this.words = buffer.byteLength < WORDS_LIMIT ? new Int32Array(buffer, 0, buffer.byteLength >> 2) : EMPTY_WORDS;
+    this.b = b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length);
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
   }
 
   /**
@@ -348,34 +349,26 @@ export class JsonObjectScanner {
   }
 
   /**
-   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). Long runs (URLs, text)
-   * are checked four bytes at a time on aligned int32 words: a word is all plain when no byte has the high bit
-   * (UTF-8), is below 0x20, or equals `"` or `\\` — the zero-byte tests below are exact for the word as a
-   * whole. The bytes before the first aligned word, after the last one, and of the word that fails are
-   * checked one by one, so the result is the same as the byte loop's.
+   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). Runs (URLs, text) are
+   * checked four bytes at a time: a little-endian int32 is all plain when none of its bytes has the high bit
+   * (UTF-8), is below 0x20, or equals `"` or `\\`. Each zero-byte test below is exact for the word as a whole
+   * (a borrow only ever starts at a byte that is itself a hit); the word that fails and the last < 4 bytes
+   * are then checked one by one, so the result is the byte loop's.
    */
   private plainRun(i: number, n: number): number {
+    const view = this.view;
+    const last = n - 4;
+    while (i <= last) {
+      const x = view.getInt32(i, true);
+      const q = x ^ 0x22222222; // a zero byte where x has '"'
+      const s = x ^ 0x5c5c5c5c; // a zero byte where x has '\\'
+      const below20 = ((x - 0x20202020) | 0) & ~x;
+      const quote = ((q - 0x01010101) | 0) & ~q;
+      const backslash = ((s - 0x01010101) | 0) & ~s;
+      if (((below20 | quote | backslash | x) & 0x80808080) !== 0) break;
+      i += 4;
+    }
     const b = this.b;
-    let a = this.wordBase + i;
-    while ((a & 3) !== 0 && i < n && PLAIN[b[i]!] === 1) {
-      i++;
-      a++;
-    }
-    if ((a & 3) === 0 && this.words.length > 0) {
-      const words = this.words;
-      const last = this.wordBase + n - 4;
-      while (a <= last) {
-        const x = words[a >> 2]!;
-        const q = x ^ 0x22222222; // a zero byte where x has '"'
-        const s = x ^ 0x5c5c5c5c; // a zero byte where x has '\\'
-        const below20 = ((x - 0x20202020) | 0) & ~x;
-        const quote = ((q - 0x01010101) | 0) & ~q;
-        const backslash = ((s - 0x01010101) | 0) & ~s;
-        if (((below20 | quote | backslash | x) & 0x80808080) !== 0) break;
-        a += 4;
-      }
-      i = a - this.wordBase;
-    }
     while (i < n && PLAIN[b[i]!] === 1) i++;
     return i;
   }
@@ -383,17 +376,22 @@ export class JsonObjectScanner {
   /**
    * The column whose name starts at `b[start]` followed by its closing quote, when it is the column the top-level
    * field number `field` had in the previous record and its name needs no escaping (then those bytes are the
-   * whole, valid, unescaped key: the string scan and the name search are skipped); -1 otherwise.
+   * whole, valid, unescaped key: the string scan and the name search are skipped); -1 otherwise. The name and
+   * its quote are compared four bytes at a time (`quotedNames`).
    */
   private knownName(start: number, field: number): number {
     const guess = field < FIELD_ORDER_SLOTS ? this.lastOrder[field]! : -1;
     if (guess < 0 || this.namePlain[guess] === 0) return -1;
-    const len = this.nameLengths[guess]!;
+    const len = this.nameLengths[guess]! + 1;
+    if (start + len > this.n) return -1;
+    const words = this.quotedNames[guess]!;
+    const view = this.view;
+    let k = 0;
+    for (let w = 0; k + 4 <= len; k += 4, w++) if (view.getInt32(start + k, true) !== words[w]) return -1;
     const b = this.b;
-    if (start + len >= this.n || b[start + len] !== 0x22) return -1;
     const name = this.nameBytes[guess]!;
-    for (let k = 0; k < len; k++) if (name[k] !== b[start + k]) return -1;
-    return guess;
+    for (; k < len - 1; k++) if (b[start + k] !== name[k]) return -1;
+    return b[start + k] === 0x22 ? guess : -1;
   }
 
   /**
