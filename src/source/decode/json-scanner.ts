@@ -391,7 +391,7 @@ export class JsonObjectScanner {
     const b = this.b;
     const name = this.nameBytes[guess]!;
     for (; k < len - 1; k++) if (b[start + k] !== name[k]) return -1;
-    return b[start + k] === 0x22 ? guess : -1;
+    return k === len || b[start + k] === 0x22 ? guess : -1;
   }
 
   /**
