@@ -13,12 +13,17 @@ import { col, packed, rawBatch } from './helpers.js';
 
 const enc = new TextEncoder();
 
-/** `batch` packed into Buffers whose byteOffset is `shift` mod 8 (log chunks are Buffers). */
+/** Bytes put before the packed values: chunks this long take the four-bytes-at-a-time paths. */
+const PAD = 8192;
+
+/** `batch` packed into Buffers whose byteOffset is `shift` mod 8, after PAD junk bytes (log chunks are long Buffers). */
 function packedBuffers(batch: RawRecordBatch, shift: number): RawRecordBatch {
   const p = packed(batch);
-  const chunks = p.bytes!.chunks.map((c) => Buffer.concat([Buffer.alloc(shift), c]).subarray(shift));
+  const chunks = p.bytes!.chunks.map((c) => Buffer.concat([Buffer.alloc(shift), Buffer.alloc(PAD, '"'), c]).subarray(shift));
+  const valueStart = p.bytes!.valueStart.map((s) => s + PAD);
+  const keyStart = p.bytes!.keyStart.map((s) => s + PAD);
   const { topic, partition, count, offsets, timestamps } = p;
-  return { topic, partition, count, offsets, timestamps, keys: [], values: [], headers: [], bytes: { ...p.bytes!, chunks } };
+  return { topic, partition, count, offsets, timestamps, keys: [], values: [], headers: [], bytes: { ...p.bytes!, chunks, valueStart, keyStart } };
 }
 
 /** Decodes `values` every way; checks the ways agree; returns the plain result. */

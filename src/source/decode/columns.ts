@@ -63,9 +63,11 @@ export class Utf8Column {
   data: Uint8Array;
   /** `data` as a DataView, for copies eight bytes at a time. */
   private dataView: DataView;
-  /** The last source given to `setBytes`, and a DataView over it (made once per log chunk). */
+  /** The last source given to `setBytes`, a DataView over its whole ArrayBuffer, and where `src[0]` is in it. */
   private lastSrc: Uint8Array | null = null;
+  private lastBuffer: ArrayBufferLike | null = null;
   private srcView: DataView = new DataView(new ArrayBuffer(0));
+  private srcBase = 0;
 
   constructor(
     capacity: number,
@@ -97,25 +99,34 @@ export class Utf8Column {
     const at = this.offsets[row]!;
     const len = end - start;
     const data = this.reserve(at, len);
-    if (len <= SHORT_COPY) {
-      // Most values are short: int32 moves through DataViews beat a view + native copy (a Buffer's subarray
-      // even goes through its subclass constructor) and a byte loop alike, by 3x at 60 bytes.
+    if (len <= SHORT_COPY && (src === this.lastSrc || len >= 48)) {
+      // Up to a few hundred bytes, int32 moves through DataViews beat a view + native copy (a Buffer's subarray
+      // even goes through its subclass constructor) and a byte loop alike: 3x at 60 bytes. The DataView spans
+      // the source's whole ArrayBuffer, made once per log chunk; when every value is its own view (per-record
+      // batches, Kafka) finding it costs a little per value, and short values take the byte loop instead.
       if (src !== this.lastSrc) {
         this.lastSrc = src;
-        this.srcView = new DataView(src.buffer, src.byteOffset, src.length);
+        if (src.buffer !== this.lastBuffer) {
+          this.lastBuffer = src.buffer;
+          this.srcView = new DataView(src.buffer);
+        }
+        this.srcBase = src.byteOffset;
       }
       const from = this.srcView;
+      const base = this.srcBase + start;
       const to = this.dataView;
       let k = 0;
       for (; k + 8 <= len; k += 8) {
-        to.setInt32(at + k, from.getInt32(start + k, true), true);
-        to.setInt32(at + k + 4, from.getInt32(start + k + 4, true), true);
+        to.setInt32(at + k, from.getInt32(base + k, true), true);
+        to.setInt32(at + k + 4, from.getInt32(base + k + 4, true), true);
       }
       if (k + 4 <= len) {
-        to.setInt32(at + k, from.getInt32(start + k, true), true);
+        to.setInt32(at + k, from.getInt32(base + k, true), true);
         k += 4;
       }
       for (; k < len; k++) data[at + k] = src[start + k]!;
+    } else if (len < 48) {
+      for (let k = 0; k < len; k++) data[at + k] = src[start + k]!;
     } else {
       data.set(new Uint8Array(src.buffer, src.byteOffset + start, len), at);
     }

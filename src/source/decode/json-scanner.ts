@@ -31,6 +31,8 @@ const decoder = new TextDecoder();
 /** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
+/** Inputs at least this long (log chunks, holding many values) are read four bytes at a time (see `input`). */
+const WORD_INPUT_MIN = 4096;
 /** Field positions whose column is remembered from record to record (see `column`). */
 const FIELD_ORDER_SLOTS = 64;
 
@@ -48,9 +50,9 @@ export class JsonObjectScanner {
   notObject = false;
 
   private b: Uint8Array = EMPTY;
-  /** The last input given to `scan`, and `b` and `view`: the same bytes as a plain Uint8Array and a DataView. */
+  /** The last input given to `scan`, and a DataView over it when it is a chunk of many values (see `input`). */
   private lastInput: Uint8Array = EMPTY;
-  private view: DataView = new DataView(EMPTY.buffer);
+  private view: DataView | null = null;
   private pos = 0;
   private n = 0;
   /** Where the scanned value starts in `b` (error positions are relative to it). */
@@ -85,15 +87,18 @@ export class JsonObjectScanner {
   }
 
   /**
-   * Uses `b` as the bytes to scan. Log chunks are Buffers, whose element reads cost more than a plain
-   * Uint8Array's (a Buffer is a subclass, and mixing both makes the reads polymorphic): the same bytes are read
-   * through a plain view, made once per chunk, and through a DataView for the four-bytes-at-a-time loops.
+   * Uses `b` as the bytes to scan. The DataView for the four-bytes-at-a-time loops spans `b`'s whole ArrayBuffer,
+   * so it is made once per log chunk, and once per shared buffer when each value is its own view into it
+   * (Kafka's values, the per-record batches): a DataView per value would cost more than it saves.
    */
   private input(b: Uint8Array): void {
     if (b === this.lastInput) return;
     this.lastInput = b;
+    // Buffers (log chunks, Kafka values) are read through a plain Uint8Array view: were `b` sometimes a Buffer (a
+    // subclass), every element read of the scanner would turn polymorphic, ~10 % of the Nexmark decode.
     this.b = b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length);
-    this.view = new DataView(b.buffer, b.byteOffset, b.length);
+    // one value per input (Kafka, per-record batches): a DataView per value would cost more than it saves
+    this.view = b.length < WORD_INPUT_MIN ? null : new DataView(b.buffer, b.byteOffset, b.length);
   }
 
   /**
@@ -357,9 +362,9 @@ export class JsonObjectScanner {
    */
   private plainRun(i: number, n: number): number {
     const view = this.view;
-    const last = n - 4;
+    const last = view === null ? -1 : n - 4;
     while (i <= last) {
-      const x = view.getInt32(i, true);
+      const x = view!.getInt32(i, true);
       const q = x ^ 0x22222222; // a zero byte where x has '"'
       const s = x ^ 0x5c5c5c5c; // a zero byte where x has '\\'
       const below20 = ((x - 0x20202020) | 0) & ~x;
@@ -387,7 +392,7 @@ export class JsonObjectScanner {
     const words = this.quotedNames[guess]!;
     const view = this.view;
     let k = 0;
-    for (let w = 0; k + 4 <= len; k += 4, w++) if (view.getInt32(start + k, true) !== words[w]) return -1;
+    if (view !== null) for (let w = 0; k + 4 <= len; k += 4, w++) if (view.getInt32(start + k, true) !== words[w]) return -1;
     const b = this.b;
     const name = this.nameBytes[guess]!;
     for (; k < len - 1; k++) if (b[start + k] !== name[k]) return -1;
