@@ -87,17 +87,14 @@ export class JsonObjectScanner {
   }
 
   /**
-   * Uses `b` as the bytes to scan. The DataView for the four-bytes-at-a-time loops spans `b`'s whole ArrayBuffer,
-   * so it is made once per log chunk, and once per shared buffer when each value is its own view into it
-   * (Kafka's values, the per-record batches): a DataView per value would cost more than it saves.
+   * Uses `b` as the bytes to scan. Inputs of WORD_INPUT_MIN bytes or more (log chunks) also get a DataView for
+   * the four-bytes-at-a-time loops, made once per chunk; shorter ones, one value each (Kafka, per-record
+   * batches), take the byte loops: a DataView per value would cost more than it saves.
    */
   private input(b: Uint8Array): void {
     if (b === this.lastInput) return;
     this.lastInput = b;
-    // Buffers (log chunks, Kafka values) are read through a plain Uint8Array view: were `b` sometimes a Buffer (a
-    // subclass), every element read of the scanner would turn polymorphic, ~10 % of the Nexmark decode.
-    this.b = b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length);
-    // one value per input (Kafka, per-record batches): a DataView per value would cost more than it saves
+    this.b = b;
     this.view = b.length < WORD_INPUT_MIN ? null : new DataView(b.buffer, b.byteOffset, b.length);
   }
 
@@ -354,8 +351,8 @@ export class JsonObjectScanner {
   }
 
   /**
-   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). Runs (URLs, text) are
-   * checked four bytes at a time: a little-endian int32 is all plain when none of its bytes has the high bit
+   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). In chunks (`view` set), runs
+   * (URLs, text) are checked four bytes at a time: a little-endian int32 is all plain when none of its bytes has the high bit
    * (UTF-8), is below 0x20, or equals `"` or `\\`. Each zero-byte test below is exact for the word as a whole
    * (a borrow only ever starts at a byte that is itself a hit); the word that fails and the last < 4 bytes
    * are then checked one by one, so the result is the byte loop's.
