@@ -1,11 +1,18 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const FIRST_CHUNK = 64 * 1024;
-const MAX_CHUNK = 16 * 1024 * 1024;
+/**
+ * A reader makes three passes over each chunk: the kernel's copy into it, the JS pass over the record headers,
+ * the native CRC over the whole chunk. A chunk that stays in the CPU's caches between them is read from memory
+ * once, not three times: on the 2-core EPYC (1 MiB L2 per core) reading 920k Nexmark bids (250 MB) took ~20 %
+ * less CPU with 1 MiB chunks than with 16 MiB ones, and 256 KiB–2 MiB all did about as well. The extra system
+ * calls (one per MiB) cost nothing measurable.
+ */
+const MAX_CHUNK = 1024 * 1024;
 
 /**
- * Reads a segment file forward in large chunks that grow from 64 KiB to 16 MiB, so short reads stay cheap
- * and long scans make few system calls. Each chunk is a fresh buffer: views handed out into an old chunk
+ * Reads a segment file forward in chunks that grow from 64 KiB to 1 MiB, so short reads stay cheap and long
+ * scans stay in cache (see MAX_CHUNK). Each chunk is a fresh buffer: views handed out into an old chunk
  * stay valid. `size` is the file size when the reader was opened; bytes appended later are not seen.
  */
 export class ChunkReader {

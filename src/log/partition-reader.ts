@@ -3,7 +3,7 @@ import { userError } from '../errors.js';
 import type { RawRecordBatch } from '../source/source.js';
 import { ChunkReader } from './chunk-reader.js';
 import { CrcRun } from './crc32c.js';
-import { BAD_CRC, INCOMPLETE, readOffset, readU32, recordAt } from './record-codec.js';
+import { BAD_CRC, BAD_LENGTH, INCOMPLETE, MAX_LENGTH, MIN_LENGTH, readOffset, readU32, recordAt } from './record-codec.js';
 import { ColumnsBuilder, toRecordBatch, type RawRecordColumns } from './record-columns.js';
 import { listSegments, segmentFor, type SegmentRef } from './segment-files.js';
 import { corrupt, findEnd, seekStart, type SegmentPosition } from './segment-scan.js';
@@ -142,14 +142,14 @@ function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuild
         runStart = -1;
       };
       while (offset < until) {
-        const size = recordAt(buf, p, lim, false);
+        const size = recordSize(view, p, lim);
         if (size < 0) {
           checkRun();
           if (size === INCOMPLETE && reader.bufPos + lim < reader.size) break; // the chunk ends, not the file
           if (size === INCOMPLETE && p === lim) return offset; // end of this segment; the caller moves on
           throw corrupt(seg.logFile, pos + p, offset, size === INCOMPLETE ? 'a record runs past the end of the segment' : 'a record has an impossible length');
         }
-        if (readOffset(buf, p) !== offset) {
+        if (view.getUint32(p + 8, true) + view.getUint32(p + 12, true) * 0x1_0000_0000 !== offset) {
           checkRun();
           throw corrupt(seg.logFile, pos + p, offset, `record carries offset ${readOffset(buf, p)} where ${offset} was expected`);
         }
@@ -173,6 +173,14 @@ function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuild
   } finally {
     reader.close();
   }
+}
+
+/** `recordAt(buf, p, lim, false)` read through a DataView over `buf[0, lim)` (one int32 read, not four bytes). */
+function recordSize(view: DataView, p: number, lim: number): number {
+  if (lim - p < 4) return INCOMPLETE;
+  const length = view.getUint32(p, true);
+  if (length < MIN_LENGTH || length > MAX_LENGTH) return BAD_LENGTH;
+  return p + 4 + length > lim ? INCOMPLETE : length + 4;
 }
 
 /** The first record of `buf[from, to)` whose CRC fails, as the error to throw (the run said there is one). */

@@ -31,6 +31,8 @@ const decoder = new TextDecoder();
 /** Bytes that stand for themselves inside a JSON string: printable ASCII except `"` and `\`. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0));
 const EMPTY = new Uint8Array(0);
+/** Inputs at least this long (log chunks, holding many values) are read four bytes at a time (see `input`). */
+const WORD_INPUT_MIN = 4096;
 /** Field positions whose column is remembered from record to record (see `column`). */
 const FIELD_ORDER_SLOTS = 64;
 
@@ -48,12 +50,19 @@ export class JsonObjectScanner {
   notObject = false;
 
   private b: Uint8Array = EMPTY;
+  /** The last input given to `scan`, and a DataView over it when it is a chunk of many values (see `input`). */
+  private lastInput: Uint8Array = EMPTY;
+  private view: DataView | null = null;
   private pos = 0;
   private n = 0;
   /** Where the scanned value starts in `b` (error positions are relative to it). */
   private base = 0;
   private escaped = false;
   private readonly nameLengths: Int32Array;
+  /** Per column: 1 when its name is all bytes that stand for themselves in a JSON string (see `knownName`). */
+  private readonly namePlain: Uint8Array;
+  /** Per column: its name and closing quote as little-endian int32 words (a last partial word left out). */
+  private readonly quotedNames: Int32Array[];
   /** Per top-level field number: the column it was in the last record that had it (-1: unknown). */
   private readonly lastOrder = new Int32Array(FIELD_ORDER_SLOTS).fill(-1);
 
@@ -67,14 +76,35 @@ export class JsonObjectScanner {
     this.end = new Int32Array(n);
     this.flag = new Uint8Array(n);
     this.nameLengths = Int32Array.from(this.nameBytes, (b) => b.length);
+    this.namePlain = Uint8Array.from(this.nameBytes, (b) => (b.every((c) => PLAIN[c] === 1) ? 1 : 0));
+    this.quotedNames = this.nameBytes.map((name) => {
+      const quoted = new Uint8Array(name.length + 1);
+      quoted.set(name);
+      quoted[name.length] = 0x22;
+      const view = new DataView(quoted.buffer);
+      return Int32Array.from({ length: quoted.length >> 2 }, (_, w) => view.getInt32(4 * w, true));
+    });
+  }
+
+  /**
+   * Uses `b` as the bytes to scan. Inputs of WORD_INPUT_MIN bytes or more (log chunks) also get a DataView for
+   * the four-bytes-at-a-time loops, made once per chunk; shorter ones, one value each (Kafka, per-record
+   * batches), take the byte loops: a DataView per value would cost more than it saves.
+   */
+  private input(b: Uint8Array): void {
+    if (b === this.lastInput) return;
+    this.lastInput = b;
+    this.b = b;
+    this.view = b.length < WORD_INPUT_MIN ? null : new DataView(b.buffer, b.byteOffset, b.length);
   }
 
   /**
    * Scans `b[start, end)`, which must be one JSON object; false (with `error`/`notObject`) when it is not.
    * Positions in `start`/`end` are into `b`; byte positions in `error` are relative to `start`.
    */
-  scan(b: Uint8Array, start = 0, end = b.length): boolean {
-    this.b = b;
+  scan(input: Uint8Array, start = 0, end = input.length): boolean {
+    this.input(input);
+    const b = this.b;
     this.n = end;
     this.pos = start;
     this.base = start;
@@ -101,7 +131,7 @@ export class JsonObjectScanner {
 
   /** Validates that `b[start, end)` is exactly one JSON value (csv fields of JSON columns). */
   validate(b: Uint8Array, start: number, end: number): boolean {
-    this.b = b;
+    this.input(b);
     this.n = end;
     this.pos = start;
     this.base = 0;
@@ -160,14 +190,21 @@ export class JsonObjectScanner {
     for (;;) {
       if (this.pos >= this.n || b[this.pos] !== 0x22) this.fail('a field name');
       const keyStart = this.pos + 1;
-      this.string();
-      const keyEnd = this.pos - 1;
-      const keyEscaped = this.escaped;
+      const known = top ? this.knownName(keyStart, field) : -1;
+      let keyEnd = keyStart;
+      let keyEscaped = false;
+      if (known >= 0) this.pos = keyStart + this.nameLengths[known]! + 1;
+      else {
+        this.string();
+        keyEnd = this.pos - 1;
+        keyEscaped = this.escaped;
+      }
       this.skipWs();
       if (this.pos >= this.n || b[this.pos] !== 0x3a) this.fail("':'");
       this.pos++;
       this.skipWs();
-      const col = top ? this.column(keyStart, keyEnd, keyEscaped, field++) : -1;
+      const col = known >= 0 ? known : top ? this.column(keyStart, keyEnd, keyEscaped, field) : -1;
+      field++;
       const valueStart = this.pos;
       const kind = this.value(depth + 1);
       if (col >= 0) {
@@ -279,7 +316,7 @@ export class JsonObjectScanner {
     let i = this.pos + 1;
     let escaped = false;
     for (;;) {
-      while (i < n && PLAIN[b[i]!] === 1) i++;
+      i = this.plainRun(i, n);
       if (i >= n) {
         this.pos = i;
         this.fail('a closing quote');
@@ -311,6 +348,52 @@ export class JsonObjectScanner {
     }
     this.pos = i + 1;
     this.escaped = escaped;
+  }
+
+  /**
+   * Where the run of bytes that stand for themselves, from `i`, ends (at most `n`). In chunks (`view` set), runs
+   * (URLs, text) are checked four bytes at a time: a little-endian int32 is all plain when none of its bytes has the high bit
+   * (UTF-8), is below 0x20, or equals `"` or `\\`. Each zero-byte test below is exact for the word as a whole
+   * (a borrow only ever starts at a byte that is itself a hit); the word that fails and the last < 4 bytes
+   * are then checked one by one, so the result is the byte loop's.
+   */
+  private plainRun(i: number, n: number): number {
+    const view = this.view;
+    const last = view === null ? -1 : n - 4;
+    while (i <= last) {
+      const x = view!.getInt32(i, true);
+      const q = x ^ 0x22222222; // a zero byte where x has '"'
+      const s = x ^ 0x5c5c5c5c; // a zero byte where x has '\\'
+      const below20 = ((x - 0x20202020) | 0) & ~x;
+      const quote = ((q - 0x01010101) | 0) & ~q;
+      const backslash = ((s - 0x01010101) | 0) & ~s;
+      if (((below20 | quote | backslash | x) & 0x80808080) !== 0) break;
+      i += 4;
+    }
+    const b = this.b;
+    while (i < n && PLAIN[b[i]!] === 1) i++;
+    return i;
+  }
+
+  /**
+   * The column whose name starts at `b[start]` followed by its closing quote, when it is the column the top-level
+   * field number `field` had in the previous record and its name needs no escaping (then those bytes are the
+   * whole, valid, unescaped key: the string scan and the name search are skipped); -1 otherwise. The name and
+   * its quote are compared four bytes at a time (`quotedNames`).
+   */
+  private knownName(start: number, field: number): number {
+    const guess = field < FIELD_ORDER_SLOTS ? this.lastOrder[field]! : -1;
+    if (guess < 0 || this.namePlain[guess] === 0) return -1;
+    const len = this.nameLengths[guess]! + 1;
+    if (start + len > this.n) return -1;
+    const words = this.quotedNames[guess]!;
+    const view = this.view;
+    let k = 0;
+    if (view !== null) for (let w = 0; k + 4 <= len; k += 4, w++) if (view.getInt32(start + k, true) !== words[w]) return -1;
+    const b = this.b;
+    const name = this.nameBytes[guess]!;
+    for (; k < len - 1; k++) if (b[start + k] !== name[k]) return -1;
+    return k === len || b[start + k] === 0x22 ? guess : -1;
   }
 
   /**

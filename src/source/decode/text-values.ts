@@ -136,8 +136,13 @@ const INT64_MAX = 2n ** 63n - 1n;
  * else a bigint, else undefined when it is outside the int64 range.
  */
 export function integerLiteralValue(b: Uint8Array, start: number, end: number): number | bigint | undefined {
-  const digits = end - start - (b[start] === 0x2d ? 1 : 0);
-  if (digits <= 15) return numberValue(b, start, end);
+  const negative = b[start] === 0x2d;
+  if (end - start - (negative ? 1 : 0) <= 15) {
+    // at most 15 digits: exact in a double, digit by digit (numberValue's result, without its other forms)
+    let v = 0;
+    for (let i = negative ? start + 1 : start; i < end; i++) v = v * 10 + (b[i]! - 0x30);
+    return negative ? -v : v;
+  }
   const big = BigInt(asciiString(b, start, end));
   if (big < INT64_MIN || big > INT64_MAX) return undefined;
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
@@ -187,61 +192,97 @@ export function parseDate(b: Uint8Array, start: number, end: number): number {
 export const parsedTimestamp = { seconds: 0, micros: 0, hasTime: false };
 
 /**
+ * The last `YYYY-MM-DD?HH` prefix (date, separator, hour) that `parseTimestamp` found valid, and its seconds
+ * since the epoch: timestamps of a stream mostly share their date and hour with the previous one, and comparing
+ * 13 bytes costs less than reading and checking the date again (days_from_civil, month lengths).
+ */
+const HOUR_PREFIX = 13;
+const lastHour = new Uint8Array(HOUR_PREFIX);
+let lastHourSeconds = NaN;
+
+/** Do `b[start, start + 13)` equal the last valid date-and-hour prefix? (The caller checked the length.) */
+function sameHour(b: Uint8Array, start: number): boolean {
+  if (lastHourSeconds !== lastHourSeconds) return false; // NaN: none yet
+  for (let k = HOUR_PREFIX - 1; k >= 0; k--) if (b[start + k] !== lastHour[k]) return false; // the hour differs first
+  return true;
+}
+
+/**
  * ISO-8601 `YYYY-MM-DD`, or `YYYY-MM-DD(T|t| )HH:MM[:SS[.fraction]][Z|z|±HH:MM|±HHMM]`.
  * No offset means UTC. Fractions beyond microseconds are truncated. Returns false when the text is not one.
  */
 export function parseTimestamp(b: Uint8Array, start: number, end: number): boolean {
   if (end - start < 10) return false;
-  const days = dateAt(b, start);
-  if (Number.isNaN(days)) return false;
-  let seconds = days * 86400;
-  let micros = 0;
-  let i = start + 10;
-  parsedTimestamp.hasTime = false;
-  if (i < end) {
+  let seconds: number;
+  let i: number;
+  if (end - start >= 16 && sameHour(b, start)) {
+    // the same bytes passed every check below up to the hour
+    seconds = lastHourSeconds;
+    i = start + 10;
+  } else {
+    const days = dateAt(b, start);
+    if (Number.isNaN(days)) return false;
+    seconds = days * 86400;
+    i = start + 10;
+    if (i === end) {
+      parsedTimestamp.hasTime = false;
+      parsedTimestamp.seconds = seconds;
+      parsedTimestamp.micros = 0;
+      return true;
+    }
     const sep = b[i];
     if (sep !== 0x54 && sep !== 0x74 && sep !== 0x20) return false;
     if (end - i < 6) return false;
     const hour = digits(b, i + 1, 2);
-    const minute = digits(b, i + 4, 2);
-    if (hour < 0 || hour > 23 || b[i + 3] !== 0x3a || minute < 0 || minute > 59) return false;
-    seconds += hour * 3600 + minute * 60;
-    i += 6;
-    if (i < end && b[i] === 0x3a) {
-      const second = end - i >= 3 ? digits(b, i + 1, 2) : -1;
-      if (second < 0 || second > 59) return false;
-      seconds += second;
-      i += 3;
-      if (i < end && b[i] === 0x2e) {
-        i++;
-        const fracStart = i;
-        while (i < end && isDigit(b[i]!)) {
-          if (i - fracStart < 6) micros = micros * 10 + (b[i]! - 0x30);
-          i++;
-        }
-        const n = i - fracStart;
-        if (n === 0 || n > 9) return false;
-        for (let k = n; k < 6; k++) micros *= 10;
-      }
-    }
-    if (i < end) {
-      const c = b[i];
-      if (c === 0x5a || c === 0x7a) i++;
-      else if (c === 0x2b || c === 0x2d) {
-        const oh = digits(b, i + 1, 2);
-        let om: number;
-        if (end - i === 6 && b[i + 3] === 0x3a) om = digits(b, i + 4, 2);
-        else if (end - i === 5) om = digits(b, i + 3, 2);
-        else return false;
-        if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
-        const offset = oh * 3600 + om * 60;
-        seconds += c === 0x2b ? -offset : offset;
-        i = end;
-      } else return false;
-    }
-    if (i !== end) return false;
-    parsedTimestamp.hasTime = true;
+    if (hour < 0 || hour > 23) return false;
+    seconds += hour * 3600;
+    for (let k = 0; k < HOUR_PREFIX; k++) lastHour[k] = b[start + k]!;
+    lastHourSeconds = seconds;
   }
+  return parseTimeAfterHour(b, i, end, seconds);
+}
+
+/** The rest of a timestamp from `:MM` (`b[i]` is the date-time separator, the hour is valid and in `seconds`). */
+function parseTimeAfterHour(b: Uint8Array, i: number, end: number, seconds: number): boolean {
+  let micros = 0;
+  const minute = digits(b, i + 4, 2);
+  if (b[i + 3] !== 0x3a || minute < 0 || minute > 59) return false;
+  seconds += minute * 60;
+  i += 6;
+  if (i < end && b[i] === 0x3a) {
+    const second = end - i >= 3 ? digits(b, i + 1, 2) : -1;
+    if (second < 0 || second > 59) return false;
+    seconds += second;
+    i += 3;
+    if (i < end && b[i] === 0x2e) {
+      i++;
+      const fracStart = i;
+      while (i < end && isDigit(b[i]!)) {
+        if (i - fracStart < 6) micros = micros * 10 + (b[i]! - 0x30);
+        i++;
+      }
+      const n = i - fracStart;
+      if (n === 0 || n > 9) return false;
+      for (let k = n; k < 6; k++) micros *= 10;
+    }
+  }
+  if (i < end) {
+    const c = b[i];
+    if (c === 0x5a || c === 0x7a) i++;
+    else if (c === 0x2b || c === 0x2d) {
+      const oh = digits(b, i + 1, 2);
+      let om: number;
+      if (end - i === 6 && b[i + 3] === 0x3a) om = digits(b, i + 4, 2);
+      else if (end - i === 5) om = digits(b, i + 3, 2);
+      else return false;
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+      const offset = oh * 3600 + om * 60;
+      seconds += c === 0x2b ? -offset : offset;
+      i = end;
+    } else return false;
+  }
+  if (i !== end) return false;
+  parsedTimestamp.hasTime = true;
   parsedTimestamp.seconds = seconds;
   parsedTimestamp.micros = micros;
   return true;
