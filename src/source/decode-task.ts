@@ -86,7 +86,7 @@ function packColumn(d: arrow.Data): PackedColumn {
 }
 
 function packDeadLetter(d: DeadLetter): PackedDeadLetter {
-  // slice(): a view would drag its whole read chunk (up to 16 MiB) through the structured clone
+  // slice(): a view would drag its whole read chunk (up to 1 MiB) through the structured clone
   return { ...d, key: d.key?.slice() ?? null, value: d.value?.slice() ?? null, buffers: Buffer.isBuffer(d.value ?? d.key) };
 }
 
