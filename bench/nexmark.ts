@@ -247,7 +247,7 @@ async function latency(dir: string, rate: number, seconds: number, triggerMs: nu
     // The job child starts after the generator (it opens the logs the generator creates): its first batch holds the
     // records appended while the process, DuckDB and the JIT started. Both figures are reported: all records, and
     // records appended after the first WARM_UP_MS (as Nexmark/Yahoo-style harnesses discard a warm-up).
-    const firstAppend = Math.min(...rows.map((r) => Number(r['t'])));
+    const firstAppend = rows.reduce((m, r) => Math.min(m, Number(r['t'])), Infinity);
     const steady = rows.filter((r) => Number(r['t']) >= firstAppend + WARM_UP_MS).map((r) => Number(r['ms']));
     const lags = res.perBatch.map((b) => b.rows);
     return { triggerMs, rate, seconds, records: ms.length, p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99), maxMs: ms.at(-1), afterWarmUp: { warmUpMs: WARM_UP_MS, records: steady.length, p50Ms: percentile(steady, 0.5), p99Ms: percentile(steady, 0.99), maxMs: steady.at(-1) }, batches: res.batches, rowsPerBatchFirstHalf: lags.slice(0, lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length >> 1), rowsPerBatchSecondHalf: lags.slice(lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length - (lags.length >> 1)), cpuMs: res.cpuMs, maxRssMB: res.maxRssMB };
