@@ -157,17 +157,17 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
     const set = sets.get(source);
     if (set) for (const c of columns) set.add(c.toLowerCase());
   };
+  const macros = macroNames(def.setup);
   for (const s of def.sources) {
     if (s.options['late_data_path'] !== undefined) keepAll(s.name);
     const eventTime = s.options['event_time'];
     if (eventTime === undefined) continue;
     const tree = await selectTree(engine, `SELECT (${eventTime})`);
-    const reads = tree ? queryReads(tree, [s.name], macroNames(def.setup)) : undefined;
+    const reads = tree ? queryReads(tree, [s.name], macros) : undefined;
     if (!reads || reads.everything) keepAll(s.name);
     else add(s.name, reads.names);
   }
   for (const stmt of def.setup) for (const n of names) if (mentions(stmt, n)) keepAll(n);
-  const macros = macroNames(def.setup);
   for (const sink of def.sinks) {
     const tree = await selectTree(engine, sink.query);
     if (!tree) {

@@ -1,3 +1,5 @@
+import { queryReads } from '../job/source-columns.js';
+import { projectionSql } from './window-columns.js';
 import type { Engine } from '../sql/engine.js';
 import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
 
@@ -96,29 +98,19 @@ export function readsOnly(expr: TreeNode, alias: string): boolean {
 
 /**
  * The column names a query may read from its streams, lower-cased (an over-approximation: every identifier of
- * every column reference), or undefined when it may read columns it does not name (`*`, COLUMNS(…), NATURAL
- * joins, column aliases on a table). Rows kept in state need only these columns.
+ * every column reference), or undefined when it may read columns it does not name. The analysis is the job's own
+ * (src/job/source-columns.ts `queryReads`: `*`, COLUMNS(…), NATURAL joins, whole-row references, column aliases on
+ * a table…). Rows kept in state need only these columns.
  */
 export function referencedColumns(tree: TreeNode): string[] | undefined {
-  const names = new Set<string>(['_offset']); // never zero columns: a stored row must still count as one
-  let all = false;
-  forEachNode(tree, (n) => {
-    if (n['class'] === 'STAR' || n['class'] === 'COLUMNS') all = true;
-    if (n['class'] === 'COLUMN_REF') for (const c of n['column_names'] as string[]) names.add(c.toLowerCase());
-    if (n['type'] === 'JOIN') {
-      if (n['ref_type'] === 'NATURAL') all = true;
-      for (const c of (n['using_columns'] as string[] | undefined) ?? []) names.add(c.toLowerCase());
-    }
-    if (n['type'] === 'BASE_TABLE' && ((n['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) all = true;
-  });
-  return all ? undefined : [...names].sort();
+  const reads = queryReads(tree, []);
+  // never zero columns: a stored row must still count as one
+  return reads.everything ? undefined : [...new Set(['_offset', ...reads.names])].sort();
 }
 
 /** SELECT list that keeps only `columns` of a relation (all of them when undefined). */
 export function projection(columns: readonly string[] | undefined): string {
-  if (!columns) return '*';
-  const list = columns.map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
-  return `COLUMNS(c -> lower(c) IN (${list}))`;
+  return projectionSql(columns && new Set(columns));
 }
 
 /** Replace a placeholder identifier (as DuckDB's deparser prints it, quoted or not) by SQL text. */

@@ -64,9 +64,7 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
     const alias = String(node['alias'] ?? '') || source;
     out.push({ kind, source, alias, timeSql, sizeUs, slideUs, keySql, node });
   }
-  // What a bare name could refer to as a whole row: a windowed relation, by its alias or its source's name.
-  const relationNames = new Set(out.flatMap((t) => [t.alias.toLowerCase(), t.source.toLowerCase()]));
-  const columns = out.length > 0 ? referencedColumns(tree, nodes, relationNames) : undefined;
+  const columns = out.length > 0 ? referencedColumns(tree, [...new Set(out.map((t) => t.source))]) : undefined;
   return out.map((t) => ({ ...t, columns }));
 }
 

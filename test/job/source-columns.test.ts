@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJob } from '../../src/job/parse-job.js';
 import { queryReads, selectTree, sourceReadColumns, type ReadColumns } from '../../src/job/source-columns.js';
 import { Engine } from '../../src/sql/engine.js';
+import { referencedColumns as stateColumns } from '../../src/stateful/stream-refs.js';
+import { referencedColumns as windowColumns } from '../../src/stateful/window-columns.js';
 
 /*
  * The column analysis behind decode-side projection. Each shape states exactly which of the source's value columns
@@ -174,5 +176,21 @@ describe('sourceReadColumns over a job', () => {
       'job.sql',
     );
     expect((await sourceReadColumns(engine, def)).get('e')).toBeUndefined();
+  });
+});
+
+describe('state projections use the same analysis', () => {
+  it('joins and aggregates (stream-refs): a whole-row reference keeps every column; otherwise the named ones and _offset', async () => {
+    const whole = await selectTree(engine, 'SELECT b, a.id FROM bid AS b JOIN auction AS a ON b.auction = a.id');
+    expect(stateColumns(whole!)).toBeUndefined();
+    const named = await selectTree(engine, 'SELECT a.id, max(b.price) AS top FROM bid AS b JOIN auction AS a ON b.auction = a.id GROUP BY a.id');
+    expect(stateColumns(named!)).toEqual(['_offset', 'a', 'auction', 'b', 'id', 'price']);
+  });
+
+  it('windows (window-columns): the TVF source is not a column; a whole windowed row keeps everything', async () => {
+    const named = await selectTree(engine, "SELECT auction, count(*) AS n, window_start FROM TUMBLE(bid, date_time, INTERVAL '10 seconds') GROUP BY ALL");
+    expect([...windowColumns(named!, ['bid'])!].filter((c) => BID.includes(c)).sort()).toEqual(['auction', 'date_time']);
+    const whole = await selectTree(engine, "SELECT t FROM TUMBLE(bid, date_time, INTERVAL '10 seconds') AS t");
+    expect(windowColumns(whole!, ['bid'])).toBeUndefined();
   });
 });
