@@ -29,6 +29,7 @@ export async function createKafkaSource(def: SourceDef): Promise<Source> {
       ...(o.max_records_per_batch !== undefined && { maxRecordsPerBatch: o.max_records_per_batch }),
     },
     retry,
+    readAhead: o.read_ahead,
     reader: {
       maxWaitMs: o.max_wait_ms,
       maxBytesPerPartition: o.max_bytes_per_partition,

@@ -25,6 +25,8 @@ export interface KafkaSourceConfig {
   readonly groupId: string | undefined;
   readonly caps: BatchCaps;
   readonly retry: RetryOptions;
+  /** Fetch the next batch's records while the driver works on this one (`prefetch`). */
+  readonly readAhead?: boolean;
   readonly reader: Omit<RangeReaderOptions, 'sourceName'>;
   /** Where data-loss notes go (default stderr). */
   readonly note?: (message: string) => void;
@@ -43,6 +45,10 @@ export class KafkaSource implements Source {
   private startingCache: Map<PartitionKey, bigint> | undefined;
   private readonly reader: KafkaRangeReader;
   private kept: readonly string[] | undefined;
+  /** At most one batch's raw records fetched ahead, keyed by its ranges; never rejects (undefined = not usable). */
+  private ahead: { readonly key: string; readonly raws: Promise<RawRecordBatch[] | undefined> } | undefined;
+  /** Batches fetched ahead, and how many of them a read took or discarded (tests and benchmarks look). */
+  readonly prefetchCounts = { started: 0, used: 0, discarded: 0 };
 
   constructor(
     readonly name: string,
@@ -121,6 +127,7 @@ export class KafkaSource implements Source {
   }
 
   async inferSchema(ranges: readonly OffsetRange[]): Promise<ValueSchema> {
+    await this.takeAhead(undefined);
     const nonEmpty = ranges.filter((r) => r.until > r.from);
     const per = BigInt(Math.max(1, Math.ceil(1000 / Math.max(1, nonEmpty.length))));
     const sample = nonEmpty.map((r) => ({ ...r, until: r.until - r.from > per ? r.from + per : r.until }));
@@ -131,12 +138,61 @@ export class KafkaSource implements Source {
   async read(ranges: readonly OffsetRange[]): Promise<SourceBatch> {
     if (!this.valueSchema) throw new Error(`source '${this.name}': read before its schema is known`);
     const t0 = performance.now();
-    const { raws, lost } = await this.readRaw(ranges);
+    const ahead = await this.takeAhead(rangesKey(ranges));
+    const { raws, lost } = ahead?.raws ? { raws: ahead.raws, lost: [] } : await this.readRaw(ranges);
     const t1 = performance.now();
     const decoded = decodeRecords(raws, { format: this.config.format, schema: this.valueSchema, maxValueBytes: this.config.maxValueBytes, ...(this.kept ? { storedColumns: this.kept } : {}) });
     const table = withHeadersColumn(decoded.table, raws, decoded.deadLetters);
     const t2 = performance.now();
-    return { ...decoded, table, timings: { readMs: t1 - t0, decodeMs: t2 - t1 }, ...(lost.length > 0 ? { lostRanges: lost } : {}) };
+    return {
+      ...decoded,
+      table,
+      // with the records fetched ahead, `readMs` is only what this read still waited for them
+      timings: { readMs: t1 - t0, decodeMs: t2 - t1 },
+      ...(lost.length > 0 ? { lostRanges: lost } : {}),
+      ...(ahead ? { prefetch: ahead.raws ? ('used' as const) : ('discarded' as const) } : {}),
+    };
+  }
+
+  /**
+   * Start fetching these ranges for the next `read` (Source.prefetch): the records travel from the broker while
+   * the driver decodes, loads and writes this batch. One attempt, no notes: anything unusual (an error, offsets
+   * already deleted or not there yet, a first offset past the range start) makes it give up, and the read then
+   * does the work itself and reports what it finds, exactly as without read-ahead.
+   */
+  prefetch(ranges: readonly OffsetRange[]): void {
+    if (this.config.readAhead === false || this.ahead || !this.valueSchema) return;
+    const wanted = ranges.filter((r) => r.until > r.from);
+    if (wanted.length === 0) return;
+    this.prefetchCounts.started++;
+    this.ahead = { key: rangesKey(ranges), raws: this.fetchAhead(wanted).catch(() => undefined) };
+  }
+
+  private async fetchAhead(ranges: readonly OffsetRange[]): Promise<RawRecordBatch[] | undefined> {
+    const bounds = await this.offsets.bounds([...new Set(ranges.map((r) => r.topic))]);
+    const inside = ranges.every((r) => {
+      const b = bounds.get(partitionKey(r));
+      return b !== undefined && r.from >= b.low && r.until <= b.high;
+    });
+    if (!inside) return undefined;
+    const { batches, firstOffsets } = await this.reader.read(ranges);
+    return ranges.every((r) => firstOffsets.get(partitionKey(r)) === r.from) ? batches : undefined;
+  }
+
+  /**
+   * What was fetched ahead: undefined if nothing was, else the records if they are `key`'s (raws undefined: another
+   * batch's, or the fetch gave up). Awaits a fetch in progress either way: the reader's one consumer reads one batch
+   * at a time.
+   */
+  private async takeAhead(key: string | undefined): Promise<{ raws: RawRecordBatch[] | undefined } | undefined> {
+    const ahead = this.ahead;
+    if (!ahead) return undefined;
+    const raws = await ahead.raws;
+    this.ahead = undefined;
+    const usable = raws !== undefined && ahead.key === key;
+    if (usable) this.prefetchCounts.used++;
+    else this.prefetchCounts.discarded++;
+    return { raws: usable ? raws : undefined };
   }
 
   /** Advisory (DESIGN §2 step 7): the ranges' ends become `group_id`'s committed offsets; errors are the caller's to log. */
@@ -147,7 +203,11 @@ export class KafkaSource implements Source {
   }
 
   async close(): Promise<void> {
+    // a fetch ahead still running is cut short: the reader's close makes it fail at once
+    const ahead = this.ahead;
+    this.ahead = undefined;
     await this.reader.close();
+    await ahead?.raws;
     await this.offsets.close();
   }
 
@@ -250,4 +310,9 @@ function describeRanges(ranges: readonly OffsetRange[]): string {
   const byTopic = new Map<string, number[]>();
   for (const r of ranges) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r.partition]);
   return [...byTopic].map(([t, ps]) => `topic '${t}' partition${ps.length > 1 ? 's' : ''} ${ps.join(',')}`).join('; ');
+}
+
+/** The ranges of a batch (empty ones included): a read takes what was fetched ahead only for the very same ranges. */
+function rangesKey(ranges: readonly OffsetRange[]): string {
+  return JSON.stringify(ranges.map((r) => [r.topic, r.partition, String(r.from), String(r.until)]));
 }

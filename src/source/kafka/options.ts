@@ -31,6 +31,7 @@ export const kafkaSourceOptions = z
     max_bytes_per_partition: positiveInt.default(4 * 1024 * 1024),
     session_timeout_ms: positiveInt.default(30_000),
     read_timeout_ms: positiveInt.default(60_000),
+    read_ahead: bool.default(true),
   })
   .strict();
 

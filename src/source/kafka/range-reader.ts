@@ -57,6 +57,8 @@ export class KafkaRangeReader {
   private crashed: Error | undefined;
   private wants = new Map<PartitionKey, Want>();
   private wake: (() => void) | undefined;
+  /** Set by close: a read still waiting (a fetch ahead) fails at once instead of running into the stall timeout. */
+  private closed = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -108,6 +110,8 @@ export class KafkaRangeReader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
     await this.reset(5000);
   }
 
@@ -115,6 +119,7 @@ export class KafkaRangeReader {
     const topics = [...new Set([...this.topics, ...ranges.map((r) => r.topic)])].sort();
     const usable = this.consumer && !this.crashed && topics.length === this.topics.length && ranges.every((r) => this.assigned.has(partitionKey(r)));
     if (usable) return;
+    if (this.closed) throw externalError(`kafka source '${this.options.sourceName}': the reader was closed`, false);
     await this.reset();
     this.topics = topics;
     this.options.onConsumerCreated?.();
@@ -225,6 +230,7 @@ export class KafkaRangeReader {
     let progressAt = Date.now();
     let lastProgress = this.progressMark();
     for (;;) {
+      if (this.closed) throw externalError(`kafka source '${this.options.sourceName}': the reader was closed`, false);
       if (this.crashed) throw this.crashed;
       if (done()) return;
       const mark = this.progressMark();
