@@ -4,6 +4,7 @@ import { externalError } from '../../errors.js';
 import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import type { RawRecordBatch } from '../source.js';
 import { isPermanentBrokerError, kafkaErrorText } from './client.js';
+import { kafkaRecordBytes } from './record-bytes.js';
 
 export interface RangeReaderOptions {
   readonly sourceName: string;
@@ -302,7 +303,9 @@ function headerPairs(headers: KafkaMessage['headers']): ReadonlyArray<readonly [
 }
 
 function toRawBatch(w: Want): RawRecordBatch {
+  const bytes = kafkaRecordBytes(w.keys, w.values);
   return {
+    ...(bytes ? { bytes } : {}),
     topic: w.range.topic,
     partition: w.range.partition,
     count: w.offsets.length,
