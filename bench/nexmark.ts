@@ -21,12 +21,12 @@
  *    (same schema, same sink, available-now). Both pay one consumer-group join (fixed by the mock, ~3 s); the
  *    ratio is given with and without it. The mock keeps ≤ 5 MiB per partition: N ≤ ~250k. q0 runs four times,
  *    alternating the source's read_ahead off and on, with --kafka-cap records per partition and batch (5000).
- * Prints a JSON report and writes it to bench/results/nexmark.json.
+ * Prints a JSON report and writes it to bench/results/nexmark.json (or to --out <file>, relative to the repository).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { batchCaps } from '../src/cli/run-command.js';
@@ -456,8 +456,9 @@ async function main(): Promise<void> {
       ...(kafka ? { kafka } : {}),
     };
     const json = JSON.stringify(report, null, 2);
-    mkdirSync(join(REPO, 'bench/results'), { recursive: true });
-    writeFileSync(join(REPO, 'bench/results/nexmark.json'), json + '\n');
+    const out = resolve(REPO, arg('out') ?? 'bench/results/nexmark.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, json + '\n');
     process.stdout.write(json + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
