@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DecodePool } from './decode-pool.js';
 import type { DecodeOutcome, DecodeTask } from './decode-task.js';
+import { ReadAheadBackoff } from './read-ahead-backoff.js';
 
 /** What a read finds: the outcomes read ahead for it, 'discarded' (another batch was read ahead, or it failed), or nothing. */
 export type ReadAheadResult = { readonly outcomes: DecodeOutcome[]; readonly waitMs: number } | 'discarded' | undefined;
@@ -14,9 +15,7 @@ export class ReadAhead {
   private pool: DecodePool | undefined;
   private pending: { readonly key: string; readonly outcomes: Promise<DecodeOutcome[] | undefined> } | undefined;
   private broken = false;
-  /** After a batch read ahead for nothing, this many chances are let go (doubling while it keeps happening). */
-  private backoff = 0;
-  private skip = 0;
+  private readonly backoff = new ReadAheadBackoff();
   /** Batches read ahead, and how many of them a read took or discarded (tests and benchmarks look). */
   readonly counts = { started: 0, used: 0, discarded: 0 };
 
@@ -30,11 +29,7 @@ export class ReadAhead {
   start(key: string, tasks: readonly DecodeTask[]): void {
     if (this.pending) this.discarded();
     this.pending = undefined;
-    if (this.broken) return;
-    if (this.skip > 0) {
-      this.skip--;
-      return;
-    }
+    if (this.broken || !this.backoff.take()) return;
     this.pool ??= new DecodePool(this.threads);
     const outcomes = this.pool.runAll(tasks).then(
       (o) => (o.every((x) => x.ok) ? o : undefined),
@@ -60,14 +55,13 @@ export class ReadAhead {
       return 'discarded';
     }
     this.counts.used++;
-    this.backoff = 0;
+    this.backoff.used();
     return { outcomes, waitMs: performance.now() - t0 };
   }
 
   private discarded(): void {
     this.counts.discarded++;
-    this.backoff = Math.min(16, Math.max(1, this.backoff * 2));
-    this.skip = this.backoff;
+    this.backoff.discarded();
   }
 
   /** Drop the batch held and stop the threads at once (a decode in progress is cut short). */

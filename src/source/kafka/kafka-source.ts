@@ -5,6 +5,7 @@ import type { BatchCaps } from '../../plan/plan-batch.js';
 import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import { withRetry, type RetryOptions } from '../../util/retry.js';
 import { decodeRecords, inferSchema, storedSchema, type ValueFormat } from '../decode/index.js';
+import { ReadAheadBackoff } from '../read-ahead-backoff.js';
 import type { ValueSchema } from '../schema.js';
 import type { RawRecordBatch, Source, SourceBatch } from '../source.js';
 import { isRetriableKafkaError, kafkaErrorText } from './client.js';
@@ -49,6 +50,8 @@ export class KafkaSource implements Source {
   private ahead: { readonly key: string; readonly raws: Promise<RawRecordBatch[] | undefined> } | undefined;
   /** Batches fetched ahead, and how many of them a read took or discarded (tests and benchmarks look). */
   readonly prefetchCounts = { started: 0, used: 0, discarded: 0 };
+  /** A fetch for nothing also delays the next read (it waits for the consumer): back off when it keeps happening. */
+  private readonly aheadBackoff = new ReadAheadBackoff();
 
   constructor(
     readonly name: string,
@@ -163,7 +166,7 @@ export class KafkaSource implements Source {
   prefetch(ranges: readonly OffsetRange[]): void {
     if (this.config.readAhead === false || this.ahead || !this.valueSchema) return;
     const wanted = ranges.filter((r) => r.until > r.from);
-    if (wanted.length === 0) return;
+    if (wanted.length === 0 || !this.aheadBackoff.take()) return;
     this.prefetchCounts.started++;
     this.ahead = { key: rangesKey(ranges), raws: this.fetchAhead(wanted).catch(() => undefined) };
   }
@@ -190,8 +193,13 @@ export class KafkaSource implements Source {
     const raws = await ahead.raws;
     this.ahead = undefined;
     const usable = raws !== undefined && ahead.key === key;
-    if (usable) this.prefetchCounts.used++;
-    else this.prefetchCounts.discarded++;
+    if (usable) {
+      this.prefetchCounts.used++;
+      this.aheadBackoff.used();
+    } else {
+      this.prefetchCounts.discarded++;
+      this.aheadBackoff.discarded();
+    }
     return { raws: usable ? raws : undefined };
   }
 
