@@ -5,6 +5,7 @@ import { Checkpoint, type OffsetLogEntry } from '../checkpoint/checkpoint.js';
 import { errorMessage, internalError, userError } from '../errors.js';
 import { eventTimeStatsFromArrow, type EventTimeStats } from '../arrow/event-time-stats.js';
 import { ingestSourceBatch } from '../arrow/ingest-source-batch.js';
+import { ReadyTables } from '../arrow/ready-tables.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
 import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
 import { parseSchemaText, schemaToText } from '../source/schema.js';
@@ -69,6 +70,7 @@ export class Driver {
   private lastSnapshotMs = 0;
   /** Per source: the column its event time is, when it is a bare column (undefined: an expression). */
   private readonly eventTimeColumns = new Map<string, string | undefined>();
+  private readonly readyTables = new ReadyTables();
 
   private constructor(
     readonly job: CompiledJob,
@@ -174,7 +176,7 @@ export class Driver {
     for (const [name, batch] of read) {
       if (!batch.duckdb) arrowLoaded.add(name);
       // JSON the source left to DuckDB is parsed here; its dead letters are final only after this (a fallback re-decodes)
-      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch));
+      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables));
       read.set(name, ingested.batch);
       duckdbDecodeMs += ingested.decodeMs;
       if (ingested.fallback) this.options.note?.(`source '${name}': batch ${batchId} decoded by the JS decoder (DuckDB's JSON decode disagreed: ${ingested.fallback})`);
@@ -243,11 +245,14 @@ export class Driver {
     });
     this.lastBatchStart = start;
     this.checkpoint.appendProgress(progress);
+    // The batch is done with its source tables: DuckDB empties them while the next batch is planned and read.
+    for (const name of arrowLoaded) this.readyTables.prepare(this.engine, ident(name), read.get(name)!.table.schema);
     return progress;
   }
 
   /** Close sources and sinks and release the checkpoint. */
   async close(): Promise<void> {
+    await this.readyTables.settled();
     await this.publishStateSnapshot(true).catch((err: unknown) => this.options.note?.(`state snapshot not published: ${errorMessage(err)}`));
     for (const { sink } of this.job.sinks) await sink.close().catch(() => undefined);
     for (const source of this.job.sources) await source.close().catch(() => undefined);
