@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { literal, type Engine } from '../sql/engine.js';
 import { externalError, errorMessage } from '../errors.js';
@@ -211,7 +211,10 @@ export abstract class StagedFileSink implements Sink {
     };
     const manifest = this.manifestPath(batch.batchId);
     const manifestTmp = tempPathFor(manifest);
-    await Promise.all([...(sync ? moves.map((m) => fsyncPath(m.staged)) : []), writeFileDurable(manifestTmp, `${JSON.stringify(entry)}\n`, sync)]);
+    const text = `${JSON.stringify(entry)}\n`;
+    // Without fsync there is nothing to overlap: a plain write spares three thread-pool round trips per batch.
+    if (sync) await Promise.all([...moves.map((m) => fsyncPath(m.staged)), writeFileDurable(manifestTmp, text, true)]);
+    else writeFileSync(manifestTmp, text);
     // Data first: a reader that finds the manifest entry finds the files.
     const dirs = new Set([this.path, this.manifestDir]);
     for (const { staged, file } of moves) {
