@@ -17,11 +17,16 @@ export interface CreateTableOptions {
 
 /** CREATE [TEMP] TABLE `table` (already-quoted SQL) with columns mapped from the Arrow schema, then append every row. */
 export async function createTableFromArrow(conn: DuckDBConnection, table: string, data: arrow.Table, opts: CreateTableOptions = {}): Promise<void> {
-  const columns = data.schema.fields.map((f) => `${ident(f.name)} ${duckdbTypeOf(f)}`);
+  await conn.run(createTableSql(table, data.schema, opts));
+  await appendArrow(conn, table, data);
+}
+
+/** The CREATE [OR REPLACE] [TEMP] TABLE statement for `table` (already-quoted SQL) with the columns of `schema`. */
+export function createTableSql(table: string, schema: arrow.Schema, opts: CreateTableOptions = {}): string {
+  const columns = schema.fields.map((f) => `${ident(f.name)} ${duckdbTypeOf(f)}`);
   if (columns.length === 0) throw userError(`cannot create table ${table}: the Arrow table has no columns`);
   const create = `CREATE ${opts.replace ? 'OR REPLACE ' : ''}${opts.temporary ? 'TEMP ' : ''}TABLE`;
-  await conn.run(`${create} ${table} (${columns.join(', ')})`);
-  await appendArrow(conn, table, data);
+  return `${create} ${table} (${columns.join(', ')})`;
 }
 
 /**

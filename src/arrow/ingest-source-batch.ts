@@ -5,7 +5,8 @@ import { errorMessage } from '../errors.js';
 import { fastPathSql } from '../source/decode/duckdb-json-sql.js';
 import { METADATA_FIELDS } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
-import { createTableFromArrow } from './arrow-to-duckdb.js';
+import { appendArrow, createTableFromArrow, createTableSql } from './arrow-to-duckdb.js';
+import type { ReadyTables } from './ready-tables.js';
 
 /** What loading a source batch produced: the batch as it stands (a fallback may have re-decoded it) and timings. */
 export interface IngestedBatch {
@@ -19,16 +20,19 @@ export interface IngestedBatch {
 }
 
 /**
- * Load a source batch into the temp table `name` (replacing it): Arrow rows as they are, or, for a batch with
+ * Load a source batch into the temp table `name` (replacing it, or appending to it when `ready` says it was
+ * re-created empty with the same columns since the last batch): Arrow rows as they are, or, for a batch with
  * DuckDB-decoded JSON (`batch.duckdb`), its raw values parsed by json_transform (src/source/decode/duckdb-json-sql.ts
  * keeps only the rows DuckDB proves the JS decoder would make alike) and the JS decoder's rows for the other records
  * merged back in record order; the returned batch then carries the final dead letters. Should DuckDB fail on the
  * batch, the JS decoder (the reference) decodes all of it and the returned batch is that one.
  */
-export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch): Promise<IngestedBatch> {
+export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch, ready?: ReadyTables): Promise<IngestedBatch> {
   const table = ident(name);
   if (!batch.duckdb) {
-    await createTableFromArrow(conn, table, batch.table, { temporary: true, replace: true });
+    const create = createTableSql(table, batch.table.schema, { temporary: true, replace: true });
+    if (!ready?.take(table, create)) await conn.run(create);
+    await appendArrow(conn, table, batch.table);
     return { batch, decodeMs: 0, duckdbRows: 0 };
   }
   const d = batch.duckdb;

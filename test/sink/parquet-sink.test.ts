@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParquetSink } from '../../src/sink/parquet-sink.js';
 import type { Engine } from '../../src/sql/engine.js';
@@ -121,6 +121,32 @@ describe('ParquetSink', () => {
         await second.addBatch(await makeBatch(engine, 2, rowsOf(2)));
         expect(await readTable(engine, second.glob)).toEqual(rows12);
         expect(existsSync(second.manifestPath(2))).toBe(true);
+      }),
+    ));
+
+  it('a failed attempt in this process leaves a staged file that the retry replaces (addBatch and addQuery)', () =>
+    withEngine((engine) =>
+      withTempDir(async (dir) => {
+        const sink = new ParquetSink('errors', join(dir, 'errors'));
+        await sink.open(engine);
+        await sink.addQuery({ batchId: 1, batchTime: Date.UTC(2025, 0, 1), engine, query: rowsOf(1), fsync: false });
+        for (const [batchId, write] of [
+          [2, () => makeBatch(engine, 2, rowsOf(2)).then((b) => sink.addBatch({ ...b, fsync: false }))],
+          [3, () => sink.addQuery({ batchId: 3, batchTime: Date.UTC(2025, 0, 1), engine, query: rowsOf(3), fsync: false })],
+        ] as const) {
+          // the manifest directory is a file for a moment: COPY succeeds, publishing fails, the staged file stays
+          rmSync(sink.manifestDir, { recursive: true });
+          writeFileSync(sink.manifestDir, 'not a directory');
+          await expect(write()).rejects.toThrow(/writing batch/);
+          const staged = join(sink.stagingDir, sink.dataFileName(batchId));
+          expect(existsSync(staged)).toBe(true);
+          writeFileSync(staged, 'torn bytes of the failed attempt');
+          rmSync(sink.manifestDir);
+          mkdirSync(sink.manifestDir);
+          await write();
+          expect(readdirSync(sink.stagingDir)).toEqual([]);
+        }
+        expect(await readTable(engine, sink.glob)).toEqual([...rows12, [5, 'row-5'], [6, 'row-6']]);
       }),
     ));
 

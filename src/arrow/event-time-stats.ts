@@ -1,0 +1,136 @@
+import * as arrow from 'apache-arrow';
+
+/** Per partition key (`topic:partition`), the max event time in ms; and how many rows are behind the watermark. */
+export interface EventTimeStats {
+  readonly maxima: Map<string, number>;
+  readonly late: number;
+}
+
+/** Arrow timestamp units → the exact factor to nanoseconds (the finest unit, so every comparison is exact). */
+const NANOS_PER_UNIT: Record<arrow.TimeUnit, bigint> = {
+  [arrow.TimeUnit.SECOND]: 1_000_000_000n,
+  [arrow.TimeUnit.MILLISECOND]: 1_000_000n,
+  [arrow.TimeUnit.MICROSECOND]: 1_000n,
+  [arrow.TimeUnit.NANOSECOND]: 1n,
+};
+
+/**
+ * What the driver's event-time query (queryEventTimeStats in src/driver/event-time-query.ts) gives for a source
+ * table loaded from `table`, with `column` as the event time:
+ *
+ * ```sql
+ * SELECT _topic || ':' || _partition AS p, epoch_ms(max(<column>))::BIGINT,
+ *        count(*) FILTER (WHERE NOT (<column> >= make_timestamp(trunc(watermarkMs) * 1000)))
+ * FROM <source> GROUP BY ALL
+ * ```
+ *
+ * computed from the Arrow buffers instead, because on tiny batches that one statement costs as much as the rest
+ * of the transform. Same semantics to the bit: nulls are neither a maximum nor late (`NULL >= w` is not true, and
+ * `NOT NULL` is not true either), a partition whose event times are all null has no maximum, epoch_ms truncates
+ * toward zero (before 1970 too), and the late test compares at the column's own precision (DuckDB compares
+ * TIMESTAMP_NS with nanoseconds; seconds and milliseconds are widened to microseconds exactly).
+ *
+ * Undefined when this cannot promise the query's answer, and the caller runs the query: a column that is not a
+ * plain timestamp (a time zone makes the comparison depend on the session's TimeZone), partition columns of an
+ * unexpected type or with nulls.
+ */
+export function eventTimeStatsFromArrow(table: arrow.Table, column: string, watermarkMs: number | null): EventTimeStats | undefined {
+  const index = fieldIndex(table.schema, column);
+  const topicIndex = fieldIndex(table.schema, '_topic');
+  const partitionIndex = fieldIndex(table.schema, '_partition');
+  if (index === undefined || topicIndex === undefined || partitionIndex === undefined) return undefined;
+  const type = table.schema.fields[index]!.type as arrow.DataType;
+  if (!arrow.DataType.isTimestamp(type) || (type.timezone !== null && type.timezone !== undefined && type.timezone !== '')) return undefined;
+  if (!arrow.DataType.isUtf8(table.schema.fields[topicIndex]!.type) || !isInt32(table.schema.fields[partitionIndex]!.type)) return undefined;
+  const nanos = NANOS_PER_UNIT[type.unit];
+  // Late: value × nanos < trunc(w) ms × 10^6, i.e. value < ceil(trunc(w) × 10^6 / nanos) in the column's unit.
+  const threshold = watermarkMs === null ? undefined : ceilDiv(BigInt(Math.trunc(watermarkMs)) * 1_000_000n, nanos);
+  const thresholdHi = threshold === undefined ? 0 : Number(BigInt.asIntN(32, threshold >> 32n));
+  const thresholdLo = threshold === undefined ? 0 : Number(BigInt.asUintN(32, threshold));
+  const tooBig = threshold !== undefined && threshold > 0x7fffffffffffffffn; // every value is late
+  const tooSmall = threshold !== undefined && threshold < -0x8000000000000000n; // none is
+
+  const best = new Map<string, { hi: number; lo: number }>();
+  let late = 0;
+  for (const batch of table.batches) {
+    const topics = batch.data.children[topicIndex]!;
+    const partitions = batch.data.children[partitionIndex]!;
+    const times = batch.data.children[index]!;
+    if (topics.nullCount > 0 || partitions.nullCount > 0) return undefined;
+    const words = int64Words(times);
+    const partitionValues = partitions.values as Int32Array;
+    const topicOffsets = topics.valueOffsets as Int32Array;
+    const topicBytes = topics.values as Uint8Array;
+    const valid = times.nullCount > 0 ? times.nullBitmap : undefined;
+    let key = '';
+    let current: { hi: number; lo: number } | undefined;
+    let prevPartition = NaN;
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (let i = 0; i < batch.numRows; i++) {
+      if (valid) {
+        const bit = times.offset + i;
+        if (((valid[bit >> 3]! >> (bit & 7)) & 1) === 0) continue;
+      }
+      const hi = words[2 * i + 1]!;
+      const lo = words[2 * i]! >>> 0;
+      if (threshold !== undefined && !tooSmall && (tooBig || hi < thresholdHi || (hi === thresholdHi && lo < thresholdLo))) late++;
+      // Rows come in runs of one partition: the key is rebuilt only when the partition or the topic bytes change.
+      const start = topicOffsets[i]!;
+      const end = topicOffsets[i + 1]!;
+      if (partitionValues[i] !== prevPartition || !sameBytes(topicBytes, prevStart, prevEnd, start, end)) {
+        prevPartition = partitionValues[i]!;
+        key = `${utf8.decode(topicBytes.subarray(start, end))}:${prevPartition}`;
+        current = best.get(key);
+      }
+      prevStart = start;
+      prevEnd = end;
+      if (current === undefined) {
+        current = { hi, lo };
+        best.set(key, current);
+      } else if (hi > current.hi || (hi === current.hi && lo > current.lo)) {
+        current.hi = hi;
+        current.lo = lo;
+      }
+    }
+  }
+  const maxima = new Map<string, number>();
+  for (const [key, { hi, lo }] of best) {
+    const value = (BigInt(hi) << 32n) | BigInt(lo);
+    // BigInt division truncates toward zero, as epoch_ms does.
+    maxima.set(key, Number((value * nanos) / 1_000_000n));
+  }
+  return { maxima, late };
+}
+
+const utf8 = new TextDecoder();
+
+/** DuckDB binds identifiers case-insensitively: the one field named `name` in any case, if exactly one. */
+function fieldIndex(schema: arrow.Schema, name: string): number | undefined {
+  const exact = schema.fields.findIndex((f) => f.name === name);
+  if (exact >= 0) return exact;
+  const lower = name.toLowerCase();
+  const matches = schema.fields.flatMap((f, i) => (f.name.toLowerCase() === lower ? [i] : []));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+function isInt32(type: arrow.DataType): boolean {
+  return arrow.DataType.isInt(type) && type.bitWidth === 32 && type.isSigned;
+}
+
+/** An int64 column's values as (lo, hi) 32-bit word pairs: compared exactly without a BigInt per row. */
+function int64Words(data: arrow.Data): Int32Array {
+  const values = data.values as BigInt64Array;
+  return new Int32Array(values.buffer, values.byteOffset, data.length * 2);
+}
+
+function sameBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart || aStart < 0) return false;
+  for (let k = 0; k < aEnd - aStart; k++) if (bytes[aStart + k] !== bytes[bStart + k]) return false;
+  return true;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return q * b < a ? q + 1n : q;
+}
