@@ -49,3 +49,8 @@ export function rangeToJson(r: OffsetRange): OffsetRangeJson {
 export function rangeFromJson(j: OffsetRangeJson): OffsetRange {
   return { topic: j.topic, partition: j.partition, from: BigInt(j.from), until: BigInt(j.until) };
 }
+
+/** A batch's ranges (empty ones included) as a key: what was read ahead is used only for the very same ranges. */
+export function rangesKey(ranges: readonly OffsetRange[]): string {
+  return JSON.stringify(ranges.map((r) => [r.topic, r.partition, String(r.from), String(r.until)]));
+}

@@ -2,7 +2,7 @@ import * as arrow from 'apache-arrow';
 import { performance } from 'node:perf_hooks';
 import { userError } from '../errors.js';
 import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
-import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
+import { partitionKey, rangeSize, rangesKey, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
 import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
 import { decodeForDuckdb } from './decode/duckdb-json.js';
 import { DecodePool } from './decode-pool.js';
@@ -281,7 +281,7 @@ function prefetchFromEnv(): number | undefined {
 
 /** The ranges (empty ones included) and decode options of a batch read ahead: a read takes it only if they are the same. */
 function readAheadKey(ranges: readonly OffsetRange[], options: DecodeOptions): string {
-  return JSON.stringify({ ranges: ranges.map((r) => [r.topic, r.partition, String(r.from), String(r.until)]), options });
+  return `${rangesKey(ranges)} ${JSON.stringify(options)}`;
 }
 
 function withPrefetch(batch: SourceBatch, prefetch: 'used' | 'discarded'): SourceBatch {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import { DuckstreamError, externalError, userError } from '../../errors.js';
 import type { BatchCaps } from '../../plan/plan-batch.js';
-import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
+import { partitionKey, rangesKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import { withRetry, type RetryOptions } from '../../util/retry.js';
 import { decodeRecords, inferSchema, storedSchema, type ValueFormat } from '../decode/index.js';
 import { ReadAheadBackoff } from '../read-ahead-backoff.js';
@@ -318,9 +318,4 @@ function describeRanges(ranges: readonly OffsetRange[]): string {
   const byTopic = new Map<string, number[]>();
   for (const r of ranges) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r.partition]);
   return [...byTopic].map(([t, ps]) => `topic '${t}' partition${ps.length > 1 ? 's' : ''} ${ps.join(',')}`).join('; ');
-}
-
-/** The ranges of a batch (empty ones included): a read takes what was fetched ahead only for the very same ranges. */
-function rangesKey(ranges: readonly OffsetRange[]): string {
-  return JSON.stringify(ranges.map((r) => [r.topic, r.partition, String(r.from), String(r.until)]));
 }
