@@ -45,8 +45,7 @@ export function eventTimeStatsFromArrow(table: arrow.Table, column: string, wate
   const nanos = NANOS_PER_UNIT[type.unit];
   // Late: value × nanos < trunc(w) ms × 10^6, i.e. value < ceil(trunc(w) × 10^6 / nanos) in the column's unit.
   const threshold = watermarkMs === null ? undefined : ceilDiv(BigInt(Math.trunc(watermarkMs)) * 1_000_000n, nanos);
-  const thresholdHi = threshold === undefined ? 0 : Number(BigInt.asIntN(32, threshold >> 32n));
-  const thresholdLo = threshold === undefined ? 0 : Number(BigInt.asUintN(32, threshold));
+  const limit: Threshold = threshold === undefined ? undefined : { hi: Number(BigInt.asIntN(32, threshold >> 32n)), lo: Number(BigInt.asUintN(32, threshold)) };
   const tooBig = threshold !== undefined && threshold > 0x7fffffffffffffffn; // every value is late
   const tooSmall = threshold !== undefined && threshold < -0x8000000000000000n; // none is
 
@@ -57,41 +56,27 @@ export function eventTimeStatsFromArrow(table: arrow.Table, column: string, wate
     const partitions = batch.data.children[partitionIndex]!;
     const times = batch.data.children[index]!;
     if (topics.nullCount > 0 || partitions.nullCount > 0) return undefined;
-    const words = int64Words(times);
+    const values = int64Words(times);
     const partitionValues = partitions.values as Int32Array;
     const topicOffsets = topics.valueOffsets as Int32Array;
     const topicBytes = topics.values as Uint8Array;
     const valid = times.nullCount > 0 ? times.nullBitmap : undefined;
-    let key = '';
-    let current: { hi: number; lo: number } | undefined;
-    let prevPartition = NaN;
-    let prevStart = -1;
-    let prevEnd = -1;
-    for (let i = 0; i < batch.numRows; i++) {
-      if (valid) {
-        const bit = times.offset + i;
-        if (((valid[bit >> 3]! >> (bit & 7)) & 1) === 0) continue;
+    const rows = batch.numRows;
+    // Rows come in runs of one partition: each run's maximum and late count are taken in a loop of their own.
+    for (let i = 0; i < rows; ) {
+      const end = runEnd(partitionValues, topicOffsets, topicBytes, i, rows);
+      const key = `${utf8.decode(topicBytes.subarray(topicOffsets[i]!, topicOffsets[i + 1]!))}:${partitionValues[i]!}`;
+      const run = valid ? runStatsWithNulls(values, valid, times.offset, i, end, limit, tooBig, tooSmall) : runStats(values, i, end, limit, tooBig, tooSmall);
+      late += run.late;
+      if (run.found) {
+        const current = best.get(key);
+        if (current === undefined) best.set(key, { hi: run.hi, lo: run.lo });
+        else if (run.hi > current.hi || (run.hi === current.hi && run.lo > current.lo)) {
+          current.hi = run.hi;
+          current.lo = run.lo;
+        }
       }
-      const hi = words[2 * i + 1]!;
-      const lo = words[2 * i]! >>> 0;
-      if (threshold !== undefined && !tooSmall && (tooBig || hi < thresholdHi || (hi === thresholdHi && lo < thresholdLo))) late++;
-      // Rows come in runs of one partition: the key is rebuilt only when the partition or the topic bytes change.
-      const start = topicOffsets[i]!;
-      const end = topicOffsets[i + 1]!;
-      if (partitionValues[i] !== prevPartition || !sameBytes(topicBytes, prevStart, prevEnd, start, end)) {
-        prevPartition = partitionValues[i]!;
-        key = `${utf8.decode(topicBytes.subarray(start, end))}:${prevPartition}`;
-        current = best.get(key);
-      }
-      prevStart = start;
-      prevEnd = end;
-      if (current === undefined) {
-        current = { hi, lo };
-        best.set(key, current);
-      } else if (hi > current.hi || (hi === current.hi && lo > current.lo)) {
-        current.hi = hi;
-        current.lo = lo;
-      }
+      i = end;
     }
   }
   const maxima = new Map<string, number>();
@@ -124,11 +109,77 @@ function int64Words(data: arrow.Data): Int32Array {
   return new Int32Array(values.buffer, values.byteOffset, data.length * 2);
 }
 
-function sameBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
-  if (aEnd - aStart !== bEnd - bStart || aStart < 0) return false;
-  for (let k = 0; k < aEnd - aStart; k++) if (bytes[aStart + k] !== bytes[bStart + k]) return false;
-  return true;
+/**
+ * Where the run of rows with row `from`'s partition and topic ends. The topic column repeats one string per row:
+ * rows `from … j` share row `from`'s topic when each has its length and the bytes repeat with that period.
+ */
+function runEnd(partitions: Int32Array, offsets: Int32Array, bytes: Uint8Array, from: number, rows: number): number {
+  const partition = partitions[from]!;
+  const length = offsets[from + 1]! - offsets[from]!;
+  let j = from + 1;
+  while (j < rows && partitions[j] === partition && offsets[j + 1]! - offsets[j]! === length) j++;
+  // The bytes of rows from+1 … j-1 must equal the row before them, i.e. repeat with period `length`.
+  const first = offsets[from + 1]!;
+  const last = offsets[j]!;
+  for (let x = first; x < last; x++) {
+    if (bytes[x] !== bytes[x - length]) return from + 1 + Math.floor((x - first) / length);
+  }
+  return j;
 }
+
+interface RunStats {
+  found: boolean;
+  hi: number;
+  lo: number;
+  late: number;
+}
+
+/** Max (as hi/lo words) and late count of rows `[from, end)` of a column without nulls. */
+function runStats(words: Int32Array, from: number, end: number, threshold: Threshold, tooBig: boolean, tooSmall: boolean): RunStats {
+  let hi = words[2 * from + 1]!;
+  let lo = words[2 * from]! >>> 0;
+  let late = 0;
+  const checkLate = threshold !== undefined && !tooSmall;
+  const tHi = threshold?.hi ?? 0;
+  const tLo = threshold?.lo ?? 0;
+  for (let i = from; i < end; i++) {
+    const h = words[2 * i + 1]!;
+    const l = words[2 * i]! >>> 0;
+    if (checkLate && (tooBig || h < tHi || (h === tHi && l < tLo))) late++;
+    if (h > hi || (h === hi && l > lo)) {
+      hi = h;
+      lo = l;
+    }
+  }
+  return { found: end > from, hi, lo, late };
+}
+
+/** `runStats` for a column with nulls: a null is neither a maximum nor late. */
+function runStatsWithNulls(words: Int32Array, valid: Uint8Array, offset: number, from: number, end: number, threshold: Threshold, tooBig: boolean, tooSmall: boolean): RunStats {
+  let found = false;
+  let hi = 0;
+  let lo = 0;
+  let late = 0;
+  const checkLate = threshold !== undefined && !tooSmall;
+  const tHi = threshold?.hi ?? 0;
+  const tLo = threshold?.lo ?? 0;
+  for (let i = from; i < end; i++) {
+    const bit = offset + i;
+    if (((valid[bit >> 3]! >> (bit & 7)) & 1) === 0) continue;
+    const h = words[2 * i + 1]!;
+    const l = words[2 * i]! >>> 0;
+    if (checkLate && (tooBig || h < tHi || (h === tHi && l < tLo))) late++;
+    if (!found || h > hi || (h === hi && l > lo)) {
+      found = true;
+      hi = h;
+      lo = l;
+    }
+  }
+  return { found, hi, lo, late };
+}
+
+/** The late threshold in the column's unit, as int64 hi/lo words (undefined: no watermark yet). */
+type Threshold = { readonly hi: number; readonly lo: number } | undefined;
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;

@@ -1,3 +1,4 @@
+import type * as arrow from 'apache-arrow';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { performance } from 'node:perf_hooks';
 import { ident } from '../sql/engine.js';
@@ -20,19 +21,19 @@ export interface IngestedBatch {
 }
 
 /**
- * Load a source batch into the temp table `name` (replacing it, or appending to it when `ready` says it was
+ * Load a source batch (its Arrow table, or `load`: those rows with fewer columns) into the temp table `name` (replacing it, or appending to it when `ready` says it was
  * re-created empty with the same columns since the last batch): Arrow rows as they are, or, for a batch with
  * DuckDB-decoded JSON (`batch.duckdb`), its raw values parsed by json_transform (src/source/decode/duckdb-json-sql.ts
  * keeps only the rows DuckDB proves the JS decoder would make alike) and the JS decoder's rows for the other records
  * merged back in record order; the returned batch then carries the final dead letters. Should DuckDB fail on the
  * batch, the JS decoder (the reference) decodes all of it and the returned batch is that one.
  */
-export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch, ready?: ReadyTables): Promise<IngestedBatch> {
+export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch, ready?: ReadyTables, load: arrow.Table = batch.table): Promise<IngestedBatch> {
   const table = ident(name);
   if (!batch.duckdb) {
-    const create = createTableSql(table, batch.table.schema, { temporary: true, replace: true });
+    const create = createTableSql(table, load.schema, { temporary: true, replace: true });
     if (!ready?.take(table, create)) await conn.run(create);
-    await appendArrow(conn, table, batch.table);
+    await appendArrow(conn, table, load);
     return { batch, decodeMs: 0, duckdbRows: 0 };
   }
   const d = batch.duckdb;

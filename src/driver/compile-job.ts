@@ -2,7 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { userError, errorMessage } from '../errors.js';
 import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
-import { sourceReadColumns } from '../job/source-columns.js';
+import { sourceReadColumns, type ReadColumns } from '../job/source-columns.js';
 import { AggregateOperator } from '../stateful/aggregate-operator.js';
 import { JoinAggregateOperator } from '../stateful/join-aggregate-operator.js';
 import { RegularJoinOperator } from '../stateful/regular-join-operator.js';
@@ -13,6 +13,7 @@ import { parseDuration } from '../util/duration.js';
 import type { WatermarkSpec } from './watermark.js';
 import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
+import { METADATA_NAMES, withoutUnreadMetadata } from '../arrow/loaded-columns.js';
 import { createSource } from '../source/registry.js';
 import { batchSchema, type ValueSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
@@ -46,6 +47,11 @@ export interface CompiledJob {
   /** Per source: where rows behind the watermark are written, when the job asks for it. */
   readonly lateDataPaths: ReadonlyMap<string, string>;
   readonly operators: readonly StatefulOperator[];
+  /**
+   * Per source: the metadata columns loaded into DuckDB (the others are left out of its table); a source not
+   * listed loads them all. bindCheck removes a source whose queries do not bind without the left-out columns.
+   */
+  readonly metadataColumns: Map<string, ReadonlySet<string>>;
   /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
   readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
   /** Run a batch on every interval trigger tick even without new data (DStream jobs: windows slide by batch). */
@@ -97,7 +103,8 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     if (plan.kind === 'stateful' && plan.operator.streams.length > 1) requireDeclaredSchemas(s.name, plan.operator.streams, def);
     sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
   }
-  await keepReadColumns(engine, def, sources, sinks);
+  const read = await keepReadColumns(engine, def, sources, sinks);
+  const operators = sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : []));
   return {
     def,
     sources,
@@ -106,7 +113,8 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     eventTime: new Map(times.filter((t) => t.eventTimeSql).map((t) => [t.name, t.eventTimeSql!])),
     watermarks: watermarkSpecs(def),
     lateDataPaths: new Map(def.sources.filter((s) => s.options['late_data_path']).map((s) => [s.name, resolve(s.options['late_data_path']!)])),
-    operators: sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : [])),
+    operators,
+    metadataColumns: operators.length > 0 ? new Map() : metadataRead(read),
     catalog: catalogOf(sinks),
   };
 }
@@ -117,7 +125,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
  * (windows, aggregates, delta joins) are covered by the query analysis; any other one (deduplication, interval
  * joins: `SELECT *` into state, inserted by position) gets whole rows, so its state keeps the shape it always had.
  */
-async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly Source[], sinks: readonly CompiledSink[]): Promise<void> {
+async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly Source[], sinks: readonly CompiledSink[]): Promise<Map<string, ReadColumns>> {
   const projecting = (op: StatefulOperator) => op instanceof WindowOperator || op instanceof AggregateOperator || op instanceof RegularJoinOperator || op instanceof JoinAggregateOperator;
   const wholeRows = sinks.flatMap((s) => (s.plan.kind === 'stateful' && !projecting(s.plan.operator) ? s.plan.operator.streams : []));
   const read = await sourceReadColumns(engine, def, { wholeRows });
@@ -125,6 +133,20 @@ async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly So
     const columns = read.get(source.name);
     source.keepColumns?.(columns ? [...columns] : undefined);
   }
+  return read;
+}
+
+/**
+ * Per source whose columns the analysis narrowed: the metadata columns its queries name. Only for jobs without
+ * stateful operators: state tables made by earlier runs hold the metadata columns, and some operators insert by
+ * position, so a stateful job's source tables keep the shape they always had.
+ */
+function metadataRead(read: ReadonlyMap<string, ReadColumns>): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const [source, columns] of read) {
+    if (columns) out.set(source, new Set([...columns].filter((c) => METADATA_NAMES.has(c))));
+  }
+  return out;
 }
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
@@ -184,8 +206,11 @@ function requireDeclaredSchemas(sink: string, streams: readonly string[], def: J
  * the analysis left out (a bug there), its source is widened back to all its columns rather than fail.
  */
 export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void> {
-  const createEmpty = async (source: Source, schema: ValueSchema) =>
-    engine.exclusive((c) => createTableFromArrow(c, ident(source.name), new arrow.Table(batchSchema(schema)), { temporary: true, replace: true }));
+  const createEmpty = async (source: Source, schema: ValueSchema) => {
+    const keep = job.metadataColumns.get(source.name);
+    const empty = new arrow.Table(batchSchema(schema));
+    await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), keep ? withoutUnreadMetadata(empty, keep) : empty, { temporary: true, replace: true }));
+  };
   for (const source of job.sources) {
     if (source.schema) await createEmpty(source, source.readSchema ?? source.schema);
   }
@@ -197,7 +222,8 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void>
     try {
       await engine.run(`DESCRIBE ${s.def.query}`);
     } catch (err) {
-      if (source.readSchema && source.readSchema.length < source.schema.length) {
+      if ((source.readSchema && source.readSchema.length < source.schema.length) || job.metadataColumns.has(source.name)) {
+        job.metadataColumns.delete(source.name);
         await createEmpty(source, source.schema);
         const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(() => true, () => false);
         if (binds) {

@@ -6,6 +6,7 @@ import { errorMessage, internalError, userError } from '../errors.js';
 import { eventTimeStatsFromArrow, type EventTimeStats } from '../arrow/event-time-stats.js';
 import { ingestSourceBatch } from '../arrow/ingest-source-batch.js';
 import { ReadyTables } from '../arrow/ready-tables.js';
+import { withoutUnreadMetadata } from '../arrow/loaded-columns.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
 import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
 import { parseSchemaText, schemaToText } from '../source/schema.js';
@@ -170,25 +171,39 @@ export class Driver {
     lap('plan');
     await this.options.afterStep?.('read', batchId);
     let duckdbDecodeMs = 0;
-    // Sources whose DuckDB table holds exactly their Arrow table (not decoded by DuckDB): facts about the rows can be
-    // read from the Arrow buffers instead of asking DuckDB.
-    const arrowLoaded = new Set<string>();
+    let statsMs = 0;
+    // Sources loaded from their Arrow table (not decoded by DuckDB): the columns loaded, and event-time facts read
+    // from the Arrow buffers before the load (they decide whether the event-time query needs _topic and _partition).
+    const loadedSchemas = new Map<string, arrow.Schema>();
+    const arrowStats = new Map<string, EventTimeStats>();
     for (const [name, batch] of read) {
-      if (!batch.duckdb) arrowLoaded.add(name);
+      let load: arrow.Table | undefined;
+      if (!batch.duckdb) {
+        const ets = this.job.eventTime.get(name);
+        const t0 = performance.now();
+        const stats = ets === undefined ? undefined : await this.arrowEventTimeStats(name, ets, entry.watermarkMs, batch.table);
+        statsMs += performance.now() - t0;
+        if (stats) arrowStats.set(name, stats);
+        const keep = this.job.metadataColumns.get(name);
+        // The event-time query (when the Arrow buffers cannot answer) groups by _topic and _partition.
+        load = keep === undefined ? batch.table : withoutUnreadMetadata(batch.table, ets === undefined || stats ? keep : new Set([...keep, '_topic', '_partition']));
+        loadedSchemas.set(name, load.schema);
+      }
       // JSON the source left to DuckDB is parsed here; its dead letters are final only after this (a fallback re-decodes)
-      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables));
+      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables, load));
       read.set(name, ingested.batch);
       duckdbDecodeMs += ingested.decodeMs;
       if (ingested.fallback) this.options.note?.(`source '${name}': batch ${batchId} decoded by the JS decoder (DuckDB's JSON decode disagreed: ${ingested.fallback})`);
     }
     lap('ingest');
-    times.ingest -= duckdbDecodeMs;
+    times.ingest -= duckdbDecodeMs + statsMs;
     times.toArrow += duckdbDecodeMs;
+    times.transform += statsMs;
     await offsetLogDurable;
     lap('walCommit');
 
     // 4. Event time: late rows out, stateful operators folded in, state and watermark committed with the batch id.
-    const { watermark, lateRows } = await this.transform(batchId, entry, read, arrowLoaded);
+    const { watermark, lateRows } = await this.transform(batchId, entry, read, arrowStats);
     lap('transform');
     await this.options.afterStep?.('stateCommitted', batchId);
 
@@ -246,7 +261,7 @@ export class Driver {
     this.lastBatchStart = start;
     this.checkpoint.appendProgress(progress);
     // The batch is done with its source tables: DuckDB empties them while the next batch is planned and read.
-    for (const name of arrowLoaded) this.readyTables.prepare(this.engine, ident(name), read.get(name)!.table.schema);
+    for (const [name, schema] of loadedSchemas) this.readyTables.prepare(this.engine, ident(name), schema);
     return progress;
   }
 
@@ -320,16 +335,16 @@ export class Driver {
    * commit state, outputs, batch id and next watermark in one transaction. A replay of a batch whose state was
    * committed takes the stored result instead of folding the rows in twice.
    */
-  private async transform(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>, arrowLoaded: ReadonlySet<string>): Promise<{ watermark: WatermarkState; lateRows: number }> {
+  private async transform(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>, arrowStats: ReadonlyMap<string, EventTimeStats>): Promise<{ watermark: WatermarkState; lateRows: number }> {
     const previous = this.checkpoint.commits.get(batchId - 1)?.watermark ?? INITIAL_WATERMARK;
     const wN = entry.watermarkMs;
     const batchMax = new Map<string, Map<string, number>>();
     let lateRows = 0;
-    for (const [name, batch] of read) {
+    for (const name of read.keys()) {
       const ets = this.job.eventTime.get(name);
       const onTime = ets ? onTimeSql(ets, wN) : 'true';
       if (ets) {
-        const { maxima, late } = await this.eventTimeStats(name, ets, wN, arrowLoaded.has(name) ? batch.table : undefined);
+        const { maxima, late } = arrowStats.get(name) ?? (await queryEventTimeStats(this.engine, name, ets, wN));
         batchMax.set(name, maxima);
         lateRows += late;
         const latePath = this.job.lateDataPaths.get(name);
@@ -359,17 +374,13 @@ export class Driver {
   }
 
   /**
-   * Per partition, the batch's max event time (ms), and its rows behind the watermark `wN`. From the Arrow table when
-   * the event time is a plain timestamp column of it (one DuckDB statement fewer per batch: on tiny batches a large
-   * part of the transform), else by a query.
+   * Per partition, the batch's max event time (ms), and its rows behind the watermark `wN`, from the Arrow table of
+   * a batch loaded as it is, when the event time is a plain timestamp column of it (one DuckDB statement fewer per
+   * batch: on tiny batches a large part of the transform); undefined when the driver must ask DuckDB.
    */
-  private async eventTimeStats(name: string, ets: string, wN: number | null, table: arrow.Table | undefined): Promise<EventTimeStats> {
-    if (table) {
-      const column = await this.eventTimeColumn(name, ets);
-      const stats = column === undefined ? undefined : eventTimeStatsFromArrow(table, column, wN);
-      if (stats) return stats;
-    }
-    return queryEventTimeStats(this.engine, name, ets, wN);
+  private async arrowEventTimeStats(name: string, ets: string, wN: number | null, table: arrow.Table): Promise<EventTimeStats | undefined> {
+    const column = await this.eventTimeColumn(name, ets);
+    return column === undefined ? undefined : eventTimeStatsFromArrow(table, column, wN);
   }
 
   /** The column an event-time expression names when it is nothing but a column reference (DuckDB's parser decides). */

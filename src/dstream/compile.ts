@@ -109,6 +109,7 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
       watermarks: [],
       lateDataPaths: new Map(),
       operators: compiler.operators,
+      metadataColumns: new Map(), // DStream jobs keep every column
       catalog: undefined,
       batchEveryInterval: true,
     };

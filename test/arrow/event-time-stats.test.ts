@@ -70,6 +70,17 @@ describe('eventTimeStatsFromArrow', () => {
     expect(sorted(await viaSql(t, 'ts', null))).toEqual({ ...expected, late: 0 });
   });
 
+  it('splits runs where the topic changes within one partition, also between topics whose bytes repeat', async () => {
+    // Topics of equal length ('ab'/'ba', whose bytes continue the period of 'abab…'), of other lengths ('a', 'aba'),
+    // and back again: each partition key gets exactly its own rows' maximum.
+    const topics = ['ab', 'ab', 'ba', 'ab', 'a', 'a', 'aba', 'ab', 'ab', 'ba'];
+    const rows = topics.map((topic, i) => ({ topic, partition: 3, ts: BigInt(1_000_000 * (10 - i) + (topic === 'ab' ? 7 : 0)) }));
+    const t = sourceTable(new arrow.Timestamp(US), [rows]);
+    const expected = { maxima: [['a:3', 6000], ['ab:3', 10000], ['aba:3', 4000], ['ba:3', 8000]], late: 4 };
+    expect(sorted(eventTimeStatsFromArrow(t, 'ts', 4500)!)).toEqual(expected);
+    expect(sorted(await viaSql(t, 'ts', 4500))).toEqual(expected);
+  });
+
   const units = [arrow.TimeUnit.SECOND, arrow.TimeUnit.MILLISECOND, arrow.TimeUnit.MICROSECOND, arrow.TimeUnit.NANOSECOND];
   const perMs = { [arrow.TimeUnit.SECOND]: 0.001, [arrow.TimeUnit.MILLISECOND]: 1, [arrow.TimeUnit.MICROSECOND]: 1000, [arrow.TimeUnit.NANOSECOND]: 1_000_000 };
   for (const unit of units) {
