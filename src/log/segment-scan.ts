@@ -1,6 +1,7 @@
 import { CorruptFileError } from '../errors.js';
 import { ChunkReader } from './chunk-reader.js';
 import { lastEntry, lookup, readIndex, type IndexEntry } from './offset-index.js';
+import { CrcRun } from './crc32c.js';
 import { BAD_CRC, BAD_LENGTH, INCOMPLETE, readOffset, readU32, recordAt } from './record-codec.js';
 import type { SegmentRef } from './segment-files.js';
 
@@ -47,6 +48,58 @@ export function seekStart(seg: SegmentRef, reader: ChunkReader, target: number):
  * corruption. `onRecord` sees every record scanned (used to rebuild an index).
  */
 export function findEnd(
+  seg: SegmentRef,
+  reader: ChunkReader,
+  start: SegmentPosition,
+  newest: boolean,
+  onRecord?: (offset: number, position: number) => void,
+): SegmentPosition {
+  return onRecord ? findEndEach(seg, reader, start, newest, onRecord) : findEndByRuns(seg, reader, start, newest);
+}
+
+/**
+ * `findEnd` checking each chunk's records with one CRC over all of them (crc32c.ts `CrcRun`, as reads do) instead
+ * of one CRC per record: polling the end of a log being appended to (every batch's plan) checks every new record
+ * once. Should a chunk's run miss, the chunk is scanned again record by record (`findEndEach`), which finds the bad
+ * record and judges it (torn tail or corruption) exactly as before; a record that stops the run for another reason
+ * is judged here by the same rules, its own CRC checked first as the record-by-record scan would.
+ */
+function findEndByRuns(seg: SegmentRef, reader: ChunkReader, start: SegmentPosition, newest: boolean): SegmentPosition {
+  const run = new CrcRun();
+  let pos = start.position;
+  let offset = start.offset;
+  let need = 0;
+  while (reader.load(pos, need)) {
+    const buf = reader.buf;
+    const lim = reader.limit;
+    const chunkOffset = offset;
+    run.reset();
+    let p = 0;
+    let size: number;
+    for (;;) {
+      size = recordAt(buf, p, lim, false);
+      if (size <= 0 || readOffset(buf, p) !== offset) break;
+      run.add(buf, p, p + size);
+      offset++;
+      p += size;
+    }
+    if (!run.matches(buf)) return findEndEach(seg, reader, { position: pos, offset: chunkOffset }, newest);
+    if (size > 0) size = recordAt(buf, p, lim, true);
+    if (size > 0) throw corrupt(seg.logFile, pos + p, offset, `record carries offset ${readOffset(buf, p)} where ${offset} was expected`);
+    if (size === INCOMPLETE && reader.bufPos + lim < reader.size) {
+      // the chunk ends, not the file; a record larger than the chunk is loaded whole next time round
+      need = p === 0 ? 4 + readU32(buf, 0) : 0;
+      pos += p;
+      continue;
+    }
+    if (newest && isTornTail(reader, pos + p, size, buf, p, lim)) return { position: pos + p, offset };
+    throw corrupt(seg.logFile, pos + p, offset, describeBad(size));
+  }
+  return { position: pos, offset };
+}
+
+/** `findEnd` checking each record's CRC on its own, and telling `onRecord` about each. */
+function findEndEach(
   seg: SegmentRef,
   reader: ChunkReader,
   start: SegmentPosition,

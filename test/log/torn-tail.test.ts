@@ -104,8 +104,8 @@ describe('corruption', () => {
     expect((err as CorruptFileError).file).toBe(file);
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toContain(`checksum mismatch at byte ${4 * RECORD} (offset 4)`);
-    // the end of the partition cannot be known past the damage either, and an appender refuses to open
-    expect(() => log.endOffset(0)).toThrow(CorruptFileError);
+    // the end of the partition cannot be known past the damage either (the same record is named), and an appender refuses to open
+    expect(() => log.endOffset(0)).toThrow(`${file}: checksum mismatch at byte ${4 * RECORD} (offset 4)`);
     await expect(log.append(0, [{ value: 'x' }])).rejects.toThrow(CorruptFileError);
     await log.close();
   });
@@ -149,6 +149,18 @@ describe('corruption', () => {
     const log = await openLog(dir);
     expect(() => log.endOffset(0)).toThrow(/carries offset 0 where 2 was expected at byte 98/);
     expect(() => log.read(0, 0n, 1n)).toThrow(CorruptFileError);
+  });
+
+  it('a last record carrying the wrong offset and failing its checksum is "not yet written", as any torn last record', async () => {
+    const { dir, file } = await logWith(4);
+    const bytes = readFileSync(file);
+    const copy = Buffer.from(bytes.subarray(0, RECORD)); // record 0: offset 0
+    copy[RECORD - 2]! ^= 0xff; // and its checksum fails
+    copy.copy(bytes, 3 * RECORD); // replaces record 3, the last one
+    writeFileSync(file, bytes);
+    const log = await openLog(dir);
+    expect(log.endOffset(0)).toBe(3n);
+    expect(log.read(0, 0n, 3n).values.map(text)).toEqual(['v0', 'v1', 'v2']);
   });
 
   it('a damaged log.json is named', async () => {
