@@ -54,13 +54,13 @@ export class PaneState {
   }
 
   /**
-   * The windows `where` keeps (over `__ws`, `__we`), from the stored panes and this batch's: `__k<i>`, `__ws`, `__we`,
-   * `__p<i>`. `paneWhere` filters panes before they are expanded into their windows.
+   * The windows `where` keeps (over `__ws`, `__we`): `__k<i>`, `__ws`, `__we`, `__p<i>`, from the stored panes and
+   * this batch's (`merged`: stored only, the batch's are in). `paneWhere` filters panes before they are expanded.
    */
-  windowsSql(where: string, paneWhere: string): string {
+  windowsSql(where: string, paneWhere: string, merged: boolean): string {
     const t = this.spec.tvf;
     const keys = this.keys;
-    const panes = `(SELECT * FROM ${this.table} UNION ALL SELECT * FROM ${this.batch})`;
+    const panes = merged ? this.table : `(SELECT * FROM ${this.table} UNION ALL SELECT * FROM ${this.batch})`;
     const start = `__ds_pane - __ds_k * ${t.slideUs}`;
     const expanded =
       `SELECT * EXCLUDE (__ds_pane, __ds_k), make_timestamp(${start}) AS __ws, make_timestamp(${start} + ${t.sizeUs}) AS __we ` +
@@ -78,7 +78,7 @@ export class PaneState {
     const keys = [...this.keys, '__ds_pane'];
     const same = keys.map((k) => `s.${k} IS NOT DISTINCT FROM b.${k}`).join(' AND ');
     const combined = this.spec.partials.map((p, i) => `${p.combine} AS __p${i}`);
-    const open = hi === undefined ? '' : `make_timestamp(__ds_pane + ${this.spec.tvf.sizeUs}) > ${hi}`;
+    const open = hi === undefined ? '' : this.open(hi);
     const merged = `"__ds_pm_${this.index}"`;
     await exec(
       `CREATE OR REPLACE TEMP TABLE ${merged} AS SELECT ${[...keys, ...combined].join(', ')} FROM ` +
@@ -88,5 +88,14 @@ export class PaneState {
     await exec(`INSERT INTO ${this.table} SELECT * FROM ${merged}`);
     await exec(`DROP TABLE ${merged}`);
     await exec(`DROP TABLE ${this.batch}`);
+  }
+
+  /** Drop the panes whose last window closed at watermark `hi`. */
+  async evict(exec: Exec, hi: string): Promise<void> {
+    await exec(`DELETE FROM ${this.table} WHERE (${this.open(hi)}) IS NOT TRUE`);
+  }
+
+  private open(hi: string): string {
+    return `make_timestamp(__ds_pane + ${this.spec.tvf.sizeUs}) > ${hi}`;
   }
 }

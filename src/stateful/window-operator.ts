@@ -80,12 +80,20 @@ export class WindowOperator implements StatefulOperator {
     // BY NAME: a buffer created by an older version may hold more columns than are kept now.
     if (!this.storeOnlyOpen) for (const s of this.rawStreams) await exec(`INSERT INTO ${this.buffer(s)} BY NAME ${this.onTime(s)}`);
     for (const p of this.panes) await p.fold(exec);
-    const input = (s: string) => (this.storeOnlyOpen ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s));
     // The bounds as constants (a scalar subquery in a filter becomes a join, and the filter is not pushed down).
     await exec(`SET VARIABLE __ds_lo = (SELECT lo FROM ${BOUNDS})`);
     await exec(`SET VARIABLE __ds_hi = (SELECT hi FROM ${BOUNDS})`);
     const lo = `getvariable('__ds_lo')`;
     const hi = `getvariable('__ds_hi')`;
+    // With rows pruned by a running max: panes merged and the batch's rows that can still join stored first, so the
+    // windows closing now are evaluated over the few rows kept, not over the whole batch.
+    const pruneFirst = this.storeOnlyOpen && (this.paned?.prune.length ?? 0) > 0;
+    const pruned = new Set(pruneFirst ? this.paned!.prune.map((r) => this.tvfs[r.tvf]!.source) : []);
+    if (pruneFirst) {
+      for (const p of this.panes) await p.merge(exec, undefined);
+      for (const rule of this.paned!.prune) await this.storeUnbeaten(exec, rule);
+    }
+    const input = (s: string) => (this.storeOnlyOpen && !pruned.has(s) ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s));
     if (this.mode === 'update') {
       for (const [i, t] of this.tvfs.entries()) {
         await exec(`CREATE OR REPLACE TEMP TABLE "__ds_touched_${i}" AS SELECT DISTINCT window_start, window_end FROM (${windowExpansionSql(t, onTimeTable(t.source))})`);
@@ -105,9 +113,9 @@ export class WindowOperator implements StatefulOperator {
     };
     const windows = (i: number): string => {
       const p = this.panes[this.paned!.plan.uses.get(i)!.spec]!;
-      if (this.mode === 'append') return p.windowsSql(`__we > ${lo} AND __we <= ${hi}`, `make_timestamp(__ds_pane + ${p.spec.tvf.slideUs}) <= ${hi}`);
-      if (this.mode === 'update') return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '');
-      return p.windowsSql('', '');
+      if (this.mode === 'append') return p.windowsSql(`__we > ${lo} AND __we <= ${hi}`, `make_timestamp(__ds_pane + ${p.spec.tvf.slideUs}) <= ${hi}`, pruneFirst);
+      if (this.mode === 'update') return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '', pruneFirst);
+      return p.windowsSql('', '', pruneFirst);
     };
     // References to the same window of the same source (a self-join, q5/q7) share one expansion; pane sub-selects
     // of the same state, one combination.
@@ -135,8 +143,8 @@ export class WindowOperator implements StatefulOperator {
     await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
     await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${emit})`);
     for (const table of shared.values()) await exec(`DROP TABLE IF EXISTS ${table}`);
-    for (const p of this.panes) await p.merge(exec, this.mode === 'complete' ? undefined : hi);
-    if (this.mode !== 'complete') await this.evict(exec, hi);
+    for (const p of this.panes) await (pruneFirst ? p.evict(exec, hi) : p.merge(exec, this.mode === 'complete' ? undefined : hi));
+    if (this.mode !== 'complete') await this.evict(exec, hi, pruned);
   }
 
   private async createState(exec: Exec): Promise<void> {
@@ -147,21 +155,19 @@ export class WindowOperator implements StatefulOperator {
     for (const s of this.streams) if (!this.rawStreams.includes(s) && this.panes.length > 0) await exec(`DROP TABLE ${this.buffer(s)}`);
   }
 
-  /** Drop rows whose every window has closed (window_end <= the new watermark); store the batch's others. */
-  private async evict(exec: Exec, hi: string): Promise<void> {
+  /**
+   * Drop rows whose every window has closed (window_end <= the new watermark); store the batch's others (those of
+   * `stored` sources are in already).
+   */
+  private async evict(exec: Exec, hi: string, stored: ReadonlySet<string>): Promise<void> {
     for (const s of this.rawStreams) {
       const tvfs = this.rawTvfs.map((i) => this.tvfs[i]!).filter((t) => t.source === s);
       if (tvfs.every((t) => t.kind !== 'session')) {
         // The last window holding a row starts at the row's slide boundary and ends `size` later (tumble: slide = size).
         const keep = tvfs.map((t) => `make_timestamp(${lastWindowStartUs(t)} + ${t.sizeUs}) > ${hi}`).join(' OR ');
-        const rule = this.paned?.prune.find((r) => this.tvfs[r.tvf]!.source === s);
-        if (rule && this.storeOnlyOpen) {
-          await this.evictPruned(exec, s, keep, rule);
-          continue;
-        }
         // IS NOT TRUE: a row without event time is in no window.
         await exec(`DELETE FROM ${this.buffer(s)} WHERE (${keep}) IS NOT TRUE`);
-        if (this.storeOnlyOpen) await exec(`INSERT INTO ${this.buffer(s)} BY NAME ${this.onTime(s)} WHERE ${keep}`);
+        if (this.storeOnlyOpen && !stored.has(s)) await exec(`INSERT INTO ${this.buffer(s)} BY NAME ${this.onTime(s)} WHERE ${keep}`);
       } else {
         const closed = tvfs.map((t) => `SELECT _topic, _partition, _offset FROM (${windowExpansionSql(t, this.buffer(s), `window_end <= ${hi}`)})`).join(' INTERSECT ');
         await exec(`DELETE FROM ${this.buffer(s)} WHERE (_topic, _partition, _offset) IN (${closed})`);
@@ -170,20 +176,22 @@ export class WindowOperator implements StatefulOperator {
   }
 
   /**
-   * As evict, and rows below their window's running max (above its min) are dropped too: the pane state holds the
-   * running aggregate, merged with this batch's rows already.
+   * Keep only rows that can still join their window's max (min): drop kept rows now below it, and store the batch's
+   * rows not below it (the pane state holds the running aggregate, this batch merged in). Rows without event time
+   * are in no window.
    */
-  private async evictPruned(exec: Exec, s: string, keep: string, rule: PruneRule): Promise<void> {
+  private async storeUnbeaten(exec: Exec, rule: PruneRule): Promise<void> {
     const t = this.tvfs[rule.tvf]!;
+    const s = t.source;
     const panes = this.panes[rule.spec]!.table;
     const beaten = (row: string) =>
       [`p.__ds_pane = ${row}.__ds_row_pane`, ...rule.keys.map((k) => `p.__k${k.index} = ${row}.${JSON.stringify(k.column)}`), `p.__p${rule.partial} ${rule.fn === 'max' ? '>' : '<'} ${row}.${JSON.stringify(rule.column)}`].join(' AND ');
     await exec(
       `DELETE FROM ${this.buffer(s)} WHERE rowid IN (SELECT b.rowid FROM (SELECT rowid, *, ${lastWindowStartUs(t)} AS __ds_row_pane FROM ${this.buffer(s)}) AS b ` +
-        `WHERE (${keep}) IS NOT TRUE OR EXISTS (SELECT 1 FROM ${panes} AS p WHERE ${beaten('b')}))`,
+        `SEMI JOIN ${panes} AS p ON ${beaten('b')})`,
     );
     await exec(
-      `INSERT INTO ${this.buffer(s)} BY NAME SELECT o.* EXCLUDE (__ds_row_pane) FROM (SELECT ${this.projection.get(s)!}, ${lastWindowStartUs(t)} AS __ds_row_pane FROM ${onTimeTable(s)} WHERE ${keep}) AS o ` +
+      `INSERT INTO ${this.buffer(s)} BY NAME SELECT o.* EXCLUDE (__ds_row_pane) FROM (SELECT ${this.projection.get(s)!}, ${lastWindowStartUs(t)} AS __ds_row_pane FROM ${onTimeTable(s)} WHERE (${t.timeSql}) IS NOT NULL) AS o ` +
         `ANTI JOIN ${panes} AS p ON ${beaten('o')}`,
     );
   }
