@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal, type Row } from '../../src/sql/engine.js';
-import { oracle, splitLate } from '../support/oracle.js';
+import { oracle, simulateWatermark, splitLate } from '../support/oracle.js';
 import { AddData, Assert, CheckAnswer, CrashAt, Drain, RunBatch, StartStream, StopStream, canonical, testStream, type Action, type StreamTestContext } from '../support/stream-test.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -229,6 +229,42 @@ describe('rows below their window\'s running max are not kept', () => {
         expect(expected.length).toBeLessThan(Number(all!['n']) / 2);
         expect(canonical(await stateRows(ctx, (t) => `SELECT ts, usr, url, price FROM ${t}`, 'buf__out__ev'))).toEqual(canonical(expected));
       }),
+    );
+  });
+});
+
+describe('a window join of raw rows with another stream\'s pane aggregate', () => {
+  it('each ev row with its user\'s count in the same window of other: equal to the batch query', async () => {
+    const left = events(10, 160, 8);
+    const right = events(11, 160, 8);
+    const OTHER = SOURCE.replace('SOURCE ev', 'SOURCE other').replace('logs/ev', 'logs/other');
+    const sim = simulateWatermark(left.map((b, i) => [{ source: 'ev', partition: String(i % 2), rows: b }, { source: 'other', partition: String(i % 2), rows: right[i]! }]), DELAY);
+    const expected = await oracle(
+      `SELECT a.usr, a.price, a.ts, b.n FROM ev a JOIN (SELECT usr, ${bucket('10 seconds')} AS ws, count(*) AS n FROM other GROUP BY ALL) b ON a.usr = b.usr AND ${bucket('10 seconds', 'a.ts')} = b.ws`,
+      { ev: { columns: COLUMNS, rows: sim.get('ev')!.onTime }, other: { columns: COLUMNS, rows: sim.get('other')!.onTime } },
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    await testStream(
+      {
+        logs: { ev: 2, other: 2 },
+        sql: `${SOURCE} ${OTHER} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS
+          SELECT a.usr, a.price, a.ts, b.n FROM ${TUMBLE} a JOIN (SELECT usr, count(*) AS n, window_start FROM TUMBLE(other, ts, INTERVAL '10 seconds') GROUP BY usr, window_start, window_end) b
+          ON a.usr = b.usr AND a.window_start = b.window_start;`,
+      },
+      StartStream(),
+      ...left.flatMap((b, i) => [AddData('ev', i % 2, ...b), AddData('other', i % 2, ...right[i]!), RunBatch(b.length + right[i]!.length)]),
+      Assert('state: rows of ev, partials of other', async (ctx) => {
+        const e = await Engine.open();
+        try {
+          await e.run(`ATTACH ${literal(join(ctx.dir, 'checkpoint', 'state-snapshot.duckdb'))} AS snap (READ_ONLY)`);
+          const tables = await e.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap' AND table_name <> 'meta' ORDER BY 1`);
+          expect(tables.map((t) => t['table_name'])).toEqual(['buf__j__ev', 'pane0__j__other']);
+        } finally {
+          e.close();
+        }
+      }),
+      Drain,
+      CheckAnswer('j', expected),
     );
   });
 });
