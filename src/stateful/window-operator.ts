@@ -94,6 +94,26 @@ export class WindowOperator implements StatefulOperator {
       for (const rule of this.paned!.prune) await this.storeUnbeaten(exec, rule);
     }
     const input = (s: string) => (this.storeOnlyOpen && !pruned.has(s) ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s));
+    const shared = new Map<string, string>();
+    const emit = await this.emitSql(exec, { lo, hi, input, merged: pruneFirst, shared });
+    if (!this.created) {
+      await exec(`CREATE TABLE IF NOT EXISTS ${this.outputTable} AS SELECT *, 0::BIGINT AS __ds_batch FROM (${emit}) LIMIT 0`);
+      this.created = true;
+    }
+    await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
+    await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${emit})`);
+    for (const table of shared.values()) await exec(`DROP TABLE IF EXISTS ${table}`);
+    for (const p of this.panes) await (pruneFirst ? p.evict(exec, hi) : p.merge(exec, this.mode === 'complete' ? undefined : hi));
+    if (this.mode !== 'complete') await this.evict(exec, hi, pruned);
+  }
+
+  /**
+   * The user's query over the windows to emit: raw TVFs read `input(source)` expanded into windows, pane sub-selects
+   * their combined panes (`merged`: the batch's partials are in the stored ones already). Relations several
+   * references share are materialised once, as temp tables listed in `shared` (dropped by the caller).
+   */
+  private async emitSql(exec: Exec, o: { lo: string; hi: string; input: (source: string) => string; merged: boolean; shared: Map<string, string> }): Promise<string> {
+    const { lo, hi, input, merged, shared } = o;
     if (this.mode === 'update') {
       for (const [i, t] of this.tvfs.entries()) {
         await exec(`CREATE OR REPLACE TEMP TABLE "__ds_touched_${i}" AS SELECT DISTINCT window_start, window_end FROM (${windowExpansionSql(t, onTimeTable(t.source))})`);
@@ -113,13 +133,12 @@ export class WindowOperator implements StatefulOperator {
     };
     const windows = (i: number): string => {
       const p = this.panes[this.paned!.plan.uses.get(i)!.spec]!;
-      if (this.mode === 'append') return p.windowsSql(`__we > ${lo} AND __we <= ${hi}`, `make_timestamp(__ds_pane + ${p.spec.tvf.slideUs}) <= ${hi}`, pruneFirst);
-      if (this.mode === 'update') return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '', pruneFirst);
-      return p.windowsSql('', '', pruneFirst);
+      if (this.mode === 'append') return p.windowsSql(`__we > ${lo} AND __we <= ${hi}`, `make_timestamp(__ds_pane + ${p.spec.tvf.slideUs}) <= ${hi}`, merged);
+      if (this.mode === 'update') return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '', merged);
+      return p.windowsSql('', '', merged);
     };
     // References to the same window of the same source (a self-join, q5/q7) share one expansion; pane sub-selects
     // of the same state, one combination.
-    const shared = new Map<string, string>();
     const share = async (kind: string, indices: readonly number[], same: (a: number, b: number) => boolean, sql: (i: number) => string): Promise<(i: number) => string> => {
       const firstOf = new Map(indices.map((i) => [i, indices.find((j) => same(i, j))!]));
       for (const i of indices) {
@@ -135,16 +154,7 @@ export class WindowOperator implements StatefulOperator {
     const paneTvfs = [...(this.paned?.plan.uses.keys() ?? [])];
     const specOf = (i: number) => this.paned!.plan.uses.get(i)!.spec;
     const aggRelation = await share('agg', paneTvfs, (a, b) => specOf(a) === specOf(b) && sameWindow(this.tvfs[a]!, this.tvfs[b]!), windows);
-    const emit = this.paned ? this.paned.template(tvfRelation, aggRelation) : this.emitTemplate(tvfRelation);
-    if (!this.created) {
-      await exec(`CREATE TABLE IF NOT EXISTS ${this.outputTable} AS SELECT *, 0::BIGINT AS __ds_batch FROM (${emit}) LIMIT 0`);
-      this.created = true;
-    }
-    await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
-    await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${emit})`);
-    for (const table of shared.values()) await exec(`DROP TABLE IF EXISTS ${table}`);
-    for (const p of this.panes) await (pruneFirst ? p.evict(exec, hi) : p.merge(exec, this.mode === 'complete' ? undefined : hi));
-    if (this.mode !== 'complete') await this.evict(exec, hi, pruned);
+    return this.paned ? this.paned.template(tvfRelation, aggRelation) : this.emitTemplate(tvfRelation);
   }
 
   private async createState(exec: Exec): Promise<void> {
