@@ -57,7 +57,8 @@ export class WindowOperator implements StatefulOperator {
     this.panes = (paned?.plan.specs ?? []).map((spec, i) => new PaneState(sink, i, spec));
     this.stateTables = [...this.rawStreams.map((s) => stateTable('buf', sink, s)), ...this.panes.map((p) => p.table)];
     this.outputTable = stateTable('out', sink);
-    this.description = `${tvfs.map((t) => t.kind.toUpperCase()).join(' ⋈ ')} window ${mode}${this.panes.length > 0 ? ', partials per pane' : ''}`;
+    const kept = [...(this.panes.length > 0 ? ['partials per pane'] : []), ...((paned?.prune.length ?? 0) > 0 ? ['rows below the window max dropped'] : [])];
+    this.description = `${tvfs.map((t) => t.kind.toUpperCase()).join(' ⋈ ')} window ${mode}${kept.map((k) => `, ${k}`).join('')}`;
     const session = tvfs.some((t) => t.kind === 'session');
     for (const s of this.streams) {
       const columns = tvfs.find((t) => t.source === s)!.columns;

@@ -228,6 +228,7 @@ describe('rows below their window\'s running max are not kept', () => {
         expect(expected.length).toBeGreaterThan(0);
         expect(expected.length).toBeLessThan(Number(all!['n']) / 2);
         expect(canonical(await stateRows(ctx, (t) => `SELECT ts, usr, url, price FROM ${t}`, 'buf__out__ev'))).toEqual(canonical(expected));
+        expect(ctx.progress.at(-1)!.stateOperators.map((o) => o.operator)).toEqual(['TUMBLE ⋈ TUMBLE window append, partials per pane, rows below the window max dropped']);
       }),
     );
   });
