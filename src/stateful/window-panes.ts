@@ -26,13 +26,16 @@ export interface PaneSpec {
   readonly partials: readonly { readonly partial: string; readonly combine: string }[];
 }
 
+/** An output column of a pane sub-select: a window bound, row key `index` (a plain `column`, if it is one), or partial `index`. */
+export type PaneOutput = { kind: 'ws' | 'we' } | { kind: 'key'; index: number; column: string | undefined } | { kind: 'partial'; index: number };
+
 /** A windowed aggregate sub-select computed from pane partials. */
 export interface PaneUse {
   readonly spec: number;
   /** Its aggregates are partial i → its output uses `__p<i>`; for the prune rule (window-prune.ts). */
   readonly aggregates: readonly { readonly fn: string; readonly argColumn: string | undefined }[];
-  /** Output column name → what it is: a window bound, row key i, or partial i. */
-  readonly outputs: ReadonlyMap<string, { kind: 'ws' | 'we' } | { kind: 'key'; index: number; column: string | undefined } | { kind: 'partial'; index: number }>;
+  /** Output column name (lower case) → what it is. */
+  readonly outputs: ReadonlyMap<string, PaneOutput>;
 }
 
 export interface PanePlan {
@@ -62,7 +65,8 @@ export async function planPanes(engine: Engine, tree: TreeNode, tvfs: readonly W
   });
   for (const [i, t] of tvfs.entries()) {
     const select = parents.get(t.node);
-    if (t.kind === 'session' || !select) continue;
+    // Columns renamed by position (`AS t(a, b)`) are not the source's: partials are computed over source rows.
+    if (t.kind === 'session' || !select || renamesColumns(t)) continue;
     const found = await paneSubselect(engine, select, t, aggregates, i);
     if (!found) continue;
     const key = JSON.stringify([t.source, t.alias, t.timeSql, t.kind, String(t.sizeUs), String(t.slideUs), found.spec.whereSql, found.spec.keySql, found.spec.partials]);
@@ -88,7 +92,8 @@ async function paneSubselect(
   if (n['aggregate_handling'] !== 'STANDARD_HANDLING' || ((n['group_sets'] as unknown[] | undefined) ?? []).length > 1) return undefined;
   if (((n['cte_map'] as { map?: unknown[] })?.map ?? []).length > 0) return undefined;
   const where = n['where_clause'] as TreeNode | null;
-  if (where && !rowLevel(where, aggregates)) return undefined;
+  const rowLevel = (expr: TreeNode) => isRowLevel(expr, aggregates, t.alias);
+  if (where && !rowLevel(where)) return undefined;
 
   const groups = n['group_expressions'] as TreeNode[];
   if (groups.length === 0) return undefined;
@@ -111,7 +116,7 @@ async function paneSubselect(
     });
     const names = g['class'] === 'COLUMN_REF' ? (g['column_names'] as string[]) : [];
     // GROUP BY 1, a select alias, or an expression over the window: keep raw rows.
-    if (columns === 0 || (names.length === 1 && aliases.has(names[0]!.toLowerCase())) || !rowLevel(g, aggregates)) return undefined;
+    if (columns === 0 || (names.length === 1 && aliases.has(names[0]!.toLowerCase())) || !rowLevel(g)) return undefined;
     groupColumn.push(`__k${keySql.length}`);
     keyColumns.push(names.length > 0 ? names.at(-1) : undefined);
     keySql.push(await expressionSql(engine, g));
@@ -135,7 +140,7 @@ async function paneSubselect(
       const f = FOLDS[name];
       const children = x['children'] as TreeNode[];
       const ordered = ((x['order_bys'] as { orders?: unknown[] } | undefined)?.orders ?? []).length > 0;
-      if (!f || x['distinct'] || x['filter'] || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1) || (children[0] && !rowLevel(children[0], aggregates))) {
+      if (!f || x['distinct'] || x['filter'] || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1) || (children[0] && !rowLevel(children[0]))) {
         foldable = false;
         return undefined;
       }
@@ -154,7 +159,7 @@ async function paneSubselect(
     return out;
   };
   const items: TreeNode[] = [];
-  const outputs = new Map<string, { kind: 'ws' | 'we' } | { kind: 'key'; index: number; column: string | undefined } | { kind: 'partial'; index: number }>();
+  const outputs = new Map<string, PaneOutput>();
   for (const item of n['select_list'] as TreeNode[]) {
     const folded = await fold(item);
     let loose = false;
@@ -184,14 +189,23 @@ async function paneSubselect(
   return { spec: { tvf: t, whereSql, keySql, partials }, use: { aggregates: aggs, outputs }, replacement };
 }
 
-/** An expression over a source row only: no window column, aggregate, window function or subquery. */
-function rowLevel(expr: TreeNode, aggregates: ReadonlySet<string>): boolean {
+/**
+ * An expression over a source row only: no window column, aggregate, window function, subquery, or column qualified
+ * by another relation than the TVF's alias (a lateral reference to the outer query).
+ */
+function isRowLevel(expr: TreeNode, aggregates: ReadonlySet<string>, alias: string): boolean {
   let ok = true;
   forEachNode(expr, (x) => {
     if (windowBound(x) || x['class'] === 'WINDOW' || x['class'] === 'SUBQUERY') ok = false;
+    const names = x['class'] === 'COLUMN_REF' ? (x['column_names'] as string[]) : [];
+    if (names.length > 1 && names[0]!.toLowerCase() !== alias.toLowerCase()) ok = false;
     if (x['class'] === 'FUNCTION' && (aggregates.has(String(x['function_name']).toLowerCase()) || x['function_name'] === 'count_star')) ok = false;
   });
   return ok;
+}
+
+function renamesColumns(t: WindowTvf): boolean {
+  return ((t.node['column_name_alias'] as unknown[] | undefined) ?? []).length > 0;
 }
 
 function windowBound(x: TreeNode): string | undefined {

@@ -44,7 +44,7 @@ export function findPruneRules(tree: TreeNode, tvfs: readonly WindowTvf[], panes
       [j['right'], j['left']],
     ] as [TreeNode, TreeNode][]) {
       const r = tvfs.findIndex((t) => t.node === mine);
-      if (r < 0 || panes.uses.has(r) || tvfs[r]!.kind !== 'tumble') continue;
+      if (r < 0 || panes.uses.has(r) || tvfs[r]!.kind !== 'tumble' || ((mine['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) continue;
       // Rows of the source are kept in one buffer: prune only when this is its only raw reference.
       if (tvfs.some((t, i) => i !== r && !panes.uses.has(i) && t.source === tvfs[r]!.source)) continue;
       const sub = other['type'] === 'SUBQUERY' ? ((other['subquery'] as TreeNode)['node'] as TreeNode) : undefined;

@@ -65,6 +65,8 @@ describe('pane partials: which sub-selects', () => {
     ['ORDER BY', `SELECT window_start, count(*) AS n FROM ${T} GROUP BY window_start ORDER BY n`],
     ['a column neither grouped nor aggregated', `SELECT window_start, usr, count(*) FROM ${T} GROUP BY window_start`],
     ['no aggregation (rows)', `SELECT * FROM ${T}`],
+    ['columns renamed by position', `SELECT window_start, max(usr) FROM ${T} AS t(usr, ts) GROUP BY window_start`],
+    ['a column of another relation', `SELECT w.window_start, w.n FROM other o, (SELECT window_start, count(*) AS n FROM ${T} WHERE price > o.limit GROUP BY window_start) w`],
   ])('not for %s', async (_what, sql) => {
     expect((await plan(sql)).panes).toBeUndefined();
   });
@@ -88,6 +90,7 @@ describe('pruned rows: which joins', () => {
     ['<= a max', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price <= M.top`],
     ['another column than the max', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.bid = M.top`],
     ['a count', `SELECT B.* FROM ${T} B JOIN ${agg('count(*) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`],
+    ['raw columns renamed by position', `SELECT B.* FROM ${T} AS B(ts, price) JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`],
     ['a HOP', `SELECT B.* FROM ${H} B JOIN (SELECT max(price) AS top, window_start FROM ${H} GROUP BY window_start) M ON B.window_start = M.window_start AND B.price = M.top`],
   ])('not for %s', async (_what, sql) => {
     expect((await plan(sql)).prune).toEqual([]);
