@@ -129,7 +129,7 @@ async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly So
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
   const specs = watermarkSpecs(def);
-  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0 }));
+  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0, schema: s.options['schema'] }));
 }
 
 function watermarkSpecs(def: JobDef): WatermarkSpec[] {

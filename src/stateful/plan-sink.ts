@@ -21,6 +21,8 @@ export interface SourceTimeInfo {
   readonly eventTimeSql: string | undefined;
   /** The source's watermark delay (ms). */
   readonly delayMs: number;
+  /** The declared value columns (`schema = '…'`), undefined when inferred from the data. */
+  readonly schema?: string | undefined;
 }
 
 export type SinkPlan = { readonly kind: 'stateless'; readonly source: string } | { readonly kind: 'stateful'; readonly operator: StatefulOperator };
@@ -78,7 +80,7 @@ export async function planSink(
     const keys = sink.key ?? groupKeyColumns(tree);
     if (mode === 'update' && keys.length === 0) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
     const template = (relation: (i: number) => string) => placeholders.reduce((s, p, i) => replaceIdent(s, p, relation(i)), sql);
-    const panes = await planPanes(engine, tree, named, await aggregateFunctionNames(engine));
+    const panes = await planPanes(engine, tree, named, await aggregateFunctionNames(engine), (source) => names.get(source.toLowerCase())?.schema);
     let paned: WindowPanes | undefined;
     if (panes) {
       const paneSql = await withPlaceholders(panes.replacements);

@@ -1,13 +1,15 @@
+import { parseSchemaText } from '../source/schema.js';
 import type { Engine } from '../sql/engine.js';
 import { expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
 import type { WindowTvf } from './window-tvf.js';
 
 /**
  * Aggregates that fold exactly: the aggregate of a window = combine(partials of its panes), whatever the order and
- * the split. sum/avg are left out: over floating-point values a different order of additions can change the last
- * bits, and the argument's type is not known when the query is planned.
+ * the split. `sum` only of integers, decimals and intervals (sumExact): over floating-point values another order of
+ * additions can change the last bits. avg is left out (a division of such sums).
  */
 const FOLDS: Record<string, { partial: (arg: string) => string; combine: (col: string) => string }> = {
+  sum: { partial: (a) => `sum(${a})`, combine: (c) => `sum(${c})` },
   max: { partial: (a) => `max(${a})`, combine: (c) => `max(${c})` },
   min: { partial: (a) => `min(${a})`, combine: (c) => `min(${c})` },
   count: { partial: (a) => `count(${a})`, combine: (c) => `sum(${c})::BIGINT` },
@@ -54,7 +56,14 @@ const WINDOW = new Set(['window_start', 'window_end']);
  * partial aggregate per (keys, pane) (a pane: one slide of event time), instead of from the raw rows expanded into
  * size/slide windows each. Any other shape keeps raw rows (undefined when no sub-select qualifies).
  */
-export async function planPanes(engine: Engine, tree: TreeNode, tvfs: readonly WindowTvf[], aggregates: ReadonlySet<string>): Promise<PanePlan | undefined> {
+export async function planPanes(
+  engine: Engine,
+  tree: TreeNode,
+  tvfs: readonly WindowTvf[],
+  aggregates: ReadonlySet<string>,
+  /** A source's declared columns (`schema` option), to type `sum` arguments; undefined: inferred, unknown. */
+  schemaOf: (source: string) => string | undefined = () => undefined,
+): Promise<PanePlan | undefined> {
   const specs: PaneSpec[] = [];
   const specKeys: string[] = [];
   const uses = new Map<number, PaneUse>();
@@ -68,7 +77,7 @@ export async function planPanes(engine: Engine, tree: TreeNode, tvfs: readonly W
     // Columns renamed by position (`AS t(a, b)`) are not the source's: partials are computed over source rows.
     if (t.kind === 'session' || !select || renamesColumns(t)) continue;
     const found = await paneSubselect(engine, select, t, aggregates, i);
-    if (!found) continue;
+    if (!found || !(await sumsExact(engine, found.spec, schemaOf(t.source)))) continue;
     const key = JSON.stringify([t.source, t.alias, t.timeSql, t.kind, String(t.sizeUs), String(t.slideUs), found.spec.whereSql, found.spec.keySql, found.spec.partials]);
     let spec = specKeys.indexOf(key);
     if (spec < 0) {
@@ -188,6 +197,31 @@ async function paneSubselect(
   };
   return { spec: { tvf: t, whereSql, keySql, partials }, use: { aggregates: aggs, outputs }, replacement };
 }
+
+/**
+ * Every `sum` partial of the spec adds integers, decimals or intervals: typed over an empty row of the source's
+ * declared columns (and the metadata columns) by DuckDB itself. No declared schema: not known, not exact.
+ */
+async function sumsExact(engine: Engine, spec: PaneSpec, schema: string | undefined): Promise<boolean> {
+  const sums = spec.partials.filter((p) => p.partial.startsWith('sum('));
+  if (sums.length === 0) return true;
+  if (!schema) return false;
+  let columns: string;
+  try {
+    columns = [...parseSchemaText(schema).map((c) => `NULL::${c.type} AS ${JSON.stringify(c.name)}`), ...METADATA].join(', ');
+  } catch {
+    return false;
+  }
+  try {
+    const [row] = await engine.all(`SELECT ${sums.map((p, i) => `typeof(${p.partial}) AS t${i}`).join(', ')} FROM (SELECT ${columns}) AS ${JSON.stringify(spec.tvf.alias)}`);
+    return sums.every((_, i) => EXACT_SUM.test(String(row?.[`t${i}`])));
+  } catch {
+    return false;
+  }
+}
+
+const METADATA = ['NULL::VARCHAR AS _topic', 'NULL::INTEGER AS _partition', 'NULL::BIGINT AS _offset', 'NULL::TIMESTAMP AS _timestamp', 'NULL::VARCHAR AS _key'];
+const EXACT_SUM = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|DECIMAL\(\d+,\s*\d+\)|INTERVAL)$/;
 
 /**
  * An expression over a source row only: no window column, aggregate, window function, subquery, or column qualified

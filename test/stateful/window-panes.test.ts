@@ -95,6 +95,16 @@ describe('pane partials: count/min/max per key and window', () => {
     });
   }
 
+  it('HOP sums of an INTEGER column (exact: HUGEINT partials), per key', async () => {
+    const ctx = await run(
+      `SELECT window_start, usr, sum(price) AS total, sum(price * 3) - count(price) AS odd, count(*) AS n FROM ${HOP} GROUP BY window_start, window_end, usr`,
+      '',
+      `SELECT window_start, usr, sum(price) AS total, sum(price * 3) - count(price) AS odd, count(*) AS n FROM ${hopped} GROUP BY ALL`,
+      events(12, 200, 7),
+    );
+    expect(ctx.progress.at(-1)!.stateOperators.map((o) => o.operator)).toEqual(['HOP window append, partials per pane']);
+  });
+
   it('TUMBLE grouped by an expression over the row, selected through a function of it', async () => {
     await run(
       `SELECT window_start, price % 3 AS m, (price % 3) * 10 AS m10, count(*) AS n, max(url) AS top FROM ${TUMBLE} GROUP BY window_start, price % 3`,

@@ -19,10 +19,10 @@ afterAll(() => e?.close());
 const T = `TUMBLE(ev, ts, INTERVAL '10 seconds')`;
 const H = `HOP(ev, ts, INTERVAL '2 seconds', INTERVAL '10 seconds')`;
 
-async function plan(sql: string) {
+async function plan(sql: string, schema?: string) {
   const tree = await parseSelect(e, sql);
   const tvfs = await findWindowTvfs(e, tree, new Set(['ev']), 'out');
-  const panes = await planPanes(e, tree, tvfs, await aggregateFunctionNames(e));
+  const panes = await planPanes(e, tree, tvfs, await aggregateFunctionNames(e), () => schema);
   return { panes, prune: panes ? findPruneRules(tree, tvfs, panes) : [] };
 }
 
@@ -51,8 +51,20 @@ describe('pane partials: which sub-selects', () => {
     expect([...panes!.uses.values()].map((u) => u.spec)).toEqual([0, 0]);
   });
 
+  it('sum of integers (declared schema): folded; of a DOUBLE, or of undeclared columns: not', async () => {
+    const sql = `SELECT window_start, sum(price), sum(qty * 2) FROM ${T} GROUP BY window_start`;
+    const exact = await plan(sql, 'ts TIMESTAMP, price INTEGER, qty BIGINT');
+    expect(exact.panes?.specs[0]!.partials).toEqual([
+      { partial: 'sum(price)', combine: 'sum(__p0)' },
+      { partial: 'sum((qty * 2))', combine: 'sum(__p1)' },
+    ]);
+    expect((await plan(sql, 'ts TIMESTAMP, price DOUBLE, qty BIGINT')).panes).toBeUndefined();
+    expect((await plan(sql)).panes).toBeUndefined();
+    expect((await plan(`SELECT window_start, sum(_offset) FROM ${T} GROUP BY window_start`, 'ts TIMESTAMP')).panes?.specs).toHaveLength(1);
+  });
+
   it.each([
-    ['sum (floating-point sums depend on the order)', `SELECT window_start, sum(price) FROM ${T} GROUP BY window_start`],
+    ['sum without a declared schema (a floating-point sum depends on the order)', `SELECT window_start, sum(price) FROM ${T} GROUP BY window_start`],
     ['avg', `SELECT window_start, avg(price) FROM ${T} GROUP BY window_start`],
     ['count(DISTINCT …)', `SELECT window_start, count(DISTINCT usr) FROM ${T} GROUP BY window_start`],
     ['an aggregate with FILTER', `SELECT window_start, count(*) FILTER (WHERE price > 1) FROM ${T} GROUP BY window_start`],
