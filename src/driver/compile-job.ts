@@ -151,7 +151,7 @@ function metadataRead(read: ReadonlyMap<string, ReadColumns>): Map<string, Reado
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
   const specs = watermarkSpecs(def);
-  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0 }));
+  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0, schema: s.options['schema'] }));
 }
 
 function watermarkSpecs(def: JobDef): WatermarkSpec[] {

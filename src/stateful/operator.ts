@@ -10,8 +10,9 @@ export type Exec = (sql: string) => Promise<void>;
  * Everything happens in one transaction with the state's batch id, so a batch's state and its output commit
  * together (DESIGN §2 step 6) and a replay of a committed batch re-emits the stored rows instead of recomputing.
  *
- * Before `process`, the driver has created temp tables: one per source with the batch's on-time rows
- * (`__ds_ontime_<source>`), and `__ds_bounds(lo, hi)`: the watermark the batch ran with and the one it leaves.
+ * Before `process`, the driver has created a temp view per source with the batch's on-time rows
+ * (`__ds_ontime_<source>`), and a temp table `__ds_bounds(lo, hi)`: the watermark the batch ran with and the one it
+ * leaves.
  */
 export interface StatefulOperator {
   readonly sink: string;

@@ -5,7 +5,9 @@ import { AggregateOperator } from './aggregate-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
 import { deparse, expressionSql, forEachNode, parseSelect, rewrite, type TreeNode } from './sql-tree.js';
 import { DedupOperator } from './dedup-operator.js';
-import { WindowOperator } from './window-operator.js';
+import { WindowOperator, type WindowPanes } from './window-operator.js';
+import { planPanes } from './window-panes.js';
+import { findPruneRules } from './window-prune.js';
 import { findWindowTvfs } from './window-tvf.js';
 import { IntervalJoinOperator, findIntervalJoin, type StreamTemplate } from './interval-join-operator.js';
 import { RegularJoinOperator, regularJoinRefusal } from './regular-join-operator.js';
@@ -19,6 +21,8 @@ export interface SourceTimeInfo {
   readonly eventTimeSql: string | undefined;
   /** The source's watermark delay (ms). */
   readonly delayMs: number;
+  /** The declared value columns (`schema = '…'`), undefined when inferred from the data. */
+  readonly schema?: string | undefined;
 }
 
 export type SinkPlan = { readonly kind: 'stateless'; readonly source: string } | { readonly kind: 'stateful'; readonly operator: StatefulOperator };
@@ -62,16 +66,29 @@ export async function planSink(
         }
       }
     }
+    const named = tvfs.map((t) => ({ ...t, source: names.get(t.source.toLowerCase())!.name }));
     const placeholders = tvfs.map((_, i) => `__ds_tvf_${i}`);
-    const edited = rewrite(tree, (node) => {
-      const i = tvfs.findIndex((t) => t.node === node);
-      return i < 0 ? undefined : baseTable(placeholders[i]!, tvfs[i]!.alias);
-    }) as TreeNode;
-    const sql = await deparse(engine, edited);
+    const withPlaceholders = async (replace: ReadonlyMap<TreeNode, TreeNode>) =>
+      deparse(
+        engine,
+        rewrite(tree, (node) => {
+          const i = tvfs.findIndex((t) => t.node === node);
+          return replace.get(node) ?? (i < 0 ? undefined : baseTable(placeholders[i]!, tvfs[i]!.alias));
+        }) as TreeNode,
+      );
+    const sql = await withPlaceholders(new Map());
     const keys = sink.key ?? groupKeyColumns(tree);
     if (mode === 'update' && keys.length === 0) throw refuse("output_mode 'update' needs the columns that identify a result row", "GROUP BY them and select them, or add key = 'col1, col2' to the sink");
     const template = (relation: (i: number) => string) => placeholders.reduce((s, p, i) => replaceIdent(s, p, relation(i)), sql);
-    return { kind: 'stateful', operator: new WindowOperator(sink.name, mode, tvfs.map((t) => ({ ...t, source: names.get(t.source.toLowerCase())!.name })), template, keys) };
+    const panes = await planPanes(engine, tree, named, await aggregateFunctionNames(engine), (source) => names.get(source.toLowerCase())?.schema);
+    let paned: WindowPanes | undefined;
+    if (panes) {
+      const paneSql = await withPlaceholders(panes.replacements);
+      const paneTemplate = (tvfRelation: (i: number) => string, aggRelation: (i: number) => string) =>
+        tvfs.reduce((s, _, i) => (panes.uses.has(i) ? replaceIdent(s, `__ds_agg_${i}`, aggRelation(i)) : replaceIdent(s, placeholders[i]!, tvfRelation(i))), paneSql);
+      paned = { plan: panes, template: paneTemplate, prune: findPruneRules(tree, named, panes) };
+    }
+    return { kind: 'stateful', operator: new WindowOperator(sink.name, mode, named, template, keys, paned) };
   }
 
   if (directRefs.length === 0) throw refuse('the query reads no source', `select FROM one of the job's sources: ${[...streamNames].join(', ')}`);

@@ -59,9 +59,9 @@ describe('duckstream run options', () => {
     const tables = duckstream(['state', '.duckstream/stock', '--json'], { cwd });
     expect(tables.status, tables.stderr).toBe(0);
     const names = tables.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { table: string }).table);
-    expect(names).toEqual(expect.arrayContaining(['buf__per_10s__orders', 'buf__per_sku__orders', 'meta']));
-    // Windows not yet closed are in state: the watermark is min over partitions (38 s, 39 s) − 2 s = 36 s, so only [30 s, 40 s) is open.
-    const open = duckstream(['state', '.duckstream/stock', '--json', '--sql', `SELECT count(*)::INTEGER AS n, min(ts) AS first FROM "buf__per_10s__orders"`], { cwd });
+    expect(names).toEqual(expect.arrayContaining(['pane0__per_10s__orders', 'buf__per_sku__orders', 'meta']));
+    // Windows not yet closed are in state (a count per 10 s pane): the watermark is min over partitions (38 s, 39 s) − 2 s = 36 s, so only [30 s, 40 s) is open.
+    const open = duckstream(['state', '.duckstream/stock', '--json', '--sql', `SELECT __p0::INTEGER AS n, make_timestamp(__ds_pane) AS first FROM "pane0__per_10s__orders"`], { cwd });
     expect(open.status, open.stderr).toBe(0);
     expect(JSON.parse(open.stdout) as unknown).toEqual({ n: 10, first: '2026-01-01 10:00:30' });
     const e = await Engine.open(join(cwd, 'out/stock/catalog.duckdb'), { access_mode: 'READ_ONLY' });
@@ -74,6 +74,6 @@ describe('duckstream run options', () => {
       e.close();
     }
     const status = duckstream(['status', '.duckstream/stock'], { cwd });
-    expect(status.stdout).toMatch(/per_10s\s*\|\s*TUMBLE window append\s*\|\s*10\|\s*\d+\|/);
+    expect(status.stdout).toMatch(/per_10s\s*\|\s*TUMBLE window append, partials per pane\s*\|\s*1\|\s*\d+\|/);
   });
 });

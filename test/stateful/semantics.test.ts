@@ -171,7 +171,7 @@ describe('crash recovery of a stateful job', () => {
     const rows = ctx.progress.map((p) => p.stateRows);
     expect(Math.max(...rows)).toBeLessThanOrEqual(20);
     expect(rows.at(-1)).toBeGreaterThan(0);
-    expect(ctx.progress.at(-1)!.stateOperators).toEqual([{ sink: 'w', operator: 'TUMBLE window append', rows: rows.at(-1), bytes: expect.any(Number) }]);
+    expect(ctx.progress.at(-1)!.stateOperators).toEqual([{ sink: 'w', operator: 'TUMBLE window append, partials per pane', rows: rows.at(-1), bytes: expect.any(Number) }]);
     expect(ctx.progress.at(-1)!.stateOperators[0]!.bytes).toBeGreaterThan(0);
   });
 });

@@ -37,19 +37,19 @@ function events(seed: number, n: number, perBatch: number): Ev[][] {
 const batches = events(7, 240, 12);
 const bucket = (size: string) => `time_bucket(INTERVAL '${size}', ts)`;
 
-/** The columns of the sink's window buffer in the state snapshot (published after every batch in tests). */
-async function bufferColumns(ctx: StreamTestContext): Promise<string[]> {
+/** The columns of a state table of the sink (default: its raw-row buffer) in the state snapshot (published after every batch in tests). */
+async function stateColumns(ctx: StreamTestContext, table = 'buf__out__ev'): Promise<string[]> {
   const e = await Engine.open();
   try {
     await e.run(`ATTACH ${literal(join(ctx.dir, 'checkpoint', 'state-snapshot.duckdb'))} AS snap (READ_ONLY)`);
-    const rows = await e.all(`SELECT column_name FROM duckdb_columns() WHERE database_name = 'snap' AND table_name = 'buf__out__ev' ORDER BY column_index`);
+    const rows = await e.all(`SELECT column_name FROM duckdb_columns() WHERE database_name = 'snap' AND table_name = ${literal(table)} ORDER BY column_index`);
     return rows.map((r) => String(r['column_name'])).sort();
   } finally {
     e.close();
   }
 }
 
-async function check(query: string, expectedSql: string, stateColumns: string[]): Promise<void> {
+async function check(query: string, expectedSql: string, keeps: string[], table?: string): Promise<void> {
   const { onTime, late } = splitLate(batches, DELAY, (i) => String(i % 2));
   expect(late.length).toBeGreaterThan(0);
   const expected = await oracle(expectedSql, { ev: { columns: COLUMNS, rows: onTime } });
@@ -63,7 +63,7 @@ async function check(query: string, expectedSql: string, stateColumns: string[])
     },
     StartStream(),
     ...batches.slice(0, half).flatMap((b, i) => [AddData('ev', i % 2, ...b), RunBatch(b.length)]),
-    Assert(`state keeps ${stateColumns.join(', ')}`, async (ctx) => expect(await bufferColumns(ctx)).toEqual([...stateColumns].sort())),
+    Assert(`state keeps ${keeps.join(', ')}`, async (ctx) => expect(await stateColumns(ctx, table)).toEqual([...keeps].sort())),
     ...batches.slice(half).flatMap((b, i) => [AddData('ev', (half + i) % 2, ...b), RunBatch(b.length)]),
     Drain,
     CheckAnswer('out', expected),
@@ -72,10 +72,20 @@ async function check(query: string, expectedSql: string, stateColumns: string[])
 
 describe('window state keeps only the columns the query reads', () => {
   it('a column used only in WHERE is kept; unreferenced columns (note, metadata) are not', async () => {
+    // count(DISTINCT …) does not fold into pane partials: the rows are kept.
+    await check(
+      `SELECT window_start, usr, count(DISTINCT usr) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') WHERE price > 30 GROUP BY window_start, window_end, usr`,
+      `SELECT ${bucket('10 seconds')} AS window_start, usr, count(DISTINCT usr) AS n FROM ev WHERE price > 30 GROUP BY ALL`,
+      ['ts', 'usr', 'price'],
+    );
+  });
+
+  it('a count per key and window keeps a partial count per key and pane, no rows', async () => {
     await check(
       `SELECT window_start, usr, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') WHERE price > 30 GROUP BY window_start, window_end, usr`,
       `SELECT ${bucket('10 seconds')} AS window_start, usr, count(*) AS n FROM ev WHERE price > 30 GROUP BY ALL`,
-      ['ts', 'usr', 'price'],
+      ['__k0', '__ds_pane', '__p0'],
+      'pane0__out__ev',
     );
   });
 
@@ -87,7 +97,7 @@ describe('window state keeps only the columns the query reads', () => {
     );
   });
 
-  it('a HOP self-join (q5 shape, one expansion shared by both sides) keeps its columns only', async () => {
+  it('a HOP self-join (q5 shape, both sides from one pane state) keeps a count per user and pane', async () => {
     const hop = `HOP(ev, ts, INTERVAL '2 seconds', INTERVAL '10 seconds')`;
     await check(
       `SELECT a.usr, a.n, a.window_start FROM (SELECT usr, count(*) AS n, window_start, window_end FROM ${hop} GROUP BY usr, window_start, window_end) a
@@ -95,7 +105,8 @@ describe('window state keeps only the columns the query reads', () => {
        ON a.window_start = m.window_start AND a.window_end = m.window_end AND a.n >= m.maxn`,
       `WITH c AS (SELECT ws, usr, count(*) AS n FROM ev, generate_series(${bucket('2 seconds')} - INTERVAL '8 seconds', ${bucket('2 seconds')}, INTERVAL '2 seconds') AS g(ws) GROUP BY ALL)
        SELECT usr, n, ws AS window_start FROM c JOIN (SELECT ws, max(n) AS maxn FROM c GROUP BY ws) m USING (ws) WHERE n >= maxn`,
-      ['ts', 'usr'],
+      ['__k0', '__ds_pane', '__p0'],
+      'pane0__out__ev',
     );
   });
 
