@@ -114,7 +114,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     watermarks: watermarkSpecs(def),
     lateDataPaths: new Map(def.sources.filter((s) => s.options['late_data_path']).map((s) => [s.name, resolve(s.options['late_data_path']!)])),
     operators,
-    metadataColumns: operators.length > 0 ? new Map() : metadataRead(read),
+    metadataColumns: operators.every(storesNamedColumnsOnly) ? metadataRead(read) : new Map(),
     catalog: catalogOf(sinks),
   };
 }
@@ -137,9 +137,17 @@ async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly So
 }
 
 /**
- * Per source whose columns the analysis narrowed: the metadata columns its queries name. Only for jobs without
- * stateful operators: state tables made by earlier runs hold the metadata columns, and some operators insert by
- * position, so a stateful job's source tables keep the shape they always had.
+ * Whether an operator stores only the source columns its query names (TUMBLE/HOP windows: a projection by name,
+ * and pane partials), so that the metadata columns no query names need not be loaded. Other operators keep the
+ * shape their state tables always had (some insert by position, sessions find rows by their log position).
+ */
+function storesNamedColumnsOnly(op: StatefulOperator): boolean {
+  return op instanceof WindowOperator && !op.findsRowsByLogPosition;
+}
+
+/**
+ * Per source whose columns the analysis narrowed: the metadata columns its queries name (for jobs whose operators
+ * all store only named columns: storesNamedColumnsOnly).
  */
 function metadataRead(read: ReadonlyMap<string, ReadColumns>): Map<string, ReadonlySet<string>> {
   const out = new Map<string, ReadonlySet<string>>();

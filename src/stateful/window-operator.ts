@@ -41,6 +41,8 @@ export class WindowOperator implements StatefulOperator {
   /** Sources whose raw rows are kept. */
   private readonly rawStreams: readonly string[];
   private readonly panes: readonly PaneState[];
+  /** Session windows also keep `_topic, _partition, _offset` of the rows they store, whatever the query names. */
+  readonly findsRowsByLogPosition: boolean;
 
   constructor(
     readonly sink: string,
@@ -60,6 +62,7 @@ export class WindowOperator implements StatefulOperator {
     const kept = [...(this.panes.length > 0 ? ['partials per pane'] : []), ...((paned?.prune.length ?? 0) > 0 ? ['rows below the window max dropped'] : [])];
     this.description = `${tvfs.map((t) => t.kind.toUpperCase()).join(' ⋈ ')} window ${mode}${kept.map((k) => `, ${k}`).join('')}`;
     const session = tvfs.some((t) => t.kind === 'session');
+    this.findsRowsByLogPosition = session;
     for (const s of this.streams) {
       const columns = tvfs.find((t) => t.source === s)!.columns;
       // Session eviction finds a row by its log position.

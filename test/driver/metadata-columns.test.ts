@@ -7,7 +7,7 @@ import type { Driver } from '../../src/driver/driver.js';
 import { parseJob } from '../../src/job/parse-job.js';
 import { createLog } from '../../src/log/index.js';
 import type { Engine } from '../../src/sql/engine.js';
-import { AddData, Assert, CheckAnswer, RunBatch, StartStream, testStream, type StreamTestContext } from '../support/stream-test.js';
+import { AddData, Assert, CheckAnswer, Drain, RunBatch, StartStream, StopStream, testStream, type StreamTestContext } from '../support/stream-test.js';
 import { Engine as DuckEngine } from '../../src/sql/engine.js';
 
 /*
@@ -111,6 +111,63 @@ describe('metadata columns loaded into DuckDB', () => {
     // by hand: batch 1 sets the watermark to min over partitions of (max − 1 s) = 14 s; batch 2 has 5 s and 12 s behind it
     expect(arrow.watermarks[1]).toBe('2026-01-01T00:00:14.000Z');
     expect(arrow.late).toEqual([0, 2]);
+  });
+
+  it('TUMBLE and HOP windows load only the metadata columns named, across a restart; SESSION windows keep them all', async () => {
+    const ts = (s: number) => `2026-01-01 00:00:${String(s).padStart(2, '0')}`;
+    await testStream(
+      {
+        logs: { views: 2 },
+        sql: `${source(", event_time = 'ts', watermark = '1 second'")}
+          CREATE SINK per_window WITH (connector = 'parquet', path = '\${dir}/out/w') AS
+            SELECT window_start, count(*) AS n, max(_offset) AS last_offset FROM TUMBLE(views, ts, INTERVAL '10 seconds') GROUP BY window_start, window_end;
+          CREATE SINK hops WITH (connector = 'parquet', path = '\${dir}/out/h') AS
+            SELECT window_start, count(*) AS n FROM HOP(views, ts, INTERVAL '5 seconds', INTERVAL '10 seconds') GROUP BY window_start, window_end;`,
+      },
+      AddData('views', 0, { id: 1, url: '/a', ts: at(1) }, { id: 2, url: '/b', ts: at(7) }),
+      AddData('views', 1, { id: 3, url: '/c', ts: at(3) }),
+      StartStream(),
+      RunBatch(3),
+      Assert('only _offset of the metadata', async (c) => expect(await loadedColumns(c)).toEqual(['_offset', 'ts'])),
+      StopStream,
+      AddData('views', 0, { id: 4, url: '/d', ts: at(12) }, { id: 5, url: '/e', ts: at(25) }),
+      AddData('views', 1, { id: 6, url: '/f', ts: at(14) }),
+      StartStream(),
+      RunBatch(3),
+      Drain,
+      // by hand: [0,10) has ids 1,2 (offsets 0,1 of p0) and 3 (offset 0 of p1); [10,20) ids 4 (p0 offset 2), 6 (p1 offset 1);
+      // [20,30) id 5 (p0 offset 3). Hops of 10 s every 5 s: [-5,5) 1,3; [0,10) 1,2,3; [5,15) 2,4,6; [10,20) 4,6; [20,30) and [25,35) 5
+      CheckAnswer('per_window', [
+        { window_start: ts(0), n: 3, last_offset: 1 },
+        { window_start: ts(10), n: 2, last_offset: 2 },
+        { window_start: ts(20), n: 1, last_offset: 3 },
+      ]),
+      CheckAnswer('hops', [
+        { window_start: '2025-12-31 23:59:55', n: 2 },
+        { window_start: ts(0), n: 3 },
+        { window_start: ts(5), n: 3 },
+        { window_start: ts(10), n: 2 },
+        { window_start: ts(20), n: 1 },
+        { window_start: ts(25), n: 1 },
+      ]),
+    );
+    await testStream(
+      {
+        logs: { views: 1 },
+        sql: `${source(", event_time = 'ts', watermark = '1 second'")}
+          CREATE SINK sessions WITH (connector = 'parquet', path = '\${dir}/out/s') AS
+            SELECT window_start, count(*) AS n FROM SESSION(views, ts, INTERVAL '5 seconds') GROUP BY window_start, window_end;`,
+      },
+      AddData('views', 0, { id: 1, url: '/a', ts: at(1) }, { id: 2, url: '/b', ts: at(3) }, { id: 3, url: '/c', ts: at(20) }),
+      StartStream(),
+      RunBatch(3),
+      Assert('every metadata column', async (c) => {
+        expect(c.driver!.job.metadataColumns.has('views')).toBe(false);
+        expect((await loadedColumns(c)).slice(0, 5)).toEqual(['_topic', '_partition', '_offset', '_timestamp', '_key']);
+      }),
+      Drain,
+      CheckAnswer('sessions', [{ window_start: ts(1), n: 2 }, { window_start: ts(20), n: 1 }]),
+    );
   });
 
   it('bindCheck widens a source back to every metadata column when its query binds only with them', async () => {
