@@ -1,19 +1,11 @@
 import type { Engine } from '../sql/engine.js';
+import { foldingCall } from './aggregate-folds.js';
 import { DeltaJoin, expiryOf } from './delta-join.js';
 import { stateTable, type Exec, type OutputMode, type StatefulOperator } from './operator.js';
 import type { SourceTimeInfo } from './plan-sink.js';
 import { regularJoinRefusal } from './regular-join-operator.js';
 import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
 import { referencedColumns, replaceIdent, streamRefs } from './stream-refs.js';
-
-/** Aggregates that fold: the aggregate of a group's rows = combine(partial(old rows), partial(new rows)). */
-const FOLDS: Record<string, { partial: (arg: string) => string; combine: (col: string) => string }> = {
-  max: { partial: (a) => `max(${a})`, combine: (c) => `max(${c})` },
-  min: { partial: (a) => `min(${a})`, combine: (c) => `min(${c})` },
-  sum: { partial: (a) => `sum(${a})`, combine: (c) => `sum(${c})` },
-  count: { partial: (a) => `count(${a})`, combine: (c) => `sum(${c})::BIGINT` },
-  count_star: { partial: () => 'count(*)', combine: (c) => `sum(${c})::BIGINT` },
-};
 
 const GROUPS = '__ds_groups';
 
@@ -87,19 +79,15 @@ export async function planJoinAggregate(engine: Engine, sink: string, tree: Tree
     const g = groupKeys.indexOf(key(node));
     if (g >= 0) return column(`__g${g}`);
     if (node['class'] === 'WINDOW' || node['class'] === 'SUBQUERY') foldable = false;
-    if (node['class'] !== 'FUNCTION') return undefined;
-    const name = String(node['function_name']).toLowerCase();
-    if (!aggregates.has(name) && name !== 'count_star') return undefined;
-    const f = FOLDS[name];
-    const children = node['children'] as TreeNode[];
-    const ordered = ((node['order_bys'] as { orders?: unknown[] } | undefined)?.orders ?? []).length > 0;
-    if (!f || node['distinct'] || node['filter'] || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1)) {
+    const call = foldingCall(node, aggregates);
+    if (call === 'other') return undefined;
+    if (!call) {
       foldable = false;
       return undefined;
     }
     const i = partials.length;
-    if (children[0]) args.push({ ...children[0], alias: `__a${i}` });
-    partials.push({ column: `__p${i}`, partial: f.partial(children[0] ? `__a${i}` : ''), combine: f.combine(`__p${i}`) });
+    if (call.arg) args.push({ ...call.arg, alias: `__a${i}` });
+    partials.push({ column: `__p${i}`, partial: call.fold.partial(call.arg ? `__a${i}` : ''), combine: call.fold.combine(`__p${i}`) });
     return column(`__p${i}`);
   };
   const items: TreeNode[] = [];

@@ -2,19 +2,7 @@ import { parseSchemaText } from '../source/schema.js';
 import type { Engine } from '../sql/engine.js';
 import { expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
 import type { WindowTvf } from './window-tvf.js';
-
-/**
- * Aggregates that fold exactly: the aggregate of a window = combine(partials of its panes), whatever the order and
- * the split. `sum` only of integers, decimals and intervals (sumExact): over floating-point values another order of
- * additions can change the last bits. avg is left out (a division of such sums).
- */
-const FOLDS: Record<string, { partial: (arg: string) => string; combine: (col: string) => string }> = {
-  sum: { partial: (a) => `sum(${a})`, combine: (c) => `sum(${c})` },
-  max: { partial: (a) => `max(${a})`, combine: (c) => `max(${c})` },
-  min: { partial: (a) => `min(${a})`, combine: (c) => `min(${c})` },
-  count: { partial: (a) => `count(${a})`, combine: (c) => `sum(${c})::BIGINT` },
-  count_star: { partial: () => 'count(*)', combine: (c) => `sum(${c})::BIGINT` },
-};
+import { foldingCall } from './aggregate-folds.js';
 
 /** One kind of per-pane partial aggregate state: the same rows, keys and partials (sub-selects may share it). */
 export interface PaneSpec {
@@ -143,19 +131,15 @@ async function paneSubselect(
       const g = groupKeys.indexOf(key(x));
       if (g >= 0) return column(groupColumn[g]!);
       if (x['class'] === 'WINDOW' || x['class'] === 'SUBQUERY') foldable = false;
-      if (x['class'] !== 'FUNCTION') return undefined;
-      const name = String(x['function_name']).toLowerCase();
-      if (!aggregates.has(name) && name !== 'count_star') return undefined;
-      const f = FOLDS[name];
-      const children = x['children'] as TreeNode[];
-      const ordered = ((x['order_bys'] as { orders?: unknown[] } | undefined)?.orders ?? []).length > 0;
-      if (!f || x['distinct'] || x['filter'] || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1) || (children[0] && !rowLevel(children[0]))) {
+      const call = foldingCall(x, aggregates);
+      if (call === 'other') return undefined;
+      if (!call || (call.arg && !rowLevel(call.arg))) {
         foldable = false;
         return undefined;
       }
+      const { fold: f, arg, name } = call;
       const i = partials.length;
       partials.push({ partial: '', combine: f.combine(`__p${i}`) });
-      const arg = children[0];
       aggs.push({ fn: name, argColumn: arg?.['class'] === 'COLUMN_REF' ? (arg['column_names'] as string[]).at(-1) : undefined });
       pending.push(
         (async () => {
