@@ -75,12 +75,5 @@ export class Engine {
   }
 }
 
-/** Quote an identifier for DuckDB SQL. */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Quote a string literal for DuckDB SQL. */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
+/** Identifier and string-literal quoting: DuckDB's own (`"a""b"`, `'it''s'`), under the names the code uses. */
+export { quotedIdentifier as ident, quotedString as literal } from '@duckdb/node-api';
