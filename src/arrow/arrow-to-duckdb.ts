@@ -39,10 +39,9 @@ export function createTableSql(table: string, schema: arrow.Schema, opts: Create
  * Why this method (bench/arrow-ingest.ts, numbers in bench/RESULTS.md): low-level @duckdb/node-bindings data chunks
  * of ≤ 2048 rows. Fixed-width columns and validity are bulk-copied straight from the Arrow buffers
  * (`copy_data_to_vector`); strings use the `heap-pointer` strategy (column-writer.ts): two N-API calls per string
- * column per chunk instead of one per value. On 1M page-view rows it measured 1.47M rows/s against 0.78M/s for
- * per-string assignment, ~0.3M/s for the DuckDBAppender row API and DuckDBDataChunk.setColumnValues, and 0.90M/s for
- * DuckDB generating the same table itself; letting DuckDB slice the bytes from a temp file (read_blob) is quadratic.
- * What remains is mostly DuckDB's appender and storage: the JS side fills 1M strings in ~60 ms.
+ * column per chunk instead of one per value. It beat per-string assignment, the DuckDBAppender row API,
+ * DuckDBDataChunk.setColumnValues and DuckDB generating the same table itself; letting DuckDB slice the bytes from a
+ * temp file (read_blob) is quadratic. What remains is mostly DuckDB's appender and storage, not the JS side.
  */
 export async function appendArrow(conn: DuckDBConnection, table: string, data: arrow.Table): Promise<void> {
   await appendArrowWith(conn, table, data, 'heap-pointer');

@@ -4,9 +4,8 @@ const FIRST_CHUNK = 64 * 1024;
 /**
  * A reader makes three passes over each chunk: the kernel's copy into it, the JS pass over the record headers,
  * the native CRC over the whole chunk. A chunk that stays in the CPU's caches between them is read from memory
- * once, not three times: on the 2-core EPYC (1 MiB L2 per core) reading 920k Nexmark bids (250 MB) took ~20 %
- * less CPU with 1 MiB chunks than with 16 MiB ones, and 256 KiB–2 MiB all did about as well. The extra system
- * calls (one per MiB) cost nothing measurable.
+ * once, not three times. 1 MiB chunks fit a core's L2 cache on the machines we measured (bench/RESULTS.md: 1 MiB
+ * against 16 MiB chunks; 256 KiB–2 MiB did about as well), and the extra system calls cost nothing measurable.
  */
 const MAX_CHUNK = 1024 * 1024;
 

@@ -72,7 +72,7 @@ function crc32cWords(dv: DataView, start: number, end: number): number {
 
 /**
  * Checks the CRCs of many consecutive records with one native CRC over all their bytes instead of one CRC per
- * record (a per-record CRC was ~60 % of reading a partition).
+ * record: per-record CRCs were the larger part of reading a partition (bench/log-read.ts; figures in bench/RESULTS.md).
  *
  * CRC-32C without its final inversion is linear: running the register `s` over bytes m gives
  * U(s, m) = Z_|m|(s) ⊕ U(0, m), where Z_L is "run over L zero bytes", itself linear in s. A record's stored
