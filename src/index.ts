@@ -15,7 +15,7 @@ export { StreamingContext, type StreamingContextOptions, type LogStreamOptions, 
 export { DStream, MapWithStateDStream, StateSpec } from './dstream/dstream.js';
 export type { Keys, Reducer, InverseReducer, Schema, StateHandle } from './dstream/graph.js';
 export { sql, col, Sql, type SqlValue } from './dstream/sql.js';
-export { millis, seconds, minutes, type Duration } from './dstream/duration.js';
+export { millis, seconds, minutes, type Duration } from './util/duration.js';
 export type { BatchInfo } from './dstream/output-sinks.js';
 export { runDStreamJob, loadDStreamJob, type DStreamJob } from './dstream/run-dstream-job.js';
 

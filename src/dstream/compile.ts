@@ -14,7 +14,7 @@ import type { Source } from '../source/source.js';
 import { ident, literal, type Engine, type Row } from '../sql/engine.js';
 import { stateTable, type Exec, type StatefulOperator } from '../stateful/operator.js';
 import type { StreamingContext } from './context.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { GraphNode, InverseReducer, Reducer, Schema, StateHandle, Step } from './graph.js';
 import { registerJsonFunction } from './js-udf.js';
 import { ForeachBatchSink, PrintSink } from './output-sinks.js';

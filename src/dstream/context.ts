@@ -2,7 +2,7 @@ import { userError } from '../errors.js';
 import type { SourceDef } from '../job/parse-job.js';
 import { parseSchemaText } from '../source/schema.js';
 import { DStream, type GraphBuilder } from './dstream.js';
-import { seconds, type Duration } from './duration.js';
+import { seconds, type Duration } from '../util/duration.js';
 import type { GraphNode, OutputDef, OutputTarget, Step } from './graph.js';
 
 export interface StreamingContextOptions {

@@ -1,5 +1,5 @@
 import type { Row } from '../sql/engine.js';
-import type { Duration } from './duration.js';
+import type { Duration } from '../util/duration.js';
 import type { GraphNode, InverseReducer, Keys, OutputTarget, Reducer, Schema, StateHandle, StateSpecData, Step } from './graph.js';
 import { isSql, type Sql } from './sql.js';
 import { PrintSink, ForeachBatchSink, type BatchInfo } from './output-sinks.js';

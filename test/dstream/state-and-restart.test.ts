@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { DStream } from '../../src/dstream/dstream.js';
 import { StateSpec } from '../../src/dstream/dstream.js';
-import { seconds } from '../../src/dstream/duration.js';
+import { seconds } from '../../src/util/duration.js';
 import { sql } from '../../src/dstream/sql.js';
 import { Engine } from '../../src/sql/engine.js';
 import { norm, rows, runCase } from './harness.js';

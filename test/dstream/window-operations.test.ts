@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DStream } from '../../src/dstream/dstream.js';
-import { seconds } from '../../src/dstream/duration.js';
+import { seconds } from '../../src/util/duration.js';
 import { sql } from '../../src/dstream/sql.js';
 import { norm, rows, runCase } from './harness.js';
 
