@@ -15,6 +15,7 @@ interface RunFlags {
   allowSourceChange?: boolean;
   drain?: boolean;
   fsync: boolean;
+  kafkaLog?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -29,6 +30,7 @@ export function registerRunCommand(program: Command): void {
     .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
+    .option('--kafka-log', 'let the Kafka client log its errors to stderr (also: DUCKSTREAM_KAFKA_LOG=1)')
     .option('--no-fsync', 'do not fsync checkpoint logs and file sink outputs: exactly-once survives process crashes, not power cuts')
     .action(async (job: string, flags: RunFlags) => {
       const trigger = parseTrigger(flags.trigger);
@@ -51,12 +53,19 @@ export function registerRunCommand(program: Command): void {
         caps: batchCaps(flags, trigger.kind === 'once'),
         allowSourceChange: flags.allowSourceChange,
         fsync: flags.fsync,
+        kafkaLog: flags.kafkaLog ?? kafkaLogFromEnv(),
         signal: controller.signal,
         note: (m) => process.stderr.write(`duckstream: ${m}\n`),
         onBatch: (p) => (flags.json ? process.stdout.write(`${JSON.stringify(p)}\n`) : process.stderr.write(`${summarise(p)}\n`)),
       });
       process.stderr.write(`duckstream: stopped after ${result.batches} batch${result.batches === 1 ? '' : 'es'}; checkpoint ${result.checkpoint}\n`);
     });
+}
+
+/** DUCKSTREAM_KAFKA_LOG set to anything but '' or '0' turns on kafkajs's error log, as --kafka-log does. */
+export function kafkaLogFromEnv(): boolean {
+  const v = process.env['DUCKSTREAM_KAFKA_LOG'];
+  return v !== undefined && v !== '' && v !== '0';
 }
 
 /**

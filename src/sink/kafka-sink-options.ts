@@ -22,7 +22,7 @@ const options = z.strictObject({
 export const kafkaSinkConnector = {
   options,
   hints: { brokers: "'host:9092[,host2:9092]'", topic: "'<topic>'" } as Record<string, string>,
-  create: (name: string, o: z.output<typeof options>): Sink =>
+  create: (name: string, o: z.output<typeof options>, ctx: { readonly kafkaLog?: boolean }): Sink =>
     new KafkaSink(name, {
       client: kafkaConfig(`sink '${name}'`, o),
       topic: o.topic,
@@ -31,5 +31,6 @@ export const kafkaSinkConnector = {
       idempotent: o.idempotent === 'true',
       compression: o.compression,
       retry: { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 },
+      log: ctx.kafkaLog,
     }),
 };

@@ -19,6 +19,8 @@ export interface KafkaSinkConfig {
   readonly idempotent: boolean;
   readonly compression: (typeof kafkaCompressions)[number];
   readonly retry: RetryOptions;
+  /** Let kafkajs log its errors (KafkaClientOptions.log). */
+  readonly log?: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export class KafkaSink implements Sink {
     readonly name: string,
     private readonly config: KafkaSinkConfig,
   ) {
-    this.kafka = createKafka(config.client);
+    this.kafka = createKafka(config.client, { log: config.log });
   }
 
   get markerGroup(): string | undefined {

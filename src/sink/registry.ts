@@ -14,6 +14,8 @@ export interface SinkContext {
   readonly jobDir: string;
   /** Where the console sink prints (default process.stdout). */
   readonly stdout?: Writable;
+  /** Let the Kafka client log its errors (see KafkaClientOptions.log). */
+  readonly kafkaLog?: boolean;
 }
 
 interface Connector<S extends z.ZodType> {

@@ -27,7 +27,13 @@ const logOptions = z
 export type LogSourceConfig = z.infer<typeof logOptions>;
 
 /** The connectors a job's CREATE SOURCE can name, in one map (Arroyo's registry). */
-const FACTORIES: Record<string, (def: SourceDef) => Promise<Source>> = {
+/** What the caller (the CLI, a test) decides for every source, not the job: settings outside the job file. */
+export interface SourceContext {
+  /** Let the Kafka client log its errors (see KafkaClientOptions.log). */
+  readonly kafkaLog?: boolean;
+}
+
+const FACTORIES: Record<string, (def: SourceDef, ctx: SourceContext) => Promise<Source>> = {
   log: async (def) => {
     const o = parseOptions(def, logOptions);
     const declared = def.columns ?? o.schema;
@@ -49,11 +55,11 @@ const FACTORIES: Record<string, (def: SourceDef) => Promise<Source>> = {
   kafka: createKafkaSource,
 };
 
-export async function createSource(def: SourceDef): Promise<Source> {
+export async function createSource(def: SourceDef, ctx: SourceContext = {}): Promise<Source> {
   const connector = def.options['connector'] ?? 'log';
   const factory = FACTORIES[connector];
   if (!factory) throw userError(`source '${def.name}': unknown connector '${connector}'`, `use one of: ${Object.keys(FACTORIES).join(', ')}`);
-  return factory(def);
+  return factory(def, ctx);
 }
 
 export function parseOptions<T extends z.ZodType>(def: { name: string; options: Readonly<Record<string, string>> }, schema: T): z.infer<T> {

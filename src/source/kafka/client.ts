@@ -1,13 +1,18 @@
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { registerCodecs } from './codecs.js';
 
+export interface KafkaClientOptions {
+  /** Let kafkajs log its errors (the CLI's `--kafka-log`, or DUCKSTREAM_KAFKA_LOG); default silent. */
+  readonly log?: boolean;
+}
+
 /**
- * A kafkajs client with every codec registered. kafkajs logs are silent unless DUCKSTREAM_KAFKA_LOG is set:
- * duckstream reports what matters itself (errors that name topic/partition, notes on retries).
+ * A kafkajs client with every codec registered. kafkajs is silent unless `log` is set: duckstream reports what
+ * matters itself (errors that name topic/partition, notes on retries), and kafkajs's own lines are for debugging.
  */
-export function createKafka(config: KafkaConfig): Kafka {
+export function createKafka(config: KafkaConfig, options: KafkaClientOptions = {}): Kafka {
   registerCodecs();
-  return new Kafka({ logLevel: process.env['DUCKSTREAM_KAFKA_LOG'] ? logLevel.ERROR : logLevel.NOTHING, ...config });
+  return new Kafka({ logLevel: options.log ? logLevel.ERROR : logLevel.NOTHING, ...config });
 }
 
 /** kafkajs marks transient failures `retriable`; connection failures and timeouts are retriable for us too. */

@@ -10,11 +10,11 @@ import { KafkaSource } from './kafka-source.js';
 import { kafkaConfig, kafkaSourceOptions, parseStartingOffsets, type KafkaSourceOptions } from './options.js';
 
 /** `CREATE SOURCE name WITH (connector = 'kafka', …)`: options checked up front, then a KafkaSource. */
-export async function createKafkaSource(def: SourceDef): Promise<Source> {
+export async function createKafkaSource(def: SourceDef, ctx: { readonly kafkaLog?: boolean } = {}): Promise<Source> {
   const o = parseKafkaOptions(def);
   const schema = declaredSchema(def, o);
   const selector = topicSelector(def.name, o);
-  const kafka = createKafka(kafkaConfig(`source '${def.name}'`, o));
+  const kafka = createKafka(kafkaConfig(`source '${def.name}'`, o), { log: ctx.kafkaLog });
   const retry = { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 };
   return new KafkaSource(def.name, kafka, new KafkaOffsets(kafka, def.name, selector, retry), {
     format: o.format,
