@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConfig, Message, TopicMessages } from 'kafkajs';
 import { externalError, userError } from '../errors.js';
-import { createKafka, kafkaErrorText } from '../source/kafka/client.js';
+import { createKafka, kafkaErrorText } from '../connectors/kafka/client.js';
 import { EVENT_KINDS } from './append-events.js';
 import type { EventKind, NexmarkConfig } from './config.js';
 import { NexmarkGenerator } from './generator.js';

@@ -5,7 +5,7 @@ import { userError, type DuckstreamError } from '../errors.js';
 import { ConsoleSink } from './console-sink.js';
 import { DuckDbSink } from './duckdb-sink.js';
 import { JsonlSink } from './jsonl-sink.js';
-import { kafkaSinkConnector } from './kafka-sink-options.js';
+import { kafkaSinkConnector } from '../connectors/kafka/kafka-sink-options.js';
 import { ParquetSink, parquetCompressions } from './parquet-sink.js';
 import type { Sink } from './sink.js';
 

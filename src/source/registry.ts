@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { userError } from '../errors.js';
 import type { SourceDef } from '../job/parse-job.js';
-import { createKafkaSource } from './kafka/factory.js';
+import { createKafkaSource } from '../connectors/kafka/factory.js';
 import { LogSource } from './log-source.js';
 import { parseSchemaText } from './schema.js';
 import { RAW_SCHEMA, TEXT_SCHEMA } from './decode/index.js';

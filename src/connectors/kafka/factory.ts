@@ -1,8 +1,8 @@
 import { userError } from '../../errors.js';
 import type { SourceDef } from '../../job/parse-job.js';
-import { RAW_SCHEMA, TEXT_SCHEMA } from '../decode/index.js';
-import { parseSchemaText, type ValueSchema } from '../schema.js';
-import type { Source } from '../source.js';
+import { RAW_SCHEMA, TEXT_SCHEMA } from '../../source/decode/index.js';
+import { parseSchemaText, type ValueSchema } from '../../source/schema.js';
+import type { Source } from '../../source/source.js';
 import { createKafka } from './client.js';
 import { HEADERS_FIELD } from './headers-column.js';
 import { KafkaOffsets, type TopicSelector } from './offsets.js';

@@ -1,10 +1,10 @@
 import { CompressionTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
-import { DuckstreamError, externalError } from '../errors.js';
-import { createKafka, isRetriableKafkaError, kafkaErrorText } from '../source/kafka/client.js';
-import type { Engine } from '../sql/engine.js';
-import { withRetry, type RetryOptions } from '../util/retry.js';
+import { DuckstreamError, externalError } from '../../errors.js';
+import { createKafka, isRetriableKafkaError, kafkaErrorText } from './client.js';
+import type { Engine } from '../../sql/engine.js';
+import { withRetry, type RetryOptions } from '../../util/retry.js';
 import { recordQuery, toMessages, type RecordShape } from './kafka-records.js';
-import type { Sink, SinkBatch } from './sink.js';
+import type { Sink, SinkBatch } from '../../sink/sink.js';
 import type { KafkaConfig } from 'kafkajs';
 
 export const kafkaCompressions = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;

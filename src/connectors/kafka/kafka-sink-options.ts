@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { clientOptionShape, kafkaConfig } from '../source/kafka/options.js';
+import { clientOptionShape, kafkaConfig } from './options.js';
 import { KafkaSink, kafkaCompressions } from './kafka-sink.js';
-import type { Sink } from './sink.js';
+import type { Sink } from '../../sink/sink.js';
 
 const options = z.strictObject({
   brokers: z.string().min(1, 'must not be empty'),

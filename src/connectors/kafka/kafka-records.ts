@@ -1,7 +1,7 @@
 import type { Message } from 'kafkajs';
-import { userError } from '../errors.js';
-import { partitionForKey } from '../log/murmur2.js';
-import { ident, type Engine } from '../sql/engine.js';
+import { userError } from '../../errors.js';
+import { partitionForKey } from '../../log/murmur2.js';
+import { ident, type Engine } from '../../sql/engine.js';
 
 export interface RecordShape {
   readonly format: 'json' | 'text';

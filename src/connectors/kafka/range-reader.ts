@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { externalError } from '../../errors.js';
 import { partitionKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
-import type { RawRecordBatch } from '../source.js';
+import type { RawRecordBatch } from '../../source/source.js';
 import { isPermanentBrokerError, kafkaErrorText } from './client.js';
 import { kafkaRecordBytes } from './record-bytes.js';
 

@@ -1,4 +1,4 @@
-import type { RawRecordBytes } from '../source.js';
+import type { RawRecordBytes } from '../../source/source.js';
 
 /**
  * Keys and values as positions into the buffers kafkajs decoded them from (RawRecordBytes), so the JSON decoder

@@ -1,6 +1,6 @@
 import * as arrow from 'apache-arrow';
-import { DUCKDB_TYPE_METADATA } from '../schema.js';
-import type { DeadLetter, RawRecordBatch } from '../source.js';
+import { DUCKDB_TYPE_METADATA } from '../../source/schema.js';
+import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
 
 /**
  * `_headers JSON`: a Kafka record's headers as a JSON object, name → value as a UTF-8 string (a name that occurs
