@@ -12,7 +12,7 @@ import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRan
 import { parseSchemaText, schemaToText } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
 import { DeadLetterWriter } from '../sink/dead-letter-writer.js';
-import { JsonlSink } from '../sink/jsonl-sink.js';
+import { JsonlSink } from '../connectors/jsonl/jsonl-sink.js';
 import { publishCatalog } from '../sink/notebook-catalog.js';
 import { ident, type Engine } from '../sql/engine.js';
 import { BOUNDS, onTimeTable } from '../stateful/operator.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLog } from '../../src/log/index.js';
 import type { OffsetRange } from '../../src/plan/offset-range.js';
-import { LogSource } from '../../src/source/log-source.js';
+import { LogSource } from '../../src/connectors/log/log-source.js';
 import { parseSchemaText } from '../../src/source/schema.js';
 import type { SourceBatch } from '../../src/source/source.js';
 

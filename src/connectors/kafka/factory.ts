@@ -1,4 +1,6 @@
 import { userError } from '../../errors.js';
+import { sourceFactory, type ConnectorContext } from '../connector.js';
+import { parseConnectorOptions } from '../options-error.js';
 import type { SourceDef } from '../../job/parse-job.js';
 import { RAW_SCHEMA, TEXT_SCHEMA } from '../../source/decode/index.js';
 import { parseSchemaText, type ValueSchema } from '../../source/schema.js';
@@ -9,9 +11,17 @@ import { KafkaOffsets, type TopicSelector } from './offsets.js';
 import { KafkaSource } from './kafka-source.js';
 import { kafkaConfig, kafkaSourceOptions, parseStartingOffsets, type KafkaSourceOptions } from './options.js';
 
-/** `CREATE SOURCE name WITH (connector = 'kafka', …)`: options checked up front, then a KafkaSource. */
-export async function createKafkaSource(def: SourceDef, ctx: { readonly kafkaLog?: boolean } = {}): Promise<Source> {
-  const o = parseKafkaOptions(def);
+/** `CREATE SOURCE name WITH (connector = 'kafka', …)` as the registry knows it: options, then a KafkaSource. */
+const spec = { options: kafkaSourceOptions, hints: { brokers: "'host:port[,host:port…]'" } };
+export const kafkaSourceFactory = sourceFactory({ ...spec, create: openKafkaSource });
+
+/** A Kafka source straight from its definition: options checked up front (as the registry does), then opened. */
+export async function createKafkaSource(def: SourceDef, ctx: ConnectorContext = {}): Promise<Source> {
+  const { connector: _connector, ...given } = def.options;
+  return openKafkaSource(def, parseConnectorOptions('source', def.name, 'kafka', spec, given), ctx);
+}
+
+async function openKafkaSource(def: SourceDef, o: KafkaSourceOptions, ctx: ConnectorContext): Promise<Source> {
   const schema = declaredSchema(def, o);
   const selector = topicSelector(def.name, o);
   const kafka = createKafka(kafkaConfig(`source '${def.name}'`, o), { log: ctx.kafkaLog });
@@ -37,16 +47,6 @@ export async function createKafkaSource(def: SourceDef, ctx: { readonly kafkaLog
       stallTimeoutMs: o.read_timeout_ms,
     },
   });
-}
-
-function parseKafkaOptions(def: SourceDef): KafkaSourceOptions {
-  const result = kafkaSourceOptions.safeParse(def.options);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
-    return `option '${i.path.join('.')}': ${i.message}`;
-  });
-  throw userError(`source '${def.name}': ${problems.join('; ')}`, 'see the Kafka options table in the README');
 }
 
 function declaredSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | undefined {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { clientOptionShape, kafkaConfig } from './options.js';
 import { KafkaSink, kafkaCompressions } from './kafka-sink.js';
-import type { Sink } from '../../sink/sink.js';
+import { sinkFactory } from '../connector.js';
 
 const options = z.strictObject({
   brokers: z.string().min(1, 'must not be empty'),
@@ -18,11 +18,11 @@ const options = z.strictObject({
   ...clientOptionShape(),
 });
 
-/** `CREATE SINK … WITH (connector = 'kafka', …)`, registered in src/sink/registry.ts. */
-export const kafkaSinkConnector = {
+/** `CREATE SINK … WITH (connector = 'kafka', …)`, registered in src/connectors/registry.ts. */
+export const kafkaSinkFactory = sinkFactory({
   options,
-  hints: { brokers: "'host:9092[,host2:9092]'", topic: "'<topic>'" } as Record<string, string>,
-  create: (name: string, o: z.output<typeof options>, ctx: { readonly kafkaLog?: boolean }): Sink =>
+  hints: { brokers: "'host:9092[,host2:9092]'", topic: "'<topic>'" },
+  create: (name, o, ctx) =>
     new KafkaSink(name, {
       client: kafkaConfig(`sink '${name}'`, o),
       topic: o.topic,
@@ -33,4 +33,4 @@ export const kafkaSinkConnector = {
       retry: { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 },
       log: ctx.kafkaLog,
     }),
-};
+});

@@ -9,7 +9,6 @@ const positiveInt = z.coerce.number().int().positive();
 /** `CREATE SOURCE … WITH (connector = 'kafka', …)`: every option, validated at start (README "Kafka"). */
 export const kafkaSourceOptions = z
   .object({
-    connector: z.literal('kafka'),
     brokers: z.string({ error: "needs brokers = 'host:port[,host:port…]'" }).min(1),
     topic: z.string().min(1).optional(),
     topic_pattern: z.string().min(1).optional(),

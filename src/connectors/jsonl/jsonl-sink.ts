@@ -1,4 +1,4 @@
-import { StagedFileSink } from './staged-file-sink.js';
+import { StagedFileSink } from '../../sink/staged-file-sink.js';
 
 /**
  * Newline-delimited JSON, one file per batch: `<path>/part-<batchId padded to 10>.jsonl`, plus

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { literal, type Engine } from '../sql/engine.js';
-import { StagedFileSink } from './staged-file-sink.js';
+import { literal, type Engine } from '../../sql/engine.js';
+import { StagedFileSink } from '../../sink/staged-file-sink.js';
 
 /** Codecs DuckDB's parquet writer takes. */
 export const parquetCompressions = ['zstd', 'snappy', 'gzip', 'lz4', 'lz4_raw', 'brotli', 'uncompressed'] as const;

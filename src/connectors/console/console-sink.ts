@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { Engine } from '../sql/engine.js';
-import type { Sink, SinkBatch } from './sink.js';
+import type { Engine } from '../../sql/engine.js';
+import type { Sink, SinkBatch } from '../../sink/sink.js';
 
 export interface ConsoleSinkOptions {
   /** Rows shown per batch (default 20, as Spark's console sink). */

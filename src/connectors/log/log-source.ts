@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { openLog, toColumnarBatch, type EmbeddedLog } from '../log/index.js';
-import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
-import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from './decode/index.js';
-import type { RawRecordBatch, Source, SourceBatch } from './source.js';
-import type { ValueSchema } from './schema.js';
+import { openLog, toColumnarBatch, type EmbeddedLog } from '../../log/index.js';
+import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
+import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from '../../source/decode/index.js';
+import type { RawRecordBatch, Source, SourceBatch } from '../../source/source.js';
+import type { ValueSchema } from '../../source/schema.js';
 
 export interface LogSourceOptions {
   readonly format: ValueFormat;

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ident, literal, type Engine } from '../sql/engine.js';
-import { DuckstreamError, errorMessage, externalError, internalError, userError } from '../errors.js';
-import type { Sink, SinkBatch } from './sink.js';
+import { ident, literal, type Engine } from '../../sql/engine.js';
+import { DuckstreamError, errorMessage, externalError, internalError, userError } from '../../errors.js';
+import type { Sink, SinkBatch } from '../../sink/sink.js';
 
 /** Table in the output file recording, per sink, the last batch id whose rows are in it. */
 export const SINK_COMMITS_TABLE = '_duckstream_sink_commits';
