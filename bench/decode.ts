@@ -3,7 +3,7 @@
  * Build and run: `npx tsc -p . && node dist/bench/decode.js [records]`.
  */
 import { performance } from 'node:perf_hooks';
-import { decodeRecords } from '../src/source/decode/index.js';
+import { decodeRecords } from '../src/format/index.js';
 import type { ValueSchema } from '../src/source/schema.js';
 import type { RawRecordBatch } from '../src/source/source.js';
 

@@ -2,7 +2,7 @@ import { userError } from '../../errors.js';
 import { sourceFactory, type ConnectorContext } from '../connector.js';
 import { parseConnectorOptions } from '../options-error.js';
 import type { SourceDef } from '../../job/parse-job.js';
-import { RAW_SCHEMA, TEXT_SCHEMA } from '../../source/decode/index.js';
+import { RAW_SCHEMA, TEXT_SCHEMA } from '../../format/index.js';
 import { parseSchemaText, type ValueSchema } from '../../source/schema.js';
 import type { Source } from '../../source/source.js';
 import { createKafka } from './client.js';

@@ -4,7 +4,7 @@ import { DuckstreamError, externalError, userError } from '../../errors.js';
 import type { BatchCaps } from '../../plan/plan-batch.js';
 import { partitionKey, rangesKey, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
 import { withRetry, type RetryOptions } from '../../util/retry.js';
-import { decodeRecords, inferSchema, storedSchema, type ValueFormat } from '../../source/decode/index.js';
+import { decodeRecords, inferSchema, storedSchema, type ValueFormat } from '../../format/index.js';
 import { ReadAheadBackoff } from './read-ahead-backoff.js';
 import type { ValueSchema } from '../../source/schema.js';
 import type { RawRecordBatch, Source, SourceBatch } from '../../source/source.js';

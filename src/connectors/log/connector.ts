@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { userError } from '../../errors.js';
-import { RAW_SCHEMA, TEXT_SCHEMA } from '../../source/decode/index.js';
+import { RAW_SCHEMA, TEXT_SCHEMA } from '../../format/index.js';
 import { parseSchemaText } from '../../source/schema.js';
 import { sourceFactory, type Connector } from '../connector.js';
 import { LogSource } from './log-source.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { openLog, toColumnarBatch, type EmbeddedLog } from '../../log/index.js';
 import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
-import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from '../../source/decode/index.js';
+import { decodeRecords, inferSchema, storedSchema, type DecodeOptions, type ValueFormat } from '../../format/index.js';
 import type { RawRecordBatch, Source, SourceBatch } from '../../source/source.js';
 import type { ValueSchema } from '../../source/schema.js';
 

@@ -1,17 +1,18 @@
-import { internalError, userError } from '../../errors.js';
-import { METADATA_FIELDS, type ValueSchema } from '../schema.js';
-import type { DeadLetter, RawRecordBatch, SourceBatch } from '../source.js';
-import { CsvDecoder } from './csv-decoder.js';
-import { JsonDecoder, sampleFieldBytes } from './json-decoder.js';
-import { NO_VALUE, tooLarge } from './reasons.js';
-import type { RecordDecoder, ValueFormat } from './record-decoder.js';
-import { RowsBuilder } from './rows-builder.js';
-import { keyOf, valueOf } from './raw-bytes.js';
-import { PlainTextDecoder, RawBytesDecoder } from './text-decoder.js';
+import { internalError, userError } from '../errors.js';
+import { METADATA_FIELDS, type ValueSchema } from '../source/schema.js';
+import type { DeadLetter, RawRecordBatch, SourceBatch } from '../source/source.js';
+import { CsvDecoder } from './csv/csv-decoder.js';
+import { JsonDecoder, sampleFieldBytes } from './json/json-decoder.js';
+import { NO_VALUE, tooLarge } from './shared/reasons.js';
+import type { RecordDecoder, ValueFormat } from './shared/record-decoder.js';
+import { RowsBuilder } from './shared/rows-builder.js';
+import { keyOf, valueOf } from './shared/raw-bytes.js';
+import { RawBytesDecoder } from './raw/raw-decoder.js';
+import { PlainTextDecoder } from './text/text-decoder.js';
 
 export { inferSchema } from './infer.js';
 
-export type { ValueFormat } from './record-decoder.js';
+export type { ValueFormat } from './shared/record-decoder.js';
 
 export interface DecodeOptions {
   format: ValueFormat;

@@ -1,4 +1,4 @@
-import { numberIsIntegral, scanNumber, utf8SequenceLength } from './text-values.js';
+import { numberIsIntegral, scanNumber, utf8SequenceLength } from '../shared/text-values.js';
 
 /*
  * A strict JSON validator over UTF-8 bytes that remembers where the values of the schema's fields are,

@@ -1,4 +1,4 @@
-import type { RawRecordBatch } from '../source.js';
+import type { RawRecordBatch } from '../../source/source.js';
 
 /*
  * Reading a record's key or value whichever way its batch carries them: positions into shared buffers

@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import { Code, type ValueColumn } from './columns.js';
-import { JsonObjectScanner } from './json-scanner.js';
-import { writeNumber } from './number-values.js';
-import { preview, requiredNull } from './reasons.js';
-import type { RecordDecoder } from './record-decoder.js';
-import { firstInvalidUtf8, numberIsIntegral, parseDate, parsedTimestamp, parseTimestamp, scanNumber } from './text-values.js';
+import { Code, type ValueColumn } from '../shared/columns.js';
+import { JsonObjectScanner } from '../json/json-scanner.js';
+import { writeNumber } from '../shared/number-values.js';
+import { preview, requiredNull } from '../shared/reasons.js';
+import type { RecordDecoder } from '../shared/record-decoder.js';
+import { firstInvalidUtf8, numberIsIntegral, parseDate, parsedTimestamp, parseTimestamp, scanNumber } from '../shared/text-values.js';
 
 const QUOTE = 0x22;
 

@@ -1,9 +1,9 @@
-import { Code, type ValueColumn } from './columns.js';
+import { Code, type ValueColumn } from '../shared/columns.js';
 import { JsonObjectScanner, Kind, KIND_NAMES, unescape } from './json-scanner.js';
-import { missingField, preview, requiredNull } from './reasons.js';
-import { parseDate, parsedTimestamp, parseTimestamp } from './text-values.js';
-import type { RecordDecoder } from './record-decoder.js';
-import { writeNumber } from './number-values.js';
+import { missingField, preview, requiredNull } from '../shared/reasons.js';
+import { parseDate, parsedTimestamp, parseTimestamp } from '../shared/text-values.js';
+import type { RecordDecoder } from '../shared/record-decoder.js';
+import { writeNumber } from '../shared/number-values.js';
 
 const encoder = new TextEncoder();
 

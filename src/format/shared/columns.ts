@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { endianness } from 'node:os';
 import { userError } from '../../errors.js';
-import type { ColumnSpec, ColumnType } from '../schema.js';
+import type { ColumnSpec, ColumnType } from '../../source/schema.js';
 
 /*
  * Column builders writing Arrow buffers directly (DESIGN §5: Arrow builders run at 0.2–0.35M values/s,

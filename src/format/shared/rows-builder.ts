@@ -1,8 +1,8 @@
 import * as arrow from 'apache-arrow';
 import { isUtf8 } from 'node:buffer';
 import { internalError } from '../../errors.js';
-import { batchSchema, type ValueSchema } from '../schema.js';
-import type { RawRecordBatch } from '../source.js';
+import { batchSchema, type ValueSchema } from '../../source/schema.js';
+import type { RawRecordBatch } from '../../source/source.js';
 import { Utf8Column, Validity, ValueColumn, writeInt64 } from './columns.js';
 import { keyLength } from './raw-bytes.js';
 

@@ -1,9 +1,9 @@
-import { userError } from '../../errors.js';
-import type { ColumnSpec, ColumnType, ValueSchema } from '../schema.js';
-import type { RawRecordBatch } from '../source.js';
-import { valueOf } from './raw-bytes.js';
-import type { ValueFormat } from './record-decoder.js';
-import { isTimestampWithTime } from './text-values.js';
+import { userError } from '../errors.js';
+import type { ColumnSpec, ColumnType, ValueSchema } from '../source/schema.js';
+import type { RawRecordBatch } from '../source/source.js';
+import { valueOf } from './shared/raw-bytes.js';
+import type { ValueFormat } from './shared/record-decoder.js';
+import { isTimestampWithTime } from './shared/text-values.js';
 
 const DEFAULT_SAMPLE_SIZE = 1000;
 
