@@ -2,8 +2,8 @@ import { userError } from '../../errors.js';
 import { sourceFactory, type ConnectorContext } from '../connector.js';
 import { parseConnectorOptions } from '../options-error.js';
 import type { SourceDef } from '../../job/parse-job.js';
-import { RAW_SCHEMA, TEXT_SCHEMA } from '../../format/index.js';
-import { parseSchemaText, type ValueSchema } from '../../source/schema.js';
+import { declaredSchema, timestampColumns } from '../../format/declared-schema.js';
+import type { ValueSchema } from '../../source/schema.js';
 import type { Source } from '../../source/source.js';
 import { createKafka } from './client.js';
 import { HEADERS_FIELD } from './headers-column.js';
@@ -22,7 +22,7 @@ export async function createKafkaSource(def: SourceDef, ctx: ConnectorContext = 
 }
 
 async function openKafkaSource(def: SourceDef, o: KafkaSourceOptions, ctx: ConnectorContext): Promise<Source> {
-  const schema = declaredSchema(def, o);
+  const schema = kafkaSchema(def, o);
   const selector = topicSelector(def.name, o);
   const kafka = createKafka(kafkaConfig(`source '${def.name}'`, o), { log: ctx.kafkaLog });
   const retry = { retries: o.retries, initialMs: o.retry_backoff_ms, maxMs: 5000 };
@@ -30,7 +30,7 @@ async function openKafkaSource(def: SourceDef, o: KafkaSourceOptions, ctx: Conne
     format: o.format,
     schema,
     maxValueBytes: o.max_value_bytes,
-    timestampColumns: o.event_time && /^[A-Za-z_][A-Za-z0-9_]*$/.test(o.event_time) ? [o.event_time] : [],
+    timestampColumns: timestampColumns(o.event_time),
     starting: parseStartingOffsets(def.name, o.starting_offsets),
     failOnDataLoss: o.fail_on_data_loss,
     groupId: o.group_id,
@@ -49,15 +49,9 @@ async function openKafkaSource(def: SourceDef, o: KafkaSourceOptions, ctx: Conne
   });
 }
 
-function declaredSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | undefined {
-  const declared = def.columns ?? o.schema;
-  let schema: ValueSchema | undefined;
-  try {
-    schema = declared !== undefined ? parseSchemaText(declared) : o.format === 'text' ? TEXT_SCHEMA : o.format === 'raw' ? RAW_SCHEMA : undefined;
-  } catch (err) {
-    throw userError(`source '${def.name}': ${(err as Error).message}`);
-  }
-  if (o.format === 'csv' && !schema) throw userError(`source '${def.name}': csv needs declared columns`, "add schema = 'col1 TYPE, col2 TYPE, …' in field order");
+/** The declared value columns; `_headers` is Kafka's own metadata column, so no value column may take its name. */
+function kafkaSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | undefined {
+  const schema = declaredSchema(def.name, o.format, def.columns ?? o.schema);
   if (schema?.some((c) => c.name === HEADERS_FIELD.name)) throw userError(`source '${def.name}': '_headers' is a metadata column of Kafka sources`, 'rename the value column');
   return schema;
 }

@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import type { TrailingColumn } from '../../format/decoding-source.js';
 import { DUCKDB_TYPE_METADATA } from '../../source/schema.js';
 import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
 
@@ -10,6 +11,12 @@ import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
  * Query it as `_headers->>'trace_id'`.
  */
 export const HEADERS_FIELD = new arrow.Field('_headers', new arrow.Utf8(), true, new Map([[DUCKDB_TYPE_METADATA, 'JSON']]));
+
+/** `_headers` as the trailing column of the Kafka source's schema, filled after decoding (see withHeadersColumn). */
+export const HEADERS_TRAILING_COLUMN: TrailingColumn = {
+  spec: { name: HEADERS_FIELD.name, type: 'JSON', required: false },
+  append: (table, raws, deadLetters) => withHeadersColumn(table, raws, deadLetters),
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
