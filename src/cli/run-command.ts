@@ -5,6 +5,7 @@ import { parseTrigger } from '../driver/trigger.js';
 import type { BatchProgress } from '../driver/progress.js';
 import { userError } from '../errors.js';
 import { DEFAULT_MAX_RECORDS_PER_BATCH, type BatchCaps } from '../plan/plan-batch.js';
+import { parsePositiveInt } from '../util/whole-number.js';
 
 interface RunFlags {
   checkpoint?: string;
@@ -82,8 +83,8 @@ export function batchCaps(flags: Pick<RunFlags, 'maxRecordsPerPartition' | 'maxR
 
 function positive(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw userError(`${flag} '${value}' is not a positive whole number`);
+  const n = parsePositiveInt(value);
+  if (n === undefined) throw userError(`${flag} '${value}' is not a positive whole number`, 'give it as decimal digits, e.g. 100000');
   return n;
 }
 

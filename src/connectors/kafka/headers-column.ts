@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
 import type { TrailingColumn } from '../../format/decoding-source.js';
+import { HEADERS_COLUMN } from '../../source/metadata-columns.js';
 import { DUCKDB_TYPE_METADATA } from '../../source/schema.js';
 import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
 
@@ -10,7 +11,7 @@ import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
  * after the value columns: the Kafka source carries it in the value schema the driver sees (see KafkaSource.schema).
  * Query it as `_headers->>'trace_id'`.
  */
-export const HEADERS_FIELD = new arrow.Field('_headers', new arrow.Utf8(), true, new Map([[DUCKDB_TYPE_METADATA, 'JSON']]));
+export const HEADERS_FIELD = new arrow.Field(HEADERS_COLUMN, new arrow.Utf8(), true, new Map([[DUCKDB_TYPE_METADATA, 'JSON']]));
 
 /** `_headers` as the trailing column of the Kafka source's schema, filled after decoding (see withHeadersColumn). */
 export const HEADERS_TRAILING_COLUMN: TrailingColumn = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { positiveInt, wholeNumber } from '../../util/whole-number.js';
 import { clientOptionShape, kafkaConfig } from './options.js';
 import { KafkaSink, kafkaCompressions } from './kafka-sink.js';
 import { sinkFactory } from '../connector.js';
@@ -13,8 +14,8 @@ const options = z.strictObject({
   transactional_id: z.string().min(1).optional(),
   idempotent: z.enum(['true', 'false']).default('true'),
   compression: z.enum(kafkaCompressions).default('none'),
-  retries: z.coerce.number().int().min(0).default(8),
-  retry_backoff_ms: z.coerce.number().int().positive().default(200),
+  retries: wholeNumber.default(8),
+  retry_backoff_ms: positiveInt.default(200),
   ...clientOptionShape(),
 });
 

@@ -129,6 +129,9 @@ export class KafkaSink implements Sink {
       // producer-level flag only concerns plain sends (and asks the controller, which the mock lacks).
       idempotent: !transactional && this.config.idempotent,
       ...(transactional && { transactionalId: this.config.transactionalId, maxInFlightRequests: 1 }),
+      // An idempotent (or transactional) producer must retry a send itself: its retries resend with the same
+      // sequence numbers, which is what keeps them from writing duplicates, and kafkajs refuses `retries: 0` for it.
+      // `retrying` around a batch then only starts over once the producer has given up (or wedged, DESIGN §11).
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
     });
     await producer.connect();

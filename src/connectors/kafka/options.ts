@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 import { userError } from '../../errors.js';
+import { positiveInt, wholeNumber } from '../../util/whole-number.js';
 
 const bool = z.enum(['true', 'false']).transform((s) => s === 'true');
-const positiveInt = z.coerce.number().int().positive();
 
 /** `CREATE SOURCE … WITH (connector = 'kafka', …)`: every option, validated at start (README "Kafka"). */
 export const kafkaSourceOptions = z
@@ -24,7 +24,7 @@ export const kafkaSourceOptions = z
     max_value_bytes: positiveInt.optional(),
     dead_letter_path: z.string().optional(),
     ...clientOptionShape(),
-    retries: z.coerce.number().int().min(0).default(8),
+    retries: wholeNumber.default(8),
     retry_backoff_ms: positiveInt.default(200),
     max_wait_ms: positiveInt.default(100),
     max_bytes_per_partition: positiveInt.default(4 * 1024 * 1024),
@@ -65,7 +65,13 @@ export interface ClientOptions {
   request_timeout_ms: number;
 }
 
-/** The kafkajs client configuration for these options (no retries here: duckstream retries with its own helper too). */
+/**
+ * The kafkajs client configuration for these options. kafkajs retries nothing at this level (`retries: 0`): every
+ * admin and cluster request (offsets, metadata, group commits, the sink's admin calls) is retried by duckstream's
+ * withRetry alone, with the connector's `retries` and `retry_backoff_ms`, so one failure costs one retry schedule,
+ * not kafkajs's inside each of ours. The two clients that keep a kafkajs retry of their own say why where they are
+ * made (the range reader's consumer, the sink's producer).
+ */
 export function kafkaConfig(name: string, o: ClientOptions): KafkaConfig {
   const brokers = o.brokers.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
   if (brokers.length === 0) throw userError(`'${name}': brokers is empty`, "brokers = 'host:9092[,host2:9092]'");
@@ -74,7 +80,7 @@ export function kafkaConfig(name: string, o: ClientOptions): KafkaConfig {
     brokers,
     connectionTimeout: o.connection_timeout_ms,
     requestTimeout: o.request_timeout_ms,
-    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
+    retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 0 },
   };
   if (o.ssl || o.ssl_ca_file) {
     config.ssl = o.ssl_ca_file ? { ca: [readFileSync(o.ssl_ca_file, 'utf8')], rejectUnauthorized: o.ssl_reject_unauthorized } : { rejectUnauthorized: o.ssl_reject_unauthorized };

@@ -133,6 +133,9 @@ export class KafkaRangeReader {
       heartbeatInterval: Math.min(3000, Math.floor(this.options.sessionTimeoutMs / 3)),
       allowAutoTopicCreation: false,
       readUncommitted: false,
+      // The consumer's own retry is per fetch inside its run loop, which no withRetry can reach without a new
+      // consumer and a group join (~3 s): it keeps a failed fetch from costing that. A read whose consumer still
+      // crashes is retried as a whole by KafkaRawSource (a fresh consumer each attempt).
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
     });
     this.consumer = consumer;
