@@ -25,7 +25,7 @@ export interface DecodeOptions {
   /**
    * The value columns to put in the table (names matched in any case; others ignored). The rest are decoded and
    * checked exactly as the stored ones (the same records become dead letters, for the same reasons), then dropped.
-   * Undefined: every column. A plain array, so that it travels to decode workers.
+   * Undefined: every column.
    */
   storedColumns?: readonly string[];
 }
