@@ -1,25 +1,11 @@
 /**
  * decodeRecords throughput on 1M ~125-byte JSON records (6 fields) against bare JSON.parse of the same values.
  * Build and run: `npx tsc -p . && node dist/bench/decode.js [records]`.
- *
- * `node dist/bench/decode.js workers [events]`: the log source's read + decode on the main thread against the decode
- * worker pool (src/source/decode-pool.ts), per batch size, over Nexmark bids in an embedded log of 4 partitions:
- * where the worker round trip starts to pay (LogSource's decodeWorkersMinRecords).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { nexmarkConfig, writeNexmarkLogs } from '../src/nexmark/index.js';
-import { decodeRecords } from '../src/source/decode/index.js';
-import { LogSource } from '../src/source/log-source.js';
-import { parseSchemaText, type ValueSchema } from '../src/source/schema.js';
+import { decodeRecords } from '../src/format/index.js';
+import type { ValueSchema } from '../src/source/schema.js';
 import type { RawRecordBatch } from '../src/source/source.js';
-
-if (process.argv[2] === 'workers') {
-  await workersBench(Number(process.argv[3] ?? 1_000_000));
-  process.exit(0);
-}
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const PARTITIONS = 4;
@@ -107,56 +93,3 @@ for (let round = 1; round <= ROUNDS; round++) {
   );
 }
 
-/** Main thread vs worker pool per batch size (records over all 4 partitions); medians of alternating rounds, warm pool. */
-async function workersBench(events: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-bench-decode-workers-'));
-  try {
-    await writeNexmarkLogs(nexmarkConfig({ seed: 4 }), { dir, events, partitions: 4 });
-    const schema = parseSchemaText('auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP, extra VARCHAR');
-    const open = (decodeWorkers: number | undefined) =>
-      LogSource.open('bid', join(dir, 'bid'), { format: 'json', schema, maxValueBytes: undefined, startingPosition: 'earliest', timestampColumns: [], decodeWorkers, decodeWorkersMinRecords: 0 });
-    const [main, pooled] = [await open(0), await open(undefined)];
-    const ends = [...(await main.latestOffsets()).values()];
-    const available = ends.reduce((a, b) => a + Number(b), 0);
-    console.log(`${available} bids in 4 partitions; wall ms per batch (median of rounds) and CPU ms per batch (all threads, mean), main thread vs worker pool (min(4, ${availableParallelism()} cores) threads); load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    const ranges = (records: number, start: number) =>
-      ends.map((end, partition) => {
-        const per = Math.floor(records / 4);
-        const from = Math.min(Number(end) - per, start);
-        return { topic: 'bid', partition, from: BigInt(from), until: BigInt(from + per) };
-      });
-    await pooled.read(ranges(40_000, 0)); // start the threads
-    for (const size of [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 800_000].filter((n) => n <= available)) {
-      const rounds = size >= 200_000 ? 5 : size >= 20_000 ? 11 : 31;
-      const times: [number[], number[]] = [[], []];
-      const cpu = [0, 0];
-      for (let r = 0; r < rounds; r++) {
-        // different offsets each round, alternating which path goes first
-        const rs = ranges(size, (r * 7919) % Math.max(1, Math.floor(available / 4) - size / 4));
-        for (const which of r % 2 === 0 ? [0, 1] : [1, 0]) {
-          const t0 = performance.now();
-          const c0 = process.cpuUsage();
-          const batch = await (which === 0 ? main : pooled).read(rs);
-          times[which]!.push(performance.now() - t0);
-          const c = process.cpuUsage(c0);
-          cpu[which]! += (c.user + c.system) / 1000 / rounds;
-          if (batch.table.numRows !== size - (size % 4)) throw new Error(`read ${batch.table.numRows} rows for ${size}`);
-        }
-      }
-      const [m, w] = times.map(median) as [number, number];
-      console.log(
-        `${String(size).padStart(7)} records: main ${m.toFixed(2)} ms (cpu ${cpu[0]!.toFixed(1)}) | workers ${w.toFixed(2)} ms (cpu ${cpu[1]!.toFixed(1)}) | ` +
-          `wall workers/main ${(w / m).toFixed(2)}, cpu ${(cpu[1]! / cpu[0]!).toFixed(2)}`,
-      );
-    }
-    await main.close();
-    await pooled.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}

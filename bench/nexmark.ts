@@ -37,7 +37,7 @@ import { rawKafkajs, startBroker } from './kafka-mock.js';
 import type { BatchProgress } from '../src/driver/progress.js';
 import { openLog, toColumnarBatch } from '../src/log/index.js';
 import { NexmarkGenerator, nexmarkConfig, writeNexmarkLogs, EVENT_KINDS, type EventKind } from '../src/nexmark/index.js';
-import { decodeRecords } from '../src/source/decode/index.js';
+import { decodeRecords } from '../src/format/index.js';
 import { parseSchemaText } from '../src/source/schema.js';
 import { Engine, literal } from '../src/sql/engine.js';
 

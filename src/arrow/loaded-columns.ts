@@ -1,7 +1,6 @@
 import type * as arrow from 'apache-arrow';
+import { METADATA_NAMES } from '../source/metadata-columns.js';
 
-/** The metadata columns a source batch may carry (Kafka sources add `_headers`). */
-export const METADATA_NAMES: ReadonlySet<string> = new Set(['_topic', '_partition', '_offset', '_timestamp', '_key', '_headers']);
 
 /**
  * `table` without the metadata columns that are not in `keep` (lower-case names): the columns loaded into DuckDB

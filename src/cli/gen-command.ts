@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { userError } from '../errors.js';
+import { kafkaLogFromEnv } from './run-command.js';
 import { DEFAULT_BASE_TIME, nexmarkConfig, parseKafkaTarget, writeNexmarkKafka, writeNexmarkLogs } from '../nexmark/index.js';
 
 interface GenNexmarkOptions {
@@ -35,7 +36,7 @@ export function registerGenCommand(program: Command): void {
       const workers = o.workers === undefined ? undefined : positive(o.workers, '--workers');
       const events = positive(o.events, '--events');
       const r = kafka
-        ? await writeNexmarkKafka(config, { target: kafka, events, realtime: o.realtime === true })
+        ? await writeNexmarkKafka(config, { target: kafka, events, realtime: o.realtime === true, log: kafkaLogFromEnv() })
         : await writeNexmarkLogs(config, { dir: o.to, events, partitions: positive(o.partitions, '--partitions'), realtime: o.realtime, ...(workers ? { workers } : {}) });
       const rate = Math.round((r.events * 1000) / r.wallMs);
       process.stdout.write(

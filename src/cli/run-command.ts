@@ -5,6 +5,7 @@ import { parseTrigger } from '../driver/trigger.js';
 import type { BatchProgress } from '../driver/progress.js';
 import { userError } from '../errors.js';
 import { DEFAULT_MAX_RECORDS_PER_BATCH, type BatchCaps } from '../plan/plan-batch.js';
+import { parsePositiveInt } from '../util/whole-number.js';
 
 interface RunFlags {
   checkpoint?: string;
@@ -15,6 +16,7 @@ interface RunFlags {
   allowSourceChange?: boolean;
   drain?: boolean;
   fsync: boolean;
+  kafkaLog?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -29,6 +31,7 @@ export function registerRunCommand(program: Command): void {
     .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
+    .option('--kafka-log', 'let the Kafka client log its errors to stderr (also: DUCKSTREAM_KAFKA_LOG=1)')
     .option('--no-fsync', 'do not fsync checkpoint logs and file sink outputs: exactly-once survives process crashes, not power cuts')
     .action(async (job: string, flags: RunFlags) => {
       const trigger = parseTrigger(flags.trigger);
@@ -51,12 +54,19 @@ export function registerRunCommand(program: Command): void {
         caps: batchCaps(flags, trigger.kind === 'once'),
         allowSourceChange: flags.allowSourceChange,
         fsync: flags.fsync,
+        kafkaLog: flags.kafkaLog ?? kafkaLogFromEnv(),
         signal: controller.signal,
         note: (m) => process.stderr.write(`duckstream: ${m}\n`),
         onBatch: (p) => (flags.json ? process.stdout.write(`${JSON.stringify(p)}\n`) : process.stderr.write(`${summarise(p)}\n`)),
       });
       process.stderr.write(`duckstream: stopped after ${result.batches} batch${result.batches === 1 ? '' : 'es'}; checkpoint ${result.checkpoint}\n`);
     });
+}
+
+/** DUCKSTREAM_KAFKA_LOG set to anything but '' or '0' turns on kafkajs's error log, as --kafka-log does. */
+export function kafkaLogFromEnv(): boolean {
+  const v = process.env['DUCKSTREAM_KAFKA_LOG'];
+  return v !== undefined && v !== '' && v !== '0';
 }
 
 /**
@@ -73,8 +83,8 @@ export function batchCaps(flags: Pick<RunFlags, 'maxRecordsPerPartition' | 'maxR
 
 function positive(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw userError(`${flag} '${value}' is not a positive whole number`);
+  const n = parsePositiveInt(value);
+  if (n === undefined) throw userError(`${flag} '${value}' is not a positive whole number`, 'give it as decimal digits, e.g. 100000');
   return n;
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { userError } from '../errors.js';
-import { formatTable } from '../sink/console-sink.js';
+import { formatTable } from '../connectors/console/console-sink.js';
 import { Engine } from '../sql/engine.js';
 
 /**

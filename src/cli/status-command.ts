@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readCheckpointStatus } from '../checkpoint/read-status.js';
 import { openLog } from '../log/index.js';
-import { formatTable } from '../sink/console-sink.js';
+import { formatTable } from '../connectors/console/console-sink.js';
 
 export function registerStatusCommand(program: Command): void {
   program

@@ -13,12 +13,13 @@ import { parseDuration } from '../util/duration.js';
 import type { WatermarkSpec } from './watermark.js';
 import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
-import { METADATA_NAMES, withoutUnreadMetadata } from '../arrow/loaded-columns.js';
-import { createSource } from '../source/registry.js';
+import { withoutUnreadMetadata } from '../arrow/loaded-columns.js';
+import { METADATA_NAMES } from '../source/metadata-columns.js';
+import { createSource } from '../connectors/registry.js';
 import { batchSchema, type ValueSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
-import { createSink } from '../sink/registry.js';
-import type { ParquetSink } from '../sink/parquet-sink.js';
+import { createSink } from '../connectors/registry.js';
+import type { ParquetSink } from '../connectors/parquet/parquet-sink.js';
 import type { Sink } from '../sink/sink.js';
 import type { CatalogView } from '../sink/notebook-catalog.js';
 import { ident, literal, type Engine } from '../sql/engine.js';
@@ -61,6 +62,8 @@ export interface CompiledJob {
 export interface CompileOptions {
   readonly checkpointDir: string;
   readonly stdout?: Writable;
+  /** Let Kafka clients log their errors (the CLI's --kafka-log). */
+  readonly kafkaLog?: boolean;
 }
 
 export async function compileJob(def: JobDef, engine: Engine, options: CompileOptions): Promise<CompiledJob> {
@@ -74,7 +77,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
   }
   const sources: Source[] = [];
   try {
-    for (const s of def.sources) sources.push(await createSource(s));
+    for (const s of def.sources) sources.push(await createSource(s, { kafkaLog: options.kafkaLog }));
   } catch (err) {
     await Promise.all(sources.map((s) => s.close()));
     throw err;
@@ -95,7 +98,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     }
     const key = keyOption?.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
     const plan = await planSink(engine, { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key }, analysis, times);
-    const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout });
+    const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout, kafkaLog: options.kafkaLog });
     const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
     if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
       throw userError(`sink '${s.name}': partition_by does not apply to output_mode 'complete' (the whole result is one file, replaced each batch)`, 'remove partition_by, or use output_mode append/update');

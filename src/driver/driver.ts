@@ -12,7 +12,7 @@ import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRan
 import { parseSchemaText, schemaToText } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
 import { DeadLetterWriter } from '../sink/dead-letter-writer.js';
-import { JsonlSink } from '../sink/jsonl-sink.js';
+import { JsonlSink } from '../connectors/jsonl/jsonl-sink.js';
 import { publishCatalog } from '../sink/notebook-catalog.js';
 import { ident, type Engine } from '../sql/engine.js';
 import { BOUNDS, onTimeTable } from '../stateful/operator.js';
@@ -170,34 +170,25 @@ export class Driver {
     if (latest && !runOptions.uncapped) await prefetchNextBatch(this.job.sources, entry, latest, runOptions.upTo, this.options.caps ?? {});
     lap('plan');
     await this.options.afterStep?.('read', batchId);
-    let duckdbDecodeMs = 0;
     let statsMs = 0;
-    // Sources loaded from their Arrow table (not decoded by DuckDB): the columns loaded, and event-time facts read
-    // from the Arrow buffers before the load (they decide whether the event-time query needs _topic and _partition).
+    // The columns loaded, and event-time facts read from the Arrow buffers before the load (they decide whether the
+    // event-time query needs _topic and _partition).
     const loadedSchemas = new Map<string, arrow.Schema>();
     const arrowStats = new Map<string, EventTimeStats>();
     for (const [name, batch] of read) {
-      let load: arrow.Table | undefined;
-      if (!batch.duckdb) {
-        const ets = this.job.eventTime.get(name);
-        const t0 = performance.now();
-        const stats = ets === undefined ? undefined : await this.arrowEventTimeStats(name, ets, entry.watermarkMs, batch.table);
-        statsMs += performance.now() - t0;
-        if (stats) arrowStats.set(name, stats);
-        const keep = this.job.metadataColumns.get(name);
-        // The event-time query (when the Arrow buffers cannot answer) groups by _topic and _partition.
-        load = keep === undefined ? batch.table : withoutUnreadMetadata(batch.table, ets === undefined || stats ? keep : new Set([...keep, '_topic', '_partition']));
-        loadedSchemas.set(name, load.schema);
-      }
-      // JSON the source left to DuckDB is parsed here; its dead letters are final only after this (a fallback re-decodes)
-      const ingested = await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables, load));
-      read.set(name, ingested.batch);
-      duckdbDecodeMs += ingested.decodeMs;
-      if (ingested.fallback) this.options.note?.(`source '${name}': batch ${batchId} decoded by the JS decoder (DuckDB's JSON decode disagreed: ${ingested.fallback})`);
+      const ets = this.job.eventTime.get(name);
+      const t0 = performance.now();
+      const stats = ets === undefined ? undefined : await this.arrowEventTimeStats(name, ets, entry.watermarkMs, batch.table);
+      statsMs += performance.now() - t0;
+      if (stats) arrowStats.set(name, stats);
+      const keep = this.job.metadataColumns.get(name);
+      // The event-time query (when the Arrow buffers cannot answer) groups by _topic and _partition.
+      const load = keep === undefined ? batch.table : withoutUnreadMetadata(batch.table, ets === undefined || stats ? keep : new Set([...keep, '_topic', '_partition']));
+      loadedSchemas.set(name, load.schema);
+      await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables, load));
     }
     lap('ingest');
-    times.ingest -= duckdbDecodeMs + statsMs;
-    times.toArrow += duckdbDecodeMs;
+    times.ingest -= statsMs;
     times.transform += statsMs;
     await offsetLogDurable;
     lap('walCommit');

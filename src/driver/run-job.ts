@@ -34,6 +34,8 @@ export interface RunJobOptions {
    * exactly-once still survives process crashes (SIGKILL, OOM kill), not a power cut or kernel crash.
    */
   readonly fsync?: boolean;
+  /** Let Kafka clients log their errors to stderr (default silent). */
+  readonly kafkaLog?: boolean;
 }
 
 export function defaultCheckpointDir(jobName: string): string {
@@ -62,7 +64,7 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
   const engine = await Engine.open();
   let driver: Driver | undefined;
   try {
-    const job = await compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout });
+    const job = await compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout, kafkaLog: o.kafkaLog });
     driver = await Driver.start(job, checkpoint, engine, { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep });
     await bindCheck(job, engine);
     const clock = o.clock ?? systemClock;

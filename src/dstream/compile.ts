@@ -6,9 +6,8 @@ import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import type { CompiledJob, CompiledSink } from '../driver/compile-job.js';
 import { userError } from '../errors.js';
 import type { JobDef, SinkDef } from '../job/parse-job.js';
-import { createSink } from '../sink/registry.js';
+import { createSink, createSource } from '../connectors/registry.js';
 import type { Sink } from '../sink/sink.js';
-import { createSource } from '../source/registry.js';
 import { batchSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
 import { ident, literal, type Engine, type Row } from '../sql/engine.js';
@@ -42,6 +41,8 @@ export interface DStreamCompileOptions {
   readonly file: string;
   readonly checkpointDir: string;
   readonly stdout?: Writable;
+  /** Let Kafka clients log their errors (the CLI's --kafka-log). */
+  readonly kafkaLog?: boolean;
 }
 
 const activeAt = (n: CompiledNode, b: number) => (b + 1) % n.slide === 0;
@@ -63,7 +64,7 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
   if (ssc.outputs.length === 0) throw userError(`${options.file}: the job has no output`, 'end a stream with print(), saveAsParquet(…), saveToDuckDB(…), saveToKafka(…) or foreachBatch(…)');
   const sources: Source[] = [];
   try {
-    for (const s of ssc.sources) sources.push(await createSource(s.def));
+    for (const s of ssc.sources) sources.push(await createSource(s.def, { kafkaLog: options.kafkaLog }));
     for (const source of sources) {
       const empty = new arrow.Table(batchSchema(source.schema!));
       await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), empty, { temporary: true, replace: true }));
@@ -74,7 +75,7 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
     const descriptions: string[] = [];
     for (const out of ssc.outputs) {
       const node = await compiler.compile(out.node);
-      const sink = out.target.kind === 'connector' ? createSink(out.name, { ...out.target.options }, { jobDir: dirname(resolve(options.file)), stdout: options.stdout }) : out.target.create();
+      const sink = out.target.kind === 'connector' ? createSink(out.name, { ...out.target.options }, { jobDir: dirname(resolve(options.file)), stdout: options.stdout, kafkaLog: options.kafkaLog }) : out.target.create();
       if (sink instanceof PrintSink || sink instanceof ForeachBatchSink) sink.active = (b) => activeAt(node, b);
       if (sink instanceof PrintSink && options.stdout) sink.out = options.stdout;
       const query = `SELECT * FROM ${node.rel(0)} AS __ds_out`;

@@ -1,5 +1,6 @@
 import { userError } from '../errors.js';
 import type { SourceDef } from '../job/parse-job.js';
+import { METADATA_COLUMNS } from '../source/metadata-columns.js';
 import { parseSchemaText } from '../source/schema.js';
 import { DStream, type GraphBuilder } from './dstream.js';
 import { seconds, type Duration } from '../util/duration.js';
@@ -37,8 +38,6 @@ export interface StreamSource {
   readonly def: SourceDef;
   readonly metadata: boolean;
 }
-
-const METADATA_COLUMNS = ['_topic', '_partition', '_offset', '_timestamp', '_key'];
 
 /**
  * Spark Streaming's StreamingContext: where a DStream job declares its input streams. A job module's default

@@ -50,7 +50,7 @@ export async function runDStreamJob(o: RunJobOptions): Promise<{ batches: number
   let driver: Driver | undefined;
   try {
     const checkpointDir = o.checkpoint ?? defaultCheckpointDir(name);
-    const job = await compileDStreamJob(ssc, engine, { file: o.jobFile, checkpointDir, stdout: o.stdout });
+    const job = await compileDStreamJob(ssc, engine, { file: o.jobFile, checkpointDir, stdout: o.stdout, kafkaLog: o.kafkaLog });
     checkpoint = Checkpoint.open(checkpointDir, { jobName: name, fingerprint: { sourcesHash: job.def.sourcesHash, jobHash: job.def.jobHash }, allowSourceChange: o.allowSourceChange, onNote: o.note, fsync: o.fsync });
     driver = await Driver.start(job, checkpoint, engine, { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep });
     const stopRequested = new Promise<void>((res) => {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConfig, Message, TopicMessages } from 'kafkajs';
 import { externalError, userError } from '../errors.js';
-import { createKafka, kafkaErrorText } from '../source/kafka/client.js';
+import { createKafka, kafkaErrorText } from '../connectors/kafka/client.js';
 import { EVENT_KINDS } from './append-events.js';
 import type { EventKind, NexmarkConfig } from './config.js';
 import { NexmarkGenerator } from './generator.js';
@@ -38,6 +38,8 @@ export interface WriteNexmarkKafkaOptions {
   readonly signal?: AbortSignal;
   /** kafkajs client settings on top of the brokers (timeouts, retries, ssl, sasl…). */
   readonly client?: Partial<KafkaConfig>;
+  /** Let kafkajs log its errors (KafkaClientOptions.log). */
+  readonly log?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface WriteNexmarkKafkaOptions {
  * JSON as in the embedded logs for the same seed; record timestamps are the send time (as the logs' append time).
  */
 export async function writeNexmarkKafka(config: NexmarkConfig, o: WriteNexmarkKafkaOptions): Promise<WriteNexmarkResult> {
-  const kafka = createKafka({ clientId: 'duckstream-gen-nexmark', ...o.client, brokers: o.target.brokers });
+  const kafka = createKafka({ clientId: 'duckstream-gen-nexmark', ...o.client, brokers: o.target.brokers }, { log: o.log });
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   const topics = Object.fromEntries(EVENT_KINDS.map((k) => [k, `${o.target.prefix}${k}`])) as Record<EventKind, string>;
   const chunk = o.chunk ?? (o.realtime ? Math.max(1, Math.round(config.rate / 100)) : 5_000);

@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { METADATA_COLUMNS, type MetadataColumn } from './metadata-columns.js';
 
 /**
  * The value column types a source can declare (`schema = 'ts TIMESTAMP, url VARCHAR, status INTEGER'`)
@@ -46,14 +47,16 @@ export function arrowFieldOf(spec: ColumnSpec): arrow.Field {
   return new arrow.Field(spec.name, arrowTypeOf(spec.type), !spec.required, metadata);
 }
 
-/** Metadata columns every source row carries, before the value columns. */
-export const METADATA_FIELDS: readonly arrow.Field[] = [
-  new arrow.Field('_topic', new arrow.Utf8(), false),
-  new arrow.Field('_partition', new arrow.Int32(), false),
-  new arrow.Field('_offset', new arrow.Int64(), false),
-  new arrow.Field('_timestamp', new arrow.TimestampMicrosecond(), false),
-  new arrow.Field('_key', new arrow.Utf8(), true),
-];
+const METADATA_FIELD: Record<MetadataColumn, arrow.Field> = {
+  _topic: new arrow.Field('_topic', new arrow.Utf8(), false),
+  _partition: new arrow.Field('_partition', new arrow.Int32(), false),
+  _offset: new arrow.Field('_offset', new arrow.Int64(), false),
+  _timestamp: new arrow.Field('_timestamp', new arrow.TimestampMicrosecond(), false),
+  _key: new arrow.Field('_key', new arrow.Utf8(), true),
+};
+
+/** Metadata columns every source row carries, before the value columns (METADATA_COLUMNS as Arrow fields). */
+export const METADATA_FIELDS: readonly arrow.Field[] = METADATA_COLUMNS.map((name) => METADATA_FIELD[name]);
 
 export function batchSchema(values: ValueSchema): arrow.Schema {
   return new arrow.Schema([...METADATA_FIELDS, ...values.map(arrowFieldOf)]);

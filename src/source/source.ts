@@ -61,30 +61,10 @@ export interface SourceBatch {
   /** Time spent fetching raw records and decoding them into Arrow (progress phases `read` and `toArrow`). */
   readonly timings?: { readonly readMs: number; readonly decodeMs: number };
   /**
-   * Set when DuckDB is to decode the JSON values as they are loaded (src/source/decode/duckdb-json.ts, loaded by
-   * src/arrow/ingest-source-batch.ts, which returns the batch with its final rows and dead letters). Until then
-   * `table` and `deadLetters` are the JS decoder's, built on first use.
-   */
-  readonly duckdb?: DuckdbJsonRows;
-  /**
    * Set when the source had read this batch ahead (`Source.prefetch`): 'used' if the read was served from it, with
    * `timings` then the time the read waited for it; 'discarded' if it had read other ranges and this read did the work.
    */
   readonly prefetch?: 'used' | 'discarded';
-}
-
-/** A batch's JSON records as raw values for DuckDB, and the JS decoder for the records DuckDB cannot vouch for. */
-export interface DuckdbJsonRows {
-  /** Records that have a value within the size limit: metadata columns, `__v` (the value, BLOB) and `__i` (record number in the batch). */
-  readonly raw: arrow.Table;
-  /** The value columns. */
-  readonly schema: ValueSchema;
-  /** Records in the batch (numbered from 0 in input order). */
-  readonly count: number;
-  /** The JS decoder over the records whose numbers are set in `pick`: rows (with `__i` last) and dead letters. */
-  readonly decodeInJs: (pick: Uint8Array) => SourceBatch;
-  /** The whole batch through the JS decoder (the fallback if DuckDB fails). */
-  readonly decodeAllInJs: () => SourceBatch;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, TEXT_SCHEMA, type DecodeOptions } from '../../src/source/decode/index.js';
+import { decodeRecords, TEXT_SCHEMA, type DecodeOptions } from '../../src/format/index.js';
 import type { RawRecordBatch } from '../../src/source/source.js';
 import { packed, rawBatch } from './helpers.js';
 

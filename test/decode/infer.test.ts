@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, inferSchema } from '../../src/source/decode/index.js';
+import { decodeRecords, inferSchema } from '../../src/format/index.js';
 import { DuckstreamError } from '../../src/errors.js';
 import { col, rawBatch } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecords } from '../../src/source/decode/index.js';
+import { decodeRecords } from '../../src/format/index.js';
 import type { ValueSchema } from '../../src/source/schema.js';
 import { col, packed, rawBatch } from './helpers.js';
 

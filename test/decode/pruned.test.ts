@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, storedSchema, type DecodeOptions } from '../../src/source/decode/index.js';
-import { RowsBuilder } from '../../src/source/decode/rows-builder.js';
+import { decodeRecords, storedSchema, type DecodeOptions } from '../../src/format/index.js';
+import { RowsBuilder } from '../../src/format/shared/rows-builder.js';
 import { parseSchemaText } from '../../src/source/schema.js';
 import type { RawRecordBatch, SourceBatch } from '../../src/source/source.js';
 import { rawBatch, viaIpc, type RawRecord } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecords, RAW_SCHEMA } from '../../src/source/decode/index.js';
+import { decodeRecords, RAW_SCHEMA } from '../../src/format/index.js';
 import type { RawRecordBatch } from '../../src/source/source.js';
 
 const batch = (values: (Uint8Array | null)[]): RawRecordBatch => ({

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { BatchProgress } from '../../src/driver/progress.js';
 import { runJob } from '../../src/driver/run-job.js';
-import { createKafkaSource } from '../../src/source/kafka/factory.js';
-import type { KafkaSource } from '../../src/source/kafka/kafka-source.js';
+import { createKafkaSource } from '../../src/connectors/kafka/factory.js';
+import type { KafkaSource } from '../../src/connectors/kafka/kafka-source.js';
 import { describeKafka, kafkaClient, randomTopic, sharedMockCluster } from './mock-cluster.js';
 import { jsonl, produce, query, runKafkaJob, tempDir } from './kafka-job.js';
 

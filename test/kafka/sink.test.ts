@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runJob } from '../../src/driver/run-job.js';
-import { KafkaOffsets } from '../../src/source/kafka/offsets.js';
+import { KafkaOffsets } from '../../src/connectors/kafka/offsets.js';
 import { describeKafka, kafkaClient, randomTopic, runKcat, sharedMockCluster } from './mock-cluster.js';
 import { produce, tempDir } from './kafka-job.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { ConsoleSink } from '../../src/sink/console-sink.js';
+import { ConsoleSink } from '../../src/connectors/console/console-sink.js';
 import { makeBatch, withEngine } from './helpers.js';
 
 function capture(): { out: PassThrough; text: () => string } {

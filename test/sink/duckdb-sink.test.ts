@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DuckDbSink } from '../../src/sink/duckdb-sink.js';
+import { DuckDbSink } from '../../src/connectors/duckdb/duckdb-sink.js';
 import { DuckstreamError } from '../../src/errors.js';
 import { Engine } from '../../src/sql/engine.js';
 import { makeBatch, rowsOf, withEngine, withTempDir } from './helpers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JsonlSink } from '../../src/sink/jsonl-sink.js';
+import { JsonlSink } from '../../src/connectors/jsonl/jsonl-sink.js';
 import { makeBatch, rowsOf, withEngine, withTempDir } from './helpers.js';
 
 describe('JsonlSink', () => {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { publishCatalog } from '../../src/sink/notebook-catalog.js';
-import { ParquetSink } from '../../src/sink/parquet-sink.js';
+import { ParquetSink } from '../../src/connectors/parquet/parquet-sink.js';
 import { makeBatch, rowsOf, withEngine, withTempDir } from './helpers.js';
 
 /** A notebook: its own DuckDB instance, read-only, on the catalog file. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ParquetSink } from '../../src/sink/parquet-sink.js';
+import { ParquetSink } from '../../src/connectors/parquet/parquet-sink.js';
 import type { Engine } from '../../src/sql/engine.js';
 import { makeBatch, rowsOf, withEngine, withTempDir } from './helpers.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { filesUnder } from '../../src/sink/partitioned-files.js';
-import { ParquetSink } from '../../src/sink/parquet-sink.js';
-import { createSink } from '../../src/sink/registry.js';
+import { ParquetSink } from '../../src/connectors/parquet/parquet-sink.js';
+import { createSink } from '../../src/connectors/registry.js';
 import { makeBatch, withEngine, withTempDir } from './helpers.js';
 
 /** Batch k: rows (id, dt, hm) spread over two dates and two minutes; ids 10k+1 … 10k+4. */

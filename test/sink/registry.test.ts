@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createSink, sinkConnectors } from '../../src/sink/registry.js';
-import { ParquetSink } from '../../src/sink/parquet-sink.js';
-import { JsonlSink } from '../../src/sink/jsonl-sink.js';
-import { DuckDbSink } from '../../src/sink/duckdb-sink.js';
-import { ConsoleSink } from '../../src/sink/console-sink.js';
+import { createSink, sinkConnectors } from '../../src/connectors/registry.js';
+import { ParquetSink } from '../../src/connectors/parquet/parquet-sink.js';
+import { JsonlSink } from '../../src/connectors/jsonl/jsonl-sink.js';
+import { DuckDbSink } from '../../src/connectors/duckdb/duckdb-sink.js';
+import { ConsoleSink } from '../../src/connectors/console/console-sink.js';
 import { DuckstreamError } from '../../src/errors.js';
 
 const ctx = { jobDir: '/nowhere' };
@@ -56,5 +56,11 @@ describe('createSink', () => {
     );
     expect(errorOf({ connector: 'console', max_rows: '0' }).message).toMatch(/max_rows = '0' must be a positive whole number/);
     expect(errorOf({ connector: 'jsonl', path: '  ' }).message).toMatch(/path = ' {2}' must not be empty/);
+  });
+
+  it('suggests the option or connector a typo meant', () => {
+    expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(/\(it takes connector, path, compression, partition_by\) — did you mean 'path'\?/);
+    expect(errorOf({ connector: 'parquet', path: 'x', qqq: 'y' }).message).not.toMatch(/did you mean/);
+    expect(errorOf({ connector: 'kafkaa' }).message).toMatch(/\(did you mean 'kafka'\?\)/);
   });
 });

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { decodeRecords } from '../../src/source/decode/index.js';
-import { kafkaRecordBytes } from '../../src/source/kafka/record-bytes.js';
+import { decodeRecords } from '../../src/format/index.js';
+import { kafkaRecordBytes } from '../../src/connectors/kafka/record-bytes.js';
 import type { ValueSchema } from '../../src/source/schema.js';
 import type { RawRecordBatch } from '../../src/source/source.js';
 import { col, rawBatch } from '../decode/helpers.js';

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { ReadAheadBackoff } from '../../src/source/read-ahead-backoff.js';
+import { ReadAheadBackoff } from '../../src/connectors/kafka/read-ahead-backoff.js';
 
 it('lets 1, 2, 4 … 16 chances go after reads ahead for nothing, and none once one is used', () => {
   const b = new ReadAheadBackoff();

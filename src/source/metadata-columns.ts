@@ -1,0 +1,10 @@
+/** The metadata columns every source row carries, in this order, before its value columns (DESIGN §4). */
+export const METADATA_COLUMNS = ['_topic', '_partition', '_offset', '_timestamp', '_key'] as const;
+
+export type MetadataColumn = (typeof METADATA_COLUMNS)[number];
+
+/** Kafka sources' record headers as JSON: a metadata column carried after the value columns (src/connectors/kafka/headers-column.ts). */
+export const HEADERS_COLUMN = '_headers';
+
+/** Every metadata column name a source batch may carry. */
+export const METADATA_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, HEADERS_COLUMN]);
