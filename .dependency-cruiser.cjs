@@ -5,9 +5,9 @@
 const LAYERS = [
   ['util', 'errors'],
   ['plan'],
+  ['source'],
   ['format'],
   ['log'],
-  ['source'],
   ['sql'],
   ['arrow'],
   ['job'],
