@@ -23,6 +23,7 @@ export { createLog, openLog, EmbeddedLog, type CreateLogOptions, type AppendReco
 export { partitionForKey } from './log/index.js';
 
 export type { Source, SourceBatch, RawRecordBatch, DeadLetter } from './source/source.js';
+export type { RawSource, RawRead } from './source/raw-source.js';
 export type { Sink, SinkBatch, SinkQueryBatch } from './sink/sink.js';
 export type { OffsetRange, PartitionKey } from './plan/offset-range.js';
 
