@@ -1,4 +1,4 @@
-import type { TreeNode } from './sql-tree.js';
+import type { TreeNode } from '../sql/parse-tree.js';
 
 /** How an aggregate folds: the aggregate of some rows = `combine` over the `partial`s of any split of them. */
 export interface Fold {

@@ -1,6 +1,6 @@
 import { BOUNDS, onTimeTable, stateTable, type Exec } from './operator.js';
 import type { SourceTimeInfo } from './plan-sink.js';
-import { expressionSql, type TreeNode } from './sql-tree.js';
+import { expressionSql, type TreeNode } from '../sql/parse-tree.js';
 import { projection, readsOnly, replaceIdent, type StreamRef } from './stream-refs.js';
 import type { Engine } from '../sql/engine.js';
 

@@ -1,7 +1,7 @@
 import { userError } from '../errors.js';
 import type { Engine } from '../sql/engine.js';
 import { BOUNDS, onTimeTable, stateTable, type Exec, type StatefulOperator } from './operator.js';
-import { expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import { expressionSql, forEachNode, rewrite, type TreeNode } from '../sql/parse-tree.js';
 import type { SourceTimeInfo } from './plan-sink.js';
 
 export interface IntervalJoinSpec {

@@ -4,7 +4,7 @@ import { DeltaJoin, expiryOf } from './delta-join.js';
 import { stateTable, type Exec, type OutputMode, type StatefulOperator } from './operator.js';
 import type { SourceTimeInfo } from './plan-sink.js';
 import { regularJoinRefusal } from './regular-join-operator.js';
-import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from '../sql/parse-tree.js';
 import { referencedColumns, replaceIdent, streamRefs } from './stream-refs.js';
 
 const GROUPS = '__ds_groups';

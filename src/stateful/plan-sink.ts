@@ -3,7 +3,7 @@ import { aggregateFunctionNames, type QueryAnalysis } from '../job/analyze-query
 import type { Engine } from '../sql/engine.js';
 import { AggregateOperator } from './aggregate-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
-import { deparse, expressionSql, forEachNode, parseSelect, rewrite, type TreeNode } from './sql-tree.js';
+import { deparse, expressionSql, forEachNode, parseSelect, rewrite, type TreeNode } from '../sql/parse-tree.js';
 import { DedupOperator } from './dedup-operator.js';
 import { WindowOperator, type WindowPanes } from './window-operator.js';
 import { planPanes } from './window-panes.js';

@@ -1,6 +1,6 @@
 import type { DeltaJoin } from './delta-join.js';
 import { stateTable, type Exec, type StatefulOperator } from './operator.js';
-import { forEachNode, type TreeNode } from './sql-tree.js';
+import { forEachNode, type TreeNode } from '../sql/parse-tree.js';
 
 /**
  * Why a query over several stream references cannot run as an incremental inner join, or undefined if it can.

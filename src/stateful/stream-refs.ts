@@ -1,7 +1,7 @@
 import { queryReads } from '../job/source-columns.js';
 import { projectionSql } from './window-columns.js';
 import type { Engine } from '../sql/engine.js';
-import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from '../sql/parse-tree.js';
 
 /** One place where a query reads a stream, replaced by a placeholder table name in the query's SQL. */
 export interface StreamRef {

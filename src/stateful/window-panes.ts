@@ -1,6 +1,6 @@
 import { parseSchemaText } from '../source/schema.js';
 import type { Engine } from '../sql/engine.js';
-import { expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import { expressionSql, forEachNode, rewrite, type TreeNode } from '../sql/parse-tree.js';
 import type { WindowTvf } from './window-tvf.js';
 import { foldingCall } from './aggregate-folds.js';
 

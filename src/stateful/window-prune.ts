@@ -1,4 +1,4 @@
-import { forEachNode, type TreeNode } from './sql-tree.js';
+import { forEachNode, type TreeNode } from '../sql/parse-tree.js';
 import type { PanePlan } from './window-panes.js';
 import type { WindowTvf } from './window-tvf.js';
 

@@ -1,6 +1,6 @@
 import { userError } from '../errors.js';
 import type { Engine } from '../sql/engine.js';
-import { expressionSql, forEachNode, type TreeNode } from './sql-tree.js';
+import { expressionSql, forEachNode, type TreeNode } from '../sql/parse-tree.js';
 import { referencedColumns } from './window-columns.js';
 
 export type WindowKind = 'tumble' | 'hop' | 'session';
