@@ -1,6 +1,7 @@
 import type { TreeNode } from '../sql/parse-tree.js';
 import { BOUNDS, onTimeTable, stateTable, type Exec, type StatefulOperator } from './operator.js';
 
+/** An interval join recognised in a query (src/stateful/interval-join-match.ts). */
 export interface IntervalJoinSpec {
   readonly left: { readonly source: string; readonly alias: string; readonly timeColumn: string };
   readonly right: { readonly source: string; readonly alias: string; readonly timeColumn: string };
