@@ -1,5 +1,6 @@
 import type { Engine } from '../sql/engine.js';
 import { userError } from '../errors.js';
+import { forEachNode, functionCall, groupExpressions, serializeSql, tableFunction } from '../sql/parse-tree.js';
 
 /** What a sink's query does, read from DuckDB's own parse tree (json_serialize_sql), not from regexes. */
 export interface QueryAnalysis {
@@ -9,46 +10,28 @@ export interface QueryAnalysis {
   readonly stateful: readonly string[];
 }
 
-type Node = Record<string, unknown>;
-
 export async function analyzeQuery(engine: Engine, query: string, aggregateNames: ReadonlySet<string>): Promise<QueryAnalysis> {
-  const [row] = await engine.all('SELECT json_serialize_sql($1::VARCHAR) AS tree', [query]);
-  const tree = JSON.parse(String(row?.['tree'])) as Node;
-  if (tree['error']) throw new Error(String(tree['error_message'] ?? 'cannot parse the query'));
-  const statements = tree['statements'] as Node[];
+  const statements = await serializeSql(engine, query);
   if (statements.length !== 1) throw new Error('a sink takes exactly one SELECT statement');
   const relations: string[] = [];
   const stateful = new Set<string>();
-  walk(statements[0], relations, stateful, aggregateNames);
+  forEachNode(statements[0], (node) => {
+    if (node['type'] === 'BASE_TABLE' && typeof node['table_name'] === 'string') relations.push(node['table_name'].toLowerCase());
+    if (groupExpressions(node).length > 0) stateful.add('GROUP BY');
+    if (node['aggregate_handling'] === 'FORCE_AGGREGATES') stateful.add('GROUP BY ALL');
+    const call = functionCall(node);
+    if (call && aggregateNames.has(call.name.toLowerCase())) stateful.add(`aggregate ${call.name.toLowerCase()}()`);
+    if (node['class'] === 'WINDOW') stateful.add(`window function ${String(node['function_name'])}() OVER (…)`);
+    const tvf = tableFunction(node);
+    if (tvf && WINDOW_TVFS.has(tvf.name)) stateful.add(`${tvf.name.toUpperCase()} window`);
+    if (node['type'] === 'DISTINCT_MODIFIER') stateful.add('DISTINCT');
+    if (node['type'] === 'LIMIT_MODIFIER' || node['type'] === 'LIMIT_PERCENT_MODIFIER') stateful.add('LIMIT');
+    if (node['type'] === 'SET_OPERATION_NODE' && node['setop_all'] === false) stateful.add(`${String(node['setop_type'])} (without ALL)`);
+  });
   return { relations, stateful: [...stateful] };
 }
 
 const WINDOW_TVFS = new Set(['tumble', 'hop', 'session']);
-
-function walk(value: unknown, relations: string[], stateful: Set<string>, aggregates: ReadonlySet<string>): void {
-  if (Array.isArray(value)) {
-    for (const v of value) walk(v, relations, stateful, aggregates);
-    return;
-  }
-  if (value === null || typeof value !== 'object') return;
-  const node = value as Node;
-  if (node['type'] === 'BASE_TABLE' && typeof node['table_name'] === 'string') relations.push(node['table_name'].toLowerCase());
-  if (Array.isArray(node['group_expressions']) && node['group_expressions'].length > 0) stateful.add('GROUP BY');
-  if (node['aggregate_handling'] === 'FORCE_AGGREGATES') stateful.add('GROUP BY ALL');
-  if (node['class'] === 'FUNCTION' && typeof node['function_name'] === 'string') {
-    const fn = node['function_name'].toLowerCase();
-    if (aggregates.has(fn)) stateful.add(`aggregate ${fn}()`);
-  }
-  if (node['class'] === 'WINDOW') stateful.add(`window function ${String(node['function_name'])}() OVER (…)`);
-  if (node['type'] === 'TABLE_FUNCTION') {
-    const fn = String((node['function'] as Node | undefined)?.['function_name'] ?? '').toLowerCase();
-    if (WINDOW_TVFS.has(fn)) stateful.add(`${fn.toUpperCase()} window`);
-  }
-  if (node['type'] === 'DISTINCT_MODIFIER') stateful.add('DISTINCT');
-  if (node['type'] === 'LIMIT_MODIFIER' || node['type'] === 'LIMIT_PERCENT_MODIFIER') stateful.add('LIMIT');
-  if (node['type'] === 'SET_OPERATION_NODE' && node['setop_all'] === false) stateful.add(`${String(node['setop_type'])} (without ALL)`);
-  for (const child of Object.values(node)) walk(child, relations, stateful, aggregates);
-}
 
 /** Names of DuckDB's aggregate functions: a call to one without OVER keeps state across batches. */
 export async function aggregateFunctionNames(engine: Engine): Promise<Set<string>> {

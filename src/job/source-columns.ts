@@ -1,4 +1,5 @@
 import type { Engine } from '../sql/engine.js';
+import { baseTable, columnNameAliases, columnRef, cteEntries, forEachNode, functionCall, isNode, tableFunction, trySelect, usingColumns } from '../sql/parse-tree.js';
 import type { JobDef } from './parse-job.js';
 
 /*
@@ -7,8 +8,6 @@ import type { JobDef } from './parse-job.js';
  * src/stateful/window-columns.ts does, and conservative: a column is pruned only when nothing in the job can name
  * it. A wrongly pruned column makes a query fail to bind; a wrongly kept one only costs time.
  */
-
-type Node = Record<string, unknown>;
 
 /** Lower-cased names of the value columns the job reads from a source; undefined = every column. */
 export type ReadColumns = ReadonlySet<string> | undefined;
@@ -54,46 +53,47 @@ export function queryReads(tree: unknown, sourceNames: readonly string[], macros
       for (const v of value) visit(v);
       return;
     }
-    if (value === null || typeof value !== 'object') return;
-    const node = value as Node;
+    if (!isNode(value)) return;
+    const node = value;
     const cls = node['class'];
     const type = node['type'];
     if (cls === 'STAR' || cls === 'POSITIONAL_REFERENCE' || node['ref_type'] === 'NATURAL' || type === 'PIVOT') everything = true;
-    if (cls === 'FUNCTION' && macros.has(String(node['function_name']).toLowerCase())) everything = true;
-    if (((node['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) everything = true;
-    if (cls === 'COLUMN_REF') {
-      const parts = (node['column_names'] as string[]).map((p) => p.toLowerCase());
+    const call = functionCall(node);
+    if (call && macros.has(call.name.toLowerCase())) everything = true;
+    if (columnNameAliases(node).length > 0) everything = true;
+    const ref = columnRef(node);
+    if (ref) {
+      const parts = ref.map((p) => p.toLowerCase());
       if (parts.length === 1) singleRefs.push(parts[0]!);
       for (const p of parts) names.add(p);
     }
-    for (const u of (node['using_columns'] as string[] | undefined) ?? []) names.add(u.toLowerCase());
+    for (const u of usingColumns(node)) names.add(u.toLowerCase());
     if (typeof node['alias'] === 'string' && node['alias'] !== '' && isTableRef(type)) relations.add(node['alias'].toLowerCase());
-    if (type === 'BASE_TABLE' && typeof node['table_name'] === 'string') {
-      const name = node['table_name'].toLowerCase();
+    const table = baseTable(node);
+    if (table) {
+      const name = table.name.toLowerCase();
       relations.add(name);
       const source = byLower.get(name);
       if (source) read.add(source);
     }
-    for (const cte of ((node['cte_map'] as Node | undefined)?.['map'] as Node[] | undefined) ?? []) relations.add(String(cte['key']).toLowerCase());
-    if (type === 'TABLE_FUNCTION') {
-      const fn = node['function'] as Node;
-      const fnName = String(fn['function_name']).toLowerCase();
-      const args = (fn['children'] as unknown[] | undefined) ?? [];
-      if (WINDOW_TVFS.has(fnName)) {
+    for (const cte of cteEntries(node)) relations.add(String(cte['key']).toLowerCase());
+    const tvf = tableFunction(node);
+    if (tvf) {
+      const args = tvf.args;
+      if (WINDOW_TVFS.has(tvf.name)) {
         // The first argument names the source, not a column; the second is the event time.
-        const first = args[0] as Node | undefined;
-        const parts = first?.['class'] === 'COLUMN_REF' ? (first['column_names'] as string[]) : undefined;
+        const parts = columnRef(args[0]);
         const source = parts?.length === 1 ? byLower.get(parts[0]!.toLowerCase()) : undefined;
         if (parts?.length === 1) relations.add(parts[0]!.toLowerCase());
         if (source) read.add(source);
         else opaque = true;
         if (!hasColumnRef(args[1])) everything = true;
         for (const [k, v] of Object.entries(node)) if (k !== 'function') visit(v);
-        for (const [k, v] of Object.entries(fn)) if (k !== 'children') visit(v);
+        for (const [k, v] of Object.entries(tvf.call)) if (k !== 'children') visit(v);
         visit(args.slice(1));
         return;
       }
-      if (!ROW_FREE_TABLE_FUNCTIONS.has(fnName)) opaque = true;
+      if (!ROW_FREE_TABLE_FUNCTIONS.has(tvf.name)) opaque = true;
     }
     for (const v of Object.values(node)) visit(v);
   };
@@ -108,10 +108,11 @@ function isTableRef(type: unknown): boolean {
 }
 
 function hasColumnRef(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasColumnRef);
-  if (value === null || typeof value !== 'object') return false;
-  if ((value as Node)['class'] === 'COLUMN_REF') return true;
-  return Object.values(value as Node).some(hasColumnRef);
+  let found = false;
+  forEachNode(value, (n) => {
+    if (columnRef(n)) found = true;
+  });
+  return found;
 }
 
 /** Whether `name` occurs in `text` as a whole word, any case (quoted or not). */
@@ -123,19 +124,6 @@ function mentions(text: string, name: string): boolean {
     if (!word(hay[at - 1]) && !word(hay[at + needle.length])) return true;
   }
   return false;
-}
-
-/** The statement node of one SELECT, or undefined when DuckDB cannot serialise it (not a SELECT, a syntax error). */
-export async function selectTree(engine: Engine, sql: string): Promise<Node | undefined> {
-  try {
-    const [row] = await engine.all('SELECT json_serialize_sql($1::VARCHAR) AS tree', [sql]);
-    const tree = JSON.parse(String(row?.['tree'])) as Node;
-    const statements = tree['statements'] as Node[] | undefined;
-    if (tree['error'] || statements?.length !== 1) return undefined;
-    return statements[0]!['node'] as Node;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface SourceColumnsOptions {
@@ -162,14 +150,14 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
     if (s.options['late_data_path'] !== undefined) keepAll(s.name);
     const eventTime = s.options['event_time'];
     if (eventTime === undefined) continue;
-    const tree = await selectTree(engine, `SELECT (${eventTime})`);
+    const tree = await trySelect(engine, `SELECT (${eventTime})`);
     const reads = tree ? queryReads(tree, [s.name], macros) : undefined;
     if (!reads || reads.everything) keepAll(s.name);
     else add(s.name, reads.names);
   }
   for (const stmt of def.setup) for (const n of names) if (mentions(stmt, n)) keepAll(n);
   for (const sink of def.sinks) {
-    const tree = await selectTree(engine, sink.query);
+    const tree = await trySelect(engine, sink.query);
     if (!tree) {
       for (const n of names) keepAll(n);
       continue;

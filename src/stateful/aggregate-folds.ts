@@ -1,4 +1,4 @@
-import type { TreeNode } from './sql-tree.js';
+import { functionCall, type TreeNode } from '../sql/parse-tree.js';
 
 /** How an aggregate folds: the aggregate of some rows = `combine` over the `partial`s of any split of them. */
 export interface Fold {
@@ -32,12 +32,13 @@ export interface FoldingCall {
  * not (another function, DISTINCT, FILTER, ORDER BY, more than one argument).
  */
 export function foldingCall(node: TreeNode, aggregates: ReadonlySet<string>): FoldingCall | 'other' | undefined {
-  if (node['class'] !== 'FUNCTION') return 'other';
-  const name = String(node['function_name']).toLowerCase();
+  const call = functionCall(node);
+  if (!call) return 'other';
+  const name = call.name.toLowerCase();
   if (!aggregates.has(name) && name !== 'count_star') return 'other';
   const fold = FOLDS[name];
-  const children = node['children'] as TreeNode[];
-  const ordered = ((node['order_bys'] as { orders?: unknown[] } | undefined)?.orders ?? []).length > 0;
-  if (!fold || node['distinct'] || node['filter'] || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1)) return undefined;
+  const children = call.children;
+  const ordered = call.orderBys.length > 0;
+  if (!fold || call.distinct || call.filter || ordered || children.length > 1 || (name !== 'count_star' && children.length !== 1)) return undefined;
   return { name, fold, arg: children[0] };
 }

@@ -1,8 +1,5 @@
 import { BOUNDS, onTimeTable, stateTable, type Exec } from './operator.js';
-import type { SourceTimeInfo } from './plan-sink.js';
-import { expressionSql, type TreeNode } from './sql-tree.js';
-import { projection, readsOnly, replaceIdent, type StreamRef } from './stream-refs.js';
-import type { Engine } from '../sql/engine.js';
+import { projection, replaceIdent, type StreamRef } from './stream-refs.js';
 
 /**
  * The new rows of an inner join of stream references, batch by batch. Every reference keeps its rows (only the
@@ -73,49 +70,5 @@ export class DeltaJoin {
 
   private query(relation: (ref: number) => string): string {
     return this.refs.reduce((s, r, j) => replaceIdent(s, r.token, relation(j)), this.sql);
-  }
-}
-
-/**
- * Per reference, the expression whose value below the watermark means no future row can join it (see DeltaJoin),
- * from the conjuncts of a two-way inner join; undefined where there is none.
- */
-export async function expiryOf(engine: Engine, refs: readonly StreamRef[], sources: readonly SourceTimeInfo[]): Promise<(string | undefined)[]> {
-  // With three references two old rows may still meet a new third; the conjuncts must be those of one inner join.
-  const conjuncts = refs[0]?.scopeConjuncts;
-  if (refs.length !== 2 || refs[0]!.scope !== refs[1]!.scope || !conjuncts) return refs.map(() => undefined);
-  const out: (string | undefined)[] = [];
-  for (const [i, x] of refs.entries()) {
-    const y = refs[1 - i]!;
-    const yTime = sources.find((s) => s.name.toLowerCase() === y.source.toLowerCase())?.eventTimeSql?.replaceAll('"', '').toLowerCase();
-    const bounds: string[] = [];
-    for (const [lhs, rhs] of conjuncts.flatMap(asLessOrEqual)) {
-      const names = lhs['class'] === 'COLUMN_REF' ? (lhs['column_names'] as string[]).map((n) => n.toLowerCase()) : [];
-      const isYTime = yTime !== undefined && names.length === 2 && names[0] === y.alias.toLowerCase() && names[1] === yTime;
-      if (isYTime && x.alias.toLowerCase() !== y.alias.toLowerCase() && readsOnly(rhs, x.alias.toLowerCase())) bounds.push(`(${await expressionSql(engine, rhs)})`);
-    }
-    out.push(bounds.length === 0 ? undefined : bounds.length === 1 ? bounds[0] : `least(${bounds.join(', ')})`);
-  }
-  return out;
-}
-
-/** A conjunct as `lhs <= rhs` pairs (`<` is kept as `<=`: dropping later is still safe). */
-function asLessOrEqual(c: TreeNode): [TreeNode, TreeNode][] {
-  const l = c['left'] as TreeNode;
-  const r = c['right'] as TreeNode;
-  switch (c['type']) {
-    case 'COMPARE_LESSTHAN':
-    case 'COMPARE_LESSTHANOREQUALTO':
-      return [[l, r]];
-    case 'COMPARE_GREATERTHAN':
-    case 'COMPARE_GREATERTHANOREQUALTO':
-      return [[r, l]];
-    case 'COMPARE_BETWEEN':
-      return [
-        [c['lower'] as TreeNode, c['input'] as TreeNode],
-        [c['input'] as TreeNode, c['upper'] as TreeNode],
-      ];
-    default:
-      return [];
   }
 }

@@ -1,7 +1,7 @@
 import { queryReads } from '../job/source-columns.js';
 import { projectionSql } from './window-columns.js';
 import type { Engine } from '../sql/engine.js';
-import { deparse, expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import { baseTable, baseTableNode, conjuncts, deparse, expressionSql, forEachNode, fromTable, functionCall, joinRef, rewrite, columnRef, tableAlias, whereClause, type TreeNode } from '../sql/parse-tree.js';
 
 /** One place where a query reads a stream, replaced by a placeholder table name in the query's SQL. */
 export interface StreamRef {
@@ -32,51 +32,44 @@ export async function streamRefs(engine: Engine, tree: TreeNode, streams: Readon
   forEachNode(tree, (n) => {
     if (n['type'] !== 'SELECT_NODE') return;
     const tables: TreeNode[] = [];
-    const conjuncts: TreeNode[] = [...splitAnd(n['where_clause'])];
+    const scopeConjuncts: TreeNode[] = [...conjuncts(whereClause(n))];
     let innerOnly = true;
-    const walk = (t: unknown) => {
-      const node = t as TreeNode | null;
+    const walk = (node: TreeNode | undefined) => {
       if (!node) return;
       if (node['type'] === 'BASE_TABLE') tables.push(node);
-      if (node['type'] !== 'JOIN') return;
-      if (node['join_type'] !== 'INNER' || (node['ref_type'] !== 'REGULAR' && node['ref_type'] !== 'CROSS')) innerOnly = false;
-      conjuncts.push(...splitAnd(node['condition']));
-      walk(node['left']);
-      walk(node['right']);
+      const join = joinRef(node);
+      if (!join) return;
+      if (join.joinType !== 'INNER' || (join.refType !== 'REGULAR' && join.refType !== 'CROSS')) innerOnly = false;
+      scopeConjuncts.push(...conjuncts(join.condition));
+      walk(join.left);
+      walk(join.right);
     };
-    walk(n['from_table']);
+    walk(fromTable(n));
     const id = scopeCount++;
-    for (const t of tables) scopes.set(t, { id, conjuncts: innerOnly ? conjuncts : undefined });
+    for (const t of tables) scopes.set(t, { id, conjuncts: innerOnly ? scopeConjuncts : undefined });
     if (!innerOnly) return;
     for (const t of tables) {
-      const alias = String(t['alias'] || t['table_name']).toLowerCase();
-      pushable.set(t, conjuncts.filter((c) => readsOnly(c, alias)));
+      const alias = tableAlias(t).toLowerCase();
+      pushable.set(t, scopeConjuncts.filter((c) => readsOnly(c, alias)));
     }
   });
   const found: { token: string; source: string; alias: string; filters: TreeNode[]; scope: number; scopeConjuncts: TreeNode[] | undefined }[] = [];
   const edited = rewrite(tree, (node) => {
-    if (node['type'] !== 'BASE_TABLE' || typeof node['table_name'] !== 'string') return undefined;
-    const name = node['table_name'];
-    if (!streams.has(name.toLowerCase()) || node['schema_name']) return undefined;
+    const table = baseTable(node);
+    if (!table || !streams.has(table.name.toLowerCase()) || table.schema) return undefined;
+    const name = table.name;
     const token = `__ds_src_${found.length}`;
-    const alias = String(node['alias'] || name);
+    const alias = table.alias || name;
     const scope = scopes.get(node);
     found.push({ token, source: name, alias, filters: pushable.get(node) ?? [], scope: scope?.id ?? -1 - found.length, scopeConjuncts: scope?.conjuncts });
     return { ...node, table_name: token, alias };
-  }) as TreeNode;
+  });
   const refs: StreamRef[] = [];
   for (const f of found) {
     const parts = await Promise.all(f.filters.map(async (c) => `(${await expressionSql(engine, c)})`));
     refs.push({ token: f.token, source: f.source, alias: f.alias, filterSql: parts.length > 0 ? parts.join(' AND ') : undefined, scope: f.scope, scopeConjuncts: f.scopeConjuncts });
   }
   return { sql: await deparse(engine, edited), refs };
-}
-
-function splitAnd(expr: unknown): TreeNode[] {
-  const node = expr as TreeNode | null;
-  if (!node) return [];
-  if (node['type'] === 'CONJUNCTION_AND') return (node['children'] as TreeNode[]).flatMap(splitAnd);
-  return [node];
 }
 
 /** Every column the conjunct reads is `alias.column`, and nothing in it depends on more than the row. */
@@ -86,9 +79,10 @@ export function readsOnly(expr: TreeNode, alias: string): boolean {
   forEachNode(expr, (n) => {
     const cls = n['class'];
     if (cls === 'SUBQUERY' || cls === 'WINDOW' || cls === 'LAMBDA' || cls === 'STAR' || cls === 'PARAMETER') ok = false;
-    if (cls === 'FUNCTION' && VOLATILE.has(String(n['function_name']).toLowerCase())) ok = false;
-    if (cls === 'COLUMN_REF') {
-      const names = n['column_names'] as string[];
+    const call = functionCall(n);
+    if (call && VOLATILE.has(call.name.toLowerCase())) ok = false;
+    const names = columnRef(n);
+    if (names) {
       if (names.length < 2 || names[0]!.toLowerCase() !== alias) ok = false;
       columns++;
     }
@@ -116,4 +110,17 @@ export function projection(columns: readonly string[] | undefined): string {
 /** Replace a placeholder identifier (as DuckDB's deparser prints it, quoted or not) by SQL text. */
 export function replaceIdent(sql: string, token: string, replacement: string): string {
   return sql.replace(new RegExp(`"?${token}"?(?![A-Za-z0-9_])`, 'g'), () => replacement);
+}
+
+/** Replace every BASE_TABLE reference to a stream by a placeholder table name (keeping the alias it had). */
+export async function replaceStreams(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>): Promise<{ sql: string; placeholders: { token: string; source: string }[] }> {
+  const placeholders: { token: string; source: string }[] = [];
+  const edited = rewrite(tree, (node) => {
+    const table = baseTable(node);
+    if (!table || !streams.has(table.name.toLowerCase()) || table.schema) return undefined;
+    const token = `__ds_src_${placeholders.length}`;
+    placeholders.push({ token, source: table.name });
+    return baseTableNode(token, table.alias || table.name);
+  });
+  return { sql: await deparse(engine, edited), placeholders };
 }

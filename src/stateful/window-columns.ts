@@ -1,5 +1,5 @@
 import { queryReads } from '../job/source-columns.js';
-import type { TreeNode } from './sql-tree.js';
+import type { TreeNode } from '../sql/parse-tree.js';
 
 /**
  * The names a windowed query may read from its sources' rows (lower-cased; every part of every column reference, a

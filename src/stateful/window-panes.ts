@@ -1,6 +1,23 @@
 import { parseSchemaText } from '../source/schema.js';
 import type { Engine } from '../sql/engine.js';
-import { expressionSql, forEachNode, rewrite, type TreeNode } from './sql-tree.js';
+import {
+  baseTableNode,
+  columnNameAliases,
+  columnRef,
+  columnRefNode,
+  cteEntries,
+  expressionSql,
+  forEachNode,
+  fromTable,
+  functionCall,
+  groupExpressions,
+  groupSets,
+  modifiers,
+  rewrite,
+  selectList,
+  whereClause,
+  type TreeNode,
+} from '../sql/parse-tree.js';
 import type { WindowTvf } from './window-tvf.js';
 import { foldingCall } from './aggregate-folds.js';
 
@@ -58,7 +75,8 @@ export async function planPanes(
   const replacements = new Map<TreeNode, TreeNode>();
   const parents = new Map<TreeNode, TreeNode>();
   forEachNode(tree, (n) => {
-    if (n['type'] === 'SELECT_NODE' && n['from_table']) parents.set(n['from_table'] as TreeNode, n);
+    const from = n['type'] === 'SELECT_NODE' ? fromTable(n) : undefined;
+    if (from) parents.set(from, n);
   });
   for (const [i, t] of tvfs.entries()) {
     const select = parents.get(t.node);
@@ -85,16 +103,16 @@ async function paneSubselect(
   aggregates: ReadonlySet<string>,
   tvfIndex: number,
 ): Promise<{ spec: PaneSpec; use: Omit<PaneUse, 'spec'>; replacement: TreeNode } | undefined> {
-  if (n['having'] || n['qualify'] || n['sample'] || ((n['modifiers'] as unknown[] | undefined) ?? []).length > 0) return undefined;
-  if (n['aggregate_handling'] !== 'STANDARD_HANDLING' || ((n['group_sets'] as unknown[] | undefined) ?? []).length > 1) return undefined;
-  if (((n['cte_map'] as { map?: unknown[] })?.map ?? []).length > 0) return undefined;
-  const where = n['where_clause'] as TreeNode | null;
+  if (n['having'] || n['qualify'] || n['sample'] || modifiers(n).length > 0) return undefined;
+  if (n['aggregate_handling'] !== 'STANDARD_HANDLING' || groupSets(n).length > 1) return undefined;
+  if (cteEntries(n).length > 0) return undefined;
+  const where = whereClause(n);
   const rowLevel = (expr: TreeNode) => isRowLevel(expr, aggregates, t.alias);
   if (where && !rowLevel(where)) return undefined;
 
-  const groups = n['group_expressions'] as TreeNode[];
+  const groups = groupExpressions(n);
   if (groups.length === 0) return undefined;
-  const aliases = new Set((n['select_list'] as TreeNode[]).map((i) => String(i['alias'] ?? '').toLowerCase()).filter((a) => a));
+  const aliases = new Set(selectList(n).map((i) => String(i['alias'] ?? '').toLowerCase()).filter((a) => a));
   const keySql: string[] = [];
   const keyColumns: (string | undefined)[] = [];
   // Per GROUP BY expression: the column the pane relation gives it.
@@ -109,9 +127,9 @@ async function paneSubselect(
     }
     let columns = 0;
     forEachNode(g, (x) => {
-      if (x['class'] === 'COLUMN_REF') columns++;
+      if (columnRef(x)) columns++;
     });
-    const names = g['class'] === 'COLUMN_REF' ? (g['column_names'] as string[]) : [];
+    const names = columnRef(g) ?? [];
     // GROUP BY 1, a select alias, or an expression over the window: keep raw rows.
     if (columns === 0 || (names.length === 1 && aliases.has(names[0]!.toLowerCase())) || !rowLevel(g)) return undefined;
     groupColumn.push(`__k${keySql.length}`);
@@ -129,7 +147,7 @@ async function paneSubselect(
     const pending: Promise<void>[] = [];
     const out = rewrite(node, (x) => {
       const g = groupKeys.indexOf(key(x));
-      if (g >= 0) return column(groupColumn[g]!);
+      if (g >= 0) return columnRefNode(groupColumn[g]!);
       if (x['class'] === 'WINDOW' || x['class'] === 'SUBQUERY') foldable = false;
       const call = foldingCall(x, aggregates);
       if (call === 'other') return undefined;
@@ -140,30 +158,32 @@ async function paneSubselect(
       const { fold: f, arg, name } = call;
       const i = partials.length;
       partials.push({ partial: '', combine: f.combine(`__p${i}`) });
-      aggs.push({ fn: name, argColumn: arg?.['class'] === 'COLUMN_REF' ? (arg['column_names'] as string[]).at(-1) : undefined });
+      aggs.push({ fn: name, argColumn: columnRef(arg)?.at(-1) });
       pending.push(
         (async () => {
           partials[i] = { partial: f.partial(arg ? await expressionSql(engine, arg) : ''), combine: f.combine(`__p${i}`) };
         })(),
       );
-      return column(`__p${i}`);
-    }) as TreeNode;
+      return columnRefNode(`__p${i}`);
+    });
     await Promise.all(pending);
     return out;
   };
   const items: TreeNode[] = [];
   const outputs = new Map<string, PaneOutput>();
-  for (const item of n['select_list'] as TreeNode[]) {
+  for (const item of selectList(n)) {
     const folded = await fold(item);
     let loose = false;
     forEachNode(folded, (x) => {
-      if (x['class'] === 'COLUMN_REF' && !/^__(k\d+|p\d+|ws|we)$/.test(String((x['column_names'] as string[])[0]))) loose = true;
+      const names = columnRef(x);
+      if (names && !/^__(k\d+|p\d+|ws|we)$/.test(String(names[0]))) loose = true;
     });
     if (!foldable || loose) return undefined;
-    const alias = String(item['alias'] || '') || (item['class'] === 'COLUMN_REF' ? (item['column_names'] as string[]).at(-1)! : await expressionSql(engine, item));
+    const alias = String(item['alias'] || '') || (columnRef(item)?.at(-1) ?? (await expressionSql(engine, item)));
     items.push({ ...folded, alias });
-    if (folded['class'] === 'COLUMN_REF') {
-      const c = String((folded['column_names'] as string[])[0]);
+    const foldedNames = columnRef(folded);
+    if (foldedNames) {
+      const c = String(foldedNames[0]);
       const m = /^__(k|p)(\d+)$/.exec(c);
       if (c === '__ws' || c === '__we') outputs.set(alias.toLowerCase(), { kind: c === '__ws' ? 'ws' : 'we' });
       else if (m?.[1] === 'k') outputs.set(alias.toLowerCase(), { kind: 'key', index: Number(m[2]), column: keyColumns[Number(m[2])] });
@@ -174,7 +194,7 @@ async function paneSubselect(
   const replacement: TreeNode = {
     ...n,
     select_list: items,
-    from_table: { type: 'BASE_TABLE', alias: t.alias, sample: null, query_location: 0, schema_name: '', table_name: `__ds_agg_${tvfIndex}`, column_name_alias: [], catalog_name: '', at_clause: null },
+    from_table: baseTableNode(`__ds_agg_${tvfIndex}`, t.alias),
     where_clause: null,
     group_expressions: [],
     group_sets: [],
@@ -215,23 +235,21 @@ function isRowLevel(expr: TreeNode, aggregates: ReadonlySet<string>, alias: stri
   let ok = true;
   forEachNode(expr, (x) => {
     if (windowBound(x) || x['class'] === 'WINDOW' || x['class'] === 'SUBQUERY') ok = false;
-    const names = x['class'] === 'COLUMN_REF' ? (x['column_names'] as string[]) : [];
+    const names = columnRef(x) ?? [];
     if (names.length > 1 && names[0]!.toLowerCase() !== alias.toLowerCase()) ok = false;
-    if (x['class'] === 'FUNCTION' && (aggregates.has(String(x['function_name']).toLowerCase()) || x['function_name'] === 'count_star')) ok = false;
+    const call = functionCall(x);
+    if (call && (aggregates.has(call.name.toLowerCase()) || call.name === 'count_star')) ok = false;
   });
   return ok;
 }
 
 function renamesColumns(t: WindowTvf): boolean {
-  return ((t.node['column_name_alias'] as unknown[] | undefined) ?? []).length > 0;
+  return columnNameAliases(t.node).length > 0;
 }
 
 function windowBound(x: TreeNode): string | undefined {
-  if (x['class'] !== 'COLUMN_REF') return undefined;
-  const last = String((x['column_names'] as string[]).at(-1)).toLowerCase();
+  const names = columnRef(x);
+  if (!names) return undefined;
+  const last = String(names.at(-1)).toLowerCase();
   return WINDOW.has(last) ? last : undefined;
-}
-
-function column(name: string): TreeNode {
-  return { class: 'COLUMN_REF', type: 'COLUMN_REF', alias: '', query_location: 0, column_names: [name] };
 }

@@ -1,4 +1,4 @@
-import { forEachNode, type TreeNode } from './sql-tree.js';
+import { columnNameAliases, columnRef, comparison, conjuncts, forEachNode, fromTable, joinRef, subqueryNode, type TreeNode } from '../sql/parse-tree.js';
 import type { PanePlan } from './window-panes.js';
 import type { WindowTvf } from './window-tvf.js';
 
@@ -34,38 +34,41 @@ export function findPruneRules(tree: TreeNode, tvfs: readonly WindowTvf[], panes
   const subselectOf = new Map<TreeNode, number>();
   for (const [i] of panes.uses) {
     forEachNode(tree, (n) => {
-      if (n['type'] === 'SELECT_NODE' && n['from_table'] === tvfs[i]!.node) subselectOf.set(n, i);
+      if (n['type'] === 'SELECT_NODE' && fromTable(n) === tvfs[i]!.node) subselectOf.set(n, i);
     });
   }
-  forEachNode(tree, (j) => {
-    if (j['type'] !== 'JOIN' || j['join_type'] !== 'INNER' || j['ref_type'] !== 'REGULAR') return;
-    for (const [mine, other] of [
-      [j['left'], j['right']],
-      [j['right'], j['left']],
-    ] as [TreeNode, TreeNode][]) {
+  forEachNode(tree, (n) => {
+    const j = joinRef(n);
+    if (!j || j.joinType !== 'INNER' || j.refType !== 'REGULAR' || !j.left || !j.right) return;
+    const sides: [TreeNode, TreeNode][] = [
+      [j.left, j.right],
+      [j.right, j.left],
+    ];
+    for (const [mine, other] of sides) {
       const r = tvfs.findIndex((t) => t.node === mine);
-      if (r < 0 || panes.uses.has(r) || tvfs[r]!.kind !== 'tumble' || ((mine['column_name_alias'] as unknown[] | undefined) ?? []).length > 0) continue;
+      if (r < 0 || panes.uses.has(r) || tvfs[r]!.kind !== 'tumble' || columnNameAliases(mine).length > 0) continue;
       // Rows of the source are kept in one buffer: prune only when this is its only raw reference.
       if (tvfs.some((t, i) => i !== r && !panes.uses.has(i) && t.source === tvfs[r]!.source)) continue;
-      const sub = other['type'] === 'SUBQUERY' ? ((other['subquery'] as TreeNode)['node'] as TreeNode) : undefined;
+      const sub = other['type'] === 'SUBQUERY' ? subqueryNode(other) : undefined;
       const a = sub ? subselectOf.get(sub) : undefined;
       if (a === undefined || !other['alias'] || tvfs[a]!.source !== tvfs[r]!.source) continue;
-      const rule = ruleFor(j['condition'] as TreeNode, tvfs[r]!.alias.toLowerCase(), String(other['alias']).toLowerCase(), r, panes, a);
+      const rule = ruleFor(j.condition, tvfs[r]!.alias.toLowerCase(), String(other['alias']).toLowerCase(), r, panes, a);
       if (rule) rules.push(rule);
     }
   });
   return rules;
 }
 
-function ruleFor(condition: TreeNode, rowAlias: string, aggAlias: string, tvf: number, panes: PanePlan, aggTvf: number): PruneRule | undefined {
+function ruleFor(condition: TreeNode | undefined, rowAlias: string, aggAlias: string, tvf: number, panes: PanePlan, aggTvf: number): PruneRule | undefined {
   const use = panes.uses.get(aggTvf)!;
   const spec = panes.specs[use.spec]!;
   // Conjuncts as [op, row column, agg output], oriented row-side first.
   const pairs: [string, string, string][] = [];
   for (const c of conjuncts(condition)) {
     if (c['class'] !== 'COMPARISON' || !(String(c['type']) in FLIP)) continue;
-    const l = qualified(c['left'] as TreeNode);
-    const r = qualified(c['right'] as TreeNode);
+    const sides = comparison(c);
+    const l = qualified(sides.left);
+    const r = qualified(sides.right);
     if (l?.[0] === rowAlias && r?.[0] === aggAlias) pairs.push([String(c['type']), l[1], r[1]]);
     if (r?.[0] === rowAlias && l?.[0] === aggAlias) pairs.push([FLIP[String(c['type'])]!, r[1], l[1]]);
   }
@@ -95,15 +98,8 @@ function ruleFor(condition: TreeNode, rowAlias: string, aggAlias: string, tvf: n
   return undefined;
 }
 
-function conjuncts(c: TreeNode | null): TreeNode[] {
-  if (!c) return [];
-  if (c['type'] === 'CONJUNCTION_AND') return (c['children'] as TreeNode[]).flatMap(conjuncts);
-  return [c];
-}
-
 /** `alias.column` as lower-case [alias, column]. */
 function qualified(x: TreeNode): [string, string] | undefined {
-  if (x['class'] !== 'COLUMN_REF') return undefined;
-  const names = x['column_names'] as string[];
-  return names.length === 2 ? [names[0]!.toLowerCase(), names[1]!.toLowerCase()] : undefined;
+  const names = columnRef(x);
+  return names?.length === 2 ? [names[0]!.toLowerCase(), names[1]!.toLowerCase()] : undefined;
 }

@@ -1,6 +1,6 @@
 import { userError } from '../errors.js';
 import type { Engine } from '../sql/engine.js';
-import { expressionSql, forEachNode, type TreeNode } from './sql-tree.js';
+import { columnRef, expressionSql, forEachNode, tableFunction, type TreeNode } from '../sql/parse-tree.js';
 import { referencedColumns } from './window-columns.js';
 
 export type WindowKind = 'tumble' | 'hop' | 'session';
@@ -33,20 +33,16 @@ const KINDS = new Set<WindowKind>(['tumble', 'hop', 'session']);
 
 /** Find the window TVFs of a parsed query, with their arguments evaluated. */
 export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>, sinkName: string): Promise<WindowTvf[]> {
-  const nodes: TreeNode[] = [];
-  forEachNode(tree, (n) => {
-    if (n['type'] !== 'TABLE_FUNCTION') return;
-    const fn = String((n['function'] as TreeNode)['function_name']).toLowerCase();
-    if (KINDS.has(fn as WindowKind)) nodes.push(n);
+  const nodes: { node: TreeNode; kind: WindowKind; args: TreeNode[] }[] = [];
+  forEachNode(tree, (node) => {
+    const fn = tableFunction(node);
+    if (fn && KINDS.has(fn.name as WindowKind)) nodes.push({ node, kind: fn.name as WindowKind, args: fn.args });
   });
   const out: Omit<WindowTvf, 'columns'>[] = [];
-  for (const node of nodes) {
-    const fn = node['function'] as TreeNode;
-    const kind = String(fn['function_name']).toLowerCase() as WindowKind;
-    const args = fn['children'] as TreeNode[];
+  for (const { node, kind, args } of nodes) {
     const usage = { tumble: 'TUMBLE(source, time_column, INTERVAL size)', hop: 'HOP(source, time_column, INTERVAL slide, INTERVAL size)', session: 'SESSION(source, time_column, INTERVAL gap [, key …])' }[kind];
     const first = args[0];
-    const names = first?.['class'] === 'COLUMN_REF' ? (first['column_names'] as string[]) : undefined;
+    const names = columnRef(first);
     if (!names || names.length !== 1 || !streams.has(names[0]!.toLowerCase())) {
       throw userError(`sink '${sinkName}': the first argument of ${kind.toUpperCase()} must name a source of the job (${[...streams].join(', ')})`, `write ${usage}`);
     }

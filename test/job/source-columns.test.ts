@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJob } from '../../src/job/parse-job.js';
-import { queryReads, selectTree, sourceReadColumns, type ReadColumns } from '../../src/job/source-columns.js';
+import { queryReads, sourceReadColumns, type ReadColumns } from '../../src/job/source-columns.js';
+import { trySelect as selectTree } from '../../src/sql/parse-tree.js';
 import { Engine } from '../../src/sql/engine.js';
 import { referencedColumns as stateColumns } from '../../src/stateful/stream-refs.js';
 import { referencedColumns as windowColumns } from '../../src/stateful/window-columns.js';

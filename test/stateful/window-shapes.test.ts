@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateFunctionNames } from '../../src/job/analyze-query.js';
 import { Engine } from '../../src/sql/engine.js';
-import { parseSelect } from '../../src/stateful/sql-tree.js';
+import { parseSelect } from '../../src/sql/parse-tree.js';
 import { planPanes } from '../../src/stateful/window-panes.js';
 import { findPruneRules } from '../../src/stateful/window-prune.js';
 import { findWindowTvfs } from '../../src/stateful/window-tvf.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal } from '../../src/sql/engine.js';
-import { parseSelect } from '../../src/stateful/sql-tree.js';
+import { parseSelect } from '../../src/sql/parse-tree.js';
 import { findWindowTvfs } from '../../src/stateful/window-tvf.js';
 import { oracle, splitLate } from '../support/oracle.js';
 import { AddData, Assert, CheckAnswer, Drain, RunBatch, StartStream, testStream, type StreamTestContext } from '../support/stream-test.js';
