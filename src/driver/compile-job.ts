@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { userError, errorMessage } from '../errors.js';
+import { DuckstreamError, userError, errorMessage } from '../errors.js';
 import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
 import { sourceReadColumns, type ReadColumns } from '../job/source-columns.js';
 import { AggregateOperator } from '../stateful/aggregate-operator.js';
@@ -264,7 +264,7 @@ async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {
     await engine.run(`CREATE OR REPLACE VIEW ${ident(t.name)} AS SELECT * FROM ${reader}(${literal(resolve(path))})`);
     await engine.run(`DESCRIBE ${ident(t.name)}`);
   } catch (err) {
-    if (err instanceof Error && err.name === 'DuckstreamError') throw err;
+    if (err instanceof DuckstreamError) throw err; // CorruptFileError too: a subclass
     throw userError(`table '${t.name}': cannot read ${path}: ${errorMessage(err)}`, 'check the path and connector');
   }
 }

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import type { CompiledJob, CompiledSink } from '../driver/compile-job.js';
-import { userError } from '../errors.js';
+import { DuckstreamError, userError } from '../errors.js';
 import type { JobDef, SinkDef } from '../job/parse-job.js';
 import { createSink } from '../sink/registry.js';
 import type { Sink } from '../sink/sink.js';
@@ -166,7 +166,7 @@ class Compiler {
     try {
       compiled = await this.compileStep(node, node.step, inputs);
     } catch (err) {
-      if (err instanceof Error && err.name === 'DuckstreamError') throw err;
+      if (err instanceof DuckstreamError) throw err;
       throw userError(`DStream step ${node.step.kind} (#${node.id}): ${(err as Error).message}`, 'fix the SQL of this step (the columns of its input are listed by DESCRIBE in the message above)', err);
     }
     this.done.set(node, compiled);
