@@ -107,7 +107,7 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
       deadLetterDirs: new Map(sourceDefs.map((s) => [s.name, join(options.checkpointDir, 'dead_letter', s.name)])),
       eventTime: new Map(),
       watermarks: [],
-      lateDataPaths: new Map(),
+      lateRowSinks: new Map(),
       operators: compiler.operators,
       metadataColumns: new Map(), // DStream jobs keep every column
       catalog: undefined,
@@ -125,6 +125,8 @@ function hash(value: unknown): string {
 
 /** A stateful step: `run` does the batch's work through `exec`, inside the state transaction. */
 class DStreamOperator implements StatefulOperator {
+  readonly storesWholeRows = true; // DStream jobs keep every column
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly keyColumns: readonly string[] = [];
   constructor(

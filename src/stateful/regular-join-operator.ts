@@ -47,6 +47,8 @@ export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>)
  * (`b.ts BETWEEN a.ts AND a.expires`: then rows leave once the watermark passes them).
  */
 export class RegularJoinOperator implements StatefulOperator {
+  readonly storesWholeRows = false;
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly keyColumns: readonly string[] = [];
   readonly streams: readonly string[];
