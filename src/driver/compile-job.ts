@@ -1,13 +1,10 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { userError, errorMessage } from '../errors.js';
+import { DuckstreamError, userError, errorMessage } from '../errors.js';
 import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
 import { sourceReadColumns, type ReadColumns } from '../job/source-columns.js';
-import { AggregateOperator } from '../stateful/aggregate-operator.js';
-import { JoinAggregateOperator } from '../stateful/join-aggregate-operator.js';
-import { RegularJoinOperator } from '../stateful/regular-join-operator.js';
-import { WindowOperator } from '../stateful/window-operator.js';
-import { planSink, type SinkPlan, type SourceTimeInfo } from '../stateful/plan-sink.js';
+import { planSink } from '../stateful/plan-sink.js';
+import type { SinkPlan, SourceTimeInfo } from '../stateful/planning-types.js';
 import type { OutputMode, StatefulOperator } from '../stateful/operator.js';
 import { parseDuration } from '../util/duration.js';
 import type { WatermarkSpec } from './watermark.js';
@@ -45,14 +42,17 @@ export interface CompiledJob {
   /** Event-time expression per source that has one. */
   readonly eventTime: ReadonlyMap<string, string>;
   readonly watermarks: readonly WatermarkSpec[];
-  /** Per source: where rows behind the watermark are written, when the job asks for it. */
-  readonly lateDataPaths: ReadonlyMap<string, string>;
+  /**
+   * Per source with `late_data_path`: the sink its rows behind the watermark go to (JSON lines, one file per batch
+   * with late rows). Opened and closed with the job's sinks; not a job sink (no progress entry, no catalog view).
+   */
+  readonly lateRowSinks: ReadonlyMap<string, Sink>;
   readonly operators: readonly StatefulOperator[];
   /**
    * Per source: the metadata columns loaded into DuckDB (the others are left out of its table); a source not
-   * listed loads them all. bindCheck removes a source whose queries do not bind without the left-out columns.
+   * listed loads them all. bindCheck returns the job without a source whose queries do not bind without them.
    */
-  readonly metadataColumns: Map<string, ReadonlySet<string>>;
+  readonly metadataColumns: ReadonlyMap<string, ReadonlySet<string>>;
   /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
   readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
   /** Run a batch on every interval trigger tick even without new data (DStream jobs: windows slide by batch). */
@@ -115,9 +115,10 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     deadLetterDirs: deadLetterDirs(def, options.checkpointDir),
     eventTime: new Map(times.filter((t) => t.eventTimeSql).map((t) => [t.name, t.eventTimeSql!])),
     watermarks: watermarkSpecs(def),
-    lateDataPaths: new Map(def.sources.filter((s) => s.options['late_data_path']).map((s) => [s.name, resolve(s.options['late_data_path']!)])),
+    lateRowSinks: lateRowSinks(def, options),
     operators,
-    metadataColumns: operators.every(storesNamedColumnsOnly) ? metadataRead(read) : new Map(),
+    // Only when every operator stores named columns only: the others keep the shape their state tables always had.
+    metadataColumns: operators.every((op) => op.storesNamedColumnsOnly) ? metadataRead(read) : new Map(),
     catalog: catalogOf(sinks),
   };
 }
@@ -129,8 +130,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
  * joins: `SELECT *` into state, inserted by position) gets whole rows, so its state keeps the shape it always had.
  */
 async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly Source[], sinks: readonly CompiledSink[]): Promise<Map<string, ReadColumns>> {
-  const projecting = (op: StatefulOperator) => op instanceof WindowOperator || op instanceof AggregateOperator || op instanceof RegularJoinOperator || op instanceof JoinAggregateOperator;
-  const wholeRows = sinks.flatMap((s) => (s.plan.kind === 'stateful' && !projecting(s.plan.operator) ? s.plan.operator.streams : []));
+  const wholeRows = sinks.flatMap((s) => (s.plan.kind === 'stateful' && s.plan.operator.storesWholeRows ? s.plan.operator.streams : []));
   const read = await sourceReadColumns(engine, def, { wholeRows });
   for (const source of sources) {
     const columns = read.get(source.name);
@@ -139,25 +139,23 @@ async function keepReadColumns(engine: Engine, def: JobDef, sources: readonly So
   return read;
 }
 
-/**
- * Whether an operator stores only the source columns its query names (TUMBLE/HOP windows: a projection by name,
- * and pane partials), so that the metadata columns no query names need not be loaded. Other operators keep the
- * shape their state tables always had (some insert by position, sessions find rows by their log position).
- */
-function storesNamedColumnsOnly(op: StatefulOperator): boolean {
-  return op instanceof WindowOperator && !op.findsRowsByLogPosition;
-}
-
-/**
- * Per source whose columns the analysis narrowed: the metadata columns its queries name (for jobs whose operators
- * all store only named columns: storesNamedColumnsOnly).
- */
+/** Per source whose columns the analysis narrowed: the metadata columns its queries name. */
 function metadataRead(read: ReadonlyMap<string, ReadColumns>): Map<string, ReadonlySet<string>> {
   const out = new Map<string, ReadonlySet<string>>();
   for (const [source, columns] of read) {
     if (columns) out.set(source, new Set([...columns].filter((c) => METADATA_NAMES.has(c))));
   }
   return out;
+}
+
+/** A JSON-lines sink per source with `late_data_path` (resolved against the working directory, as sink paths are). */
+function lateRowSinks(def: JobDef, options: CompileOptions): Map<string, Sink> {
+  const sinks = new Map<string, Sink>();
+  for (const s of def.sources) {
+    const path = s.options['late_data_path'];
+    if (path) sinks.set(s.name, createSink(`${s.name}_late`, { connector: 'jsonl', path }, { jobDir: dirname(resolve(def.file)), stdout: options.stdout }));
+  }
+  return sinks;
 }
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
@@ -214,11 +212,13 @@ function requireDeclaredSchemas(sink: string, streams: readonly string[], def: J
 /**
  * Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch.
  * The tables have the columns the sources will return (`readSchema`): should a query bind only with the columns
- * the analysis left out (a bug there), its source is widened back to all its columns rather than fail.
+ * the analysis left out (a bug there), its source is widened back to all its columns rather than fail. Returns the
+ * job to run: this one, or a copy loading every metadata column of the widened sources.
  */
-export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void> {
+export async function bindCheck(job: CompiledJob, engine: Engine): Promise<CompiledJob> {
+  const metadataColumns = new Map(job.metadataColumns);
   const createEmpty = async (source: Source, schema: ValueSchema) => {
-    const keep = job.metadataColumns.get(source.name);
+    const keep = metadataColumns.get(source.name);
     const empty = new arrow.Table(batchSchema(schema));
     await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), keep ? withoutUnreadMetadata(empty, keep) : empty, { temporary: true, replace: true }));
   };
@@ -233,8 +233,8 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void>
     try {
       await engine.run(`DESCRIBE ${s.def.query}`);
     } catch (err) {
-      if ((source.readSchema && source.readSchema.length < source.schema.length) || job.metadataColumns.has(source.name)) {
-        job.metadataColumns.delete(source.name);
+      if ((source.readSchema && source.readSchema.length < source.schema.length) || metadataColumns.has(source.name)) {
+        metadataColumns.delete(source.name);
         await createEmpty(source, source.schema);
         const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(() => true, () => false);
         if (binds) {
@@ -246,6 +246,7 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<void>
       throw userError(`${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`, 'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '));
     }
   }
+  return metadataColumns.size === job.metadataColumns.size ? job : { ...job, metadataColumns };
 }
 
 async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {
@@ -267,7 +268,7 @@ async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {
     await engine.run(`CREATE OR REPLACE VIEW ${ident(t.name)} AS SELECT * FROM ${reader}(${literal(resolve(path))})`);
     await engine.run(`DESCRIBE ${ident(t.name)}`);
   } catch (err) {
-    if (err instanceof Error && err.name === 'DuckstreamError') throw err;
+    if (err instanceof DuckstreamError) throw err; // CorruptFileError too: a subclass
     throw userError(`table '${t.name}': cannot read ${path}: ${errorMessage(err)}`, 'check the path and connector');
   }
 }

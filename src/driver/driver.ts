@@ -12,15 +12,15 @@ import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRan
 import { parseSchemaText, schemaToText } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
 import { DeadLetterWriter } from '../sink/dead-letter-writer.js';
-import { JsonlSink } from '../connectors/jsonl/jsonl-sink.js';
 import { publishCatalog } from '../sink/notebook-catalog.js';
 import { ident, type Engine } from '../sql/engine.js';
-import { BOUNDS, onTimeTable } from '../stateful/operator.js';
-import { parseSelect, type TreeNode } from '../stateful/sql-tree.js';
+import { BOUNDS, onTimeTable, type StatefulOperator } from '../stateful/operator.js';
+import { columnRef, parseSelect, selectList } from '../sql/parse-tree.js';
 import { StateStore, type StateMeta } from '../stateful/state-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { CompiledJob, CompiledSink } from './compile-job.js';
-import { buildProgress, type BatchProgress, type PhaseTimes } from './progress.js';
+import { PhaseTimer } from './phase-timer.js';
+import { buildProgress, type BatchProgress, type ProgressInput } from './progress.js';
 import { planSource } from './plan-source.js';
 import { onTimeSql, queryEventTimeStats, timestampSql } from './event-time-query.js';
 import { prefetchNextBatch } from './prefetch-next-batch.js';
@@ -57,10 +57,60 @@ export interface RunOnceOptions {
 
 type Ranges = Map<string, OffsetRange[]>;
 
+/** The batch being run, as its offset log entry has it. */
+interface RunningBatch {
+  readonly id: number;
+  readonly entry: OffsetLogEntry;
+  readonly ranges: Ranges;
+  /** The sources' latest offsets when the batch was planned (undefined for a recovered batch). */
+  readonly latest: Map<string, Map<PartitionKey, bigint>> | undefined;
+  /** Re-run from the offset log after a crash inside it. */
+  readonly recovered: boolean;
+  /** Resolves when the offset entry's rename is durable. */
+  readonly offsetLogDurable: Promise<void>;
+}
+
+/** The batch's rows, in DuckDB. */
+interface LoadedBatch {
+  /** Per source with a schema: its batch, with its final rows and dead letters. */
+  readonly read: Map<string, SourceBatch>;
+  /** Event-time facts read from the Arrow buffers, per source where they could be. */
+  readonly arrowStats: ReadonlyMap<string, EventTimeStats>;
+  /** Per source loaded from Arrow: the columns of its table (re-created empty with them after the batch). */
+  readonly loadedSchemas: ReadonlyMap<string, arrow.Schema>;
+}
+
+interface Transformed {
+  readonly watermark: WatermarkState;
+  readonly lateRows: number;
+  readonly withOutput: ReadonlySet<StatefulOperator>;
+}
+
+interface Outputs {
+  readonly sinkRows: Record<string, number>;
+  readonly deadLetters: number;
+}
+
 /**
- * The micro-batch loop (DESIGN §1–§2). `runOnce` is the one place where the protocol's order lives:
- * plan → offset log → read → transform (state committed with the batch id) → sinks → commit log →
- * source commit → purge.
+ * Give each source without a declared schema the one the checkpoint fixed when it inferred it, so a restart
+ * decodes as the first run did (and the bind check sees the columns). Sources with a schema keep theirs.
+ */
+export function useStoredSchemas(job: CompiledJob, checkpoint: Checkpoint): void {
+  for (const source of job.sources) {
+    const stored = checkpoint.metadata.schemas[source.name];
+    if (stored !== undefined && !source.schema) source.useSchema(parseSchemaText(stored));
+  }
+}
+
+/** The job's sinks and its late-row sinks: opened at start and closed at the end together. */
+const allSinks = (job: CompiledJob) => [...job.sinks.map((s) => s.sink), ...job.lateRowSinks.values()];
+
+const rangesOf = (entry: OffsetLogEntry): Ranges => new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
+
+/**
+ * The micro-batch loop (DESIGN §1–§2). `runOnce` is the one place where the protocol's order lives, one method
+ * per step: plan or recover → offset log entry → read and load → transform, state committed with the batch id →
+ * sinks → commit log → advisory source commits and purge.
  */
 export class Driver {
   private readonly clock: Clock;
@@ -87,11 +137,8 @@ export class Driver {
   static async start(job: CompiledJob, checkpoint: Checkpoint, engine: Engine, options: DriverOptions = {}): Promise<Driver> {
     const state = job.operators.length > 0 ? await StateStore.open(engine, checkpoint.statePath) : undefined;
     const driver = new Driver(job, checkpoint, engine, state, options);
-    for (const source of job.sources) {
-      const stored = checkpoint.metadata.schemas[source.name];
-      if (stored !== undefined && !source.schema) source.useSchema(parseSchemaText(stored));
-    }
-    for (const { sink } of job.sinks) await sink.open(engine);
+    useStoredSchemas(job, checkpoint);
+    for (const sink of allSinks(job)) await sink.open(engine);
     await driver.checkSinksAgainstCommitLog();
     await driver.checkStateAgainstCommitLog();
     await driver.publishCatalogIfNeeded();
@@ -120,139 +167,187 @@ export class Driver {
    * Returns undefined when there is nothing to do (no new data, and no watermark move that would emit anything).
    */
   async runOnce(runOptions: RunOnceOptions = {}): Promise<BatchProgress | undefined> {
-    const start = this.clock.now();
-    const times: PhaseTimes = { plan: 0, walCommit: 0, read: 0, toArrow: 0, ingest: 0, transform: 0, sink: 0, commit: 0 };
-    let t = performance.now();
-    const lap = (phase: keyof PhaseTimes) => {
-      const now = performance.now();
-      times[phase] += now - t;
-      t = now;
-    };
+    const startedAt = this.clock.now();
+    const timer = new PhaseTimer();
+    // 1–2. Plan (or take the pending batch's plan) and log it.
+    const batch = await this.planOrRecover(runOptions, startedAt, timer);
+    if (!batch) return undefined;
+    await this.options.afterStep?.('offsetLogWritten', batch.id);
+    // 3. Read into Arrow, load into DuckDB.
+    const read = await this.readSources(batch, timer);
+    await timer.time('plan', () => this.readAhead(batch, runOptions));
+    await this.options.afterStep?.('read', batch.id);
+    const loaded = await this.load(batch, read, timer);
+    await timer.time('walCommit', () => batch.offsetLogDurable);
+    // 4. Transform; state committed with the batch id.
+    const transformed = await timer.time('transform', () => this.transformAndCommitState(batch, loaded));
+    await this.options.afterStep?.('stateCommitted', batch.id);
+    // 5–6. Sinks, while the commit entry is prepared; then the commit log.
+    const outputs = this.writeOutputs(batch, loaded, transformed.withOutput, timer);
+    await this.commit(batch, transformed.watermark, outputs, timer);
+    await this.options.afterStep?.('commitLogWritten', batch.id);
+    // 7–8. Advisory source commits and housekeeping.
+    const state = await timer.time('commit', () => this.afterCommit(batch));
+    return this.reportProgress({ batch, startedAt, loaded, outputs: await outputs, transformed, state, timer });
+  }
 
-    // 1–2. Plan, and log the plan before reading anything (or take the pending batch's plan as logged).
+  /**
+   * Protocol steps 1–2: plan the next batch's ranges and write its offset log entry before anything is read; or,
+   * after a crash inside a batch, take the pending batch's entry as it was logged (a replay reads the same ranges).
+   */
+  private async planOrRecover(runOptions: RunOnceOptions, now: number, timer: PhaseTimer): Promise<RunningBatch | undefined> {
     const pending = this.checkpoint.pendingBatch();
-    let batchId: number;
-    let entry: OffsetLogEntry;
-    let latest: Map<string, Map<PartitionKey, bigint>> | undefined;
-    // Resolves when the offset entry's rename is durable (its content is fsynced before any read); awaited
-    // before the first write of the batch (state, late rows, sinks), so the directory fsync overlaps the read.
-    let offsetLogDurable: Promise<void> = Promise.resolve();
     if (pending) {
-      ({ batchId, entry } = pending);
-      this.options.note?.(`recovering batch ${batchId}: re-running it with the ranges in its offset log`);
-      lap('plan');
-    } else {
-      latest = await this.snapshotLatest();
-      const planned = await this.plan(latest, runOptions, start);
-      lap('plan');
-      if (!planned) return undefined;
-      batchId = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + 1;
-      entry = { batchId, batchTime: runOptions.batchTime ?? start, watermarkMs: this.lastWatermark().watermarkMs, jobHash: this.job.def.jobHash, sources: planned.sources, ...(planned.drain ? { drain: true } : {}) };
-      offsetLogDurable = this.checkpoint.offsets.addDeferringDirSync(batchId, entry).durable;
-      lap('walCommit');
+      this.options.note?.(`recovering batch ${pending.batchId}: re-running it with the ranges in its offset log`);
+      return { id: pending.batchId, entry: pending.entry, ranges: rangesOf(pending.entry), latest: undefined, recovered: true, offsetLogDurable: Promise.resolve() };
     }
-    await this.options.afterStep?.('offsetLogWritten', batchId);
+    const latest = await timer.time('plan', () => this.snapshotLatest());
+    const planned = await timer.time('plan', () => this.plan(latest, runOptions, now));
+    if (!planned) return undefined;
+    const id = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + 1;
+    const entry: OffsetLogEntry = { batchId: id, batchTime: runOptions.batchTime ?? now, watermarkMs: this.lastWatermark().watermarkMs, jobHash: this.job.def.jobHash, sources: planned.sources, ...(planned.drain ? { drain: true } : {}) };
+    // The entry's content is fsynced before any read; the directory fsync that makes its rename durable overlaps the
+    // read, and is awaited before the batch's first write (state, late rows, sinks).
+    const { durable } = timer.time('walCommit', () => this.checkpoint.offsets.addDeferringDirSync(id, entry));
+    return { id, entry, ranges: rangesOf(entry), latest, recovered: false, offsetLogDurable: durable };
+  }
 
-    // 3. Read every source's ranges into Arrow, and hand them to DuckDB.
-    const ranges: Ranges = new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
+  /**
+   * Protocol step 3, the read: every source's ranges as Arrow. A source without a schema never had a record: there
+   * is nothing to read, and its sinks have no input.
+   */
+  private async readSources(batch: RunningBatch, timer: PhaseTimer): Promise<Map<string, SourceBatch>> {
     const read = new Map<string, SourceBatch>();
     for (const source of this.job.sources) {
-      // No schema means the source never had a record: there is nothing to read, and its sinks have no input.
       if (!source.schema) continue;
-      const batch = await source.read(ranges.get(source.name) ?? []);
-      read.set(source.name, batch);
-      times.read += batch.timings?.readMs ?? 0;
-      times.toArrow += batch.timings?.decodeMs ?? 0;
+      const sourceBatch = await source.read(batch.ranges.get(source.name) ?? []);
+      read.set(source.name, sourceBatch);
+      timer.add('read', sourceBatch.timings?.readMs ?? 0);
+      timer.add('toArrow', sourceBatch.timings?.decodeMs ?? 0);
     }
-    t = performance.now();
-    // While DuckDB works on this batch, sources may read and decode the next one as it would be planned now: only a
-    // cache, which the next batch uses if it plans exactly those ranges (after logging them, as always).
-    if (latest && !runOptions.uncapped) await prefetchNextBatch(this.job.sources, entry, latest, runOptions.upTo, this.options.caps ?? {});
-    lap('plan');
-    await this.options.afterStep?.('read', batchId);
-    let statsMs = 0;
-    // The columns loaded, and event-time facts read from the Arrow buffers before the load (they decide whether the
-    // event-time query needs _topic and _partition).
+    return read;
+  }
+
+  /**
+   * While DuckDB works on this batch, sources may read and decode the next one as it would be planned now: only a
+   * cache, which the next batch uses if it plans exactly those ranges (after logging them, as always).
+   */
+  private async readAhead(batch: RunningBatch, runOptions: RunOnceOptions): Promise<void> {
+    if (batch.latest && !runOptions.uncapped) await prefetchNextBatch(this.job.sources, batch.entry, batch.latest, runOptions.upTo, this.options.caps ?? {});
+  }
+
+  /**
+   * Protocol step 3, the load: each source's rows into its DuckDB table `<source>`, without the metadata columns no
+   * query names. Event-time facts are read from the Arrow buffers first, where they can be (they decide whether the
+   * event-time query needs _topic and _partition, so whether the load keeps them).
+   */
+  private async load(batch: RunningBatch, read: Map<string, SourceBatch>, timer: PhaseTimer): Promise<LoadedBatch> {
+    const arrowStats = await timer.time('transform', () => this.eventTimeStatsFromArrow(batch, read));
     const loadedSchemas = new Map<string, arrow.Schema>();
-    const arrowStats = new Map<string, EventTimeStats>();
-    for (const [name, batch] of read) {
-      const ets = this.job.eventTime.get(name);
-      const t0 = performance.now();
-      const stats = ets === undefined ? undefined : await this.arrowEventTimeStats(name, ets, entry.watermarkMs, batch.table);
-      statsMs += performance.now() - t0;
-      if (stats) arrowStats.set(name, stats);
-      const keep = this.job.metadataColumns.get(name);
-      // The event-time query (when the Arrow buffers cannot answer) groups by _topic and _partition.
-      const load = keep === undefined ? batch.table : withoutUnreadMetadata(batch.table, ets === undefined || stats ? keep : new Set([...keep, '_topic', '_partition']));
-      loadedSchemas.set(name, load.schema);
-      await this.engine.exclusive((c) => ingestSourceBatch(c, name, batch, this.readyTables, load));
-    }
-    lap('ingest');
-    times.ingest -= statsMs;
-    times.transform += statsMs;
-    await offsetLogDurable;
-    lap('walCommit');
-
-    // 4. Event time: late rows out, stateful operators folded in, state and watermark committed with the batch id.
-    const { watermark, lateRows } = await this.transform(batchId, entry, read, arrowStats);
-    lap('transform');
-    await this.options.afterStep?.('stateCommitted', batchId);
-
-    // 5–6. Sinks, each idempotent by batch id, then dead letters; then the commit log, after which the batch is
-    // done. The commit entry's temp file is written and fsynced while the sinks run; it is renamed into place only
-    // once they all succeeded (committedAt is when the commit was prepared, a few ms early).
-    let sinkRows: Record<string, number> = {};
-    let deadLetters = 0;
-    const sinksDone = (async () => {
-      sinkRows = await this.writeSinks(batchId, entry, read, times);
-      t = performance.now();
-      for (const [name, batch] of read) {
-        if (batch.deadLetters.length === 0) continue;
-        new DeadLetterWriter(this.job.deadLetterDirs.get(name)!, this.checkpoint.fsync).write(batchId, batch.deadLetters);
-        deadLetters += batch.deadLetters.length;
+    await timer.time('ingest', async () => {
+      for (const [name, sourceBatch] of read) {
+        const table = this.loadedColumns(name, sourceBatch.table, arrowStats.has(name));
+        await this.engine.exclusive((c) => ingestSourceBatch(c, name, sourceBatch, this.readyTables, table));
+        loadedSchemas.set(name, table.schema);
       }
-      lap('sink');
-      await this.options.afterStep?.('sinksWritten', batchId);
-    })();
-    await this.checkpoint.commits.addAfter(batchId, { batchId, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark }, sinksDone);
-    lap('commit');
-    await this.options.afterStep?.('commitLogWritten', batchId);
+    });
+    return { read, arrowStats, loadedSchemas };
+  }
 
-    // 7–8. Advisory source commits (lag tools), then housekeeping.
+  /** The source's table as loaded: without the metadata columns no query names (the event-time query may need _topic, _partition). */
+  private loadedColumns(name: string, table: arrow.Table, hasArrowStats: boolean): arrow.Table {
+    const keep = this.job.metadataColumns.get(name);
+    if (keep === undefined) return table;
+    // The event-time query (when the Arrow buffers cannot answer) groups by _topic and _partition.
+    const askDuckdb = this.job.eventTime.has(name) && !hasArrowStats;
+    return withoutUnreadMetadata(table, askDuckdb ? new Set([...keep, '_topic', '_partition']) : keep);
+  }
+
+  /** Per source loaded from Arrow whose event time is a plain timestamp column of it: the batch's event-time facts. */
+  private async eventTimeStatsFromArrow(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>): Promise<Map<string, EventTimeStats>> {
+    const stats = new Map<string, EventTimeStats>();
+    for (const [name, sourceBatch] of read) {
+      const ets = this.job.eventTime.get(name);
+      if (ets === undefined) continue;
+      const found = await this.arrowEventTimeStats(name, ets, batch.entry.watermarkMs, sourceBatch.table);
+      if (found) stats.set(name, found);
+    }
+    return stats;
+  }
+
+  /**
+   * Protocol step 4: late rows out, the on-time rows folded into the stateful operators, and state, outputs, batch
+   * id and next watermark committed in one transaction.
+   */
+  private async transformAndCommitState(batch: RunningBatch, loaded: LoadedBatch): Promise<Transformed> {
+    const { batchMax, lateRows } = await this.splitAtWatermark(batch, loaded);
+    const { watermark, withOutput } = await this.foldIntoState(batch, loaded.read, batchMax);
+    return { watermark, lateRows, withOutput };
+  }
+
+  /**
+   * Protocol steps 5–6, the sinks: each written idempotently by batch id, then the dead letters. Runs while the
+   * commit entry is prepared (`commit`).
+   */
+  private async writeOutputs(batch: RunningBatch, loaded: LoadedBatch, withOutput: ReadonlySet<StatefulOperator>, timer: PhaseTimer): Promise<Outputs> {
+    const sinkRows = await this.writeSinks(batch, loaded.read, withOutput, timer);
+    const deadLetters = timer.time('sink', () => this.writeDeadLetters(batch, loaded.read));
+    await this.options.afterStep?.('sinksWritten', batch.id);
+    return { sinkRows, deadLetters };
+  }
+
+  /**
+   * Protocol step 6, the commit log entry, after which the batch is done. Its temp file is written and fsynced while
+   * the sinks run; it is renamed into place only once they all succeeded (committedAt is when the commit was
+   * prepared, a few ms early). The commit phase is the part after the sinks.
+   */
+  private async commit(batch: RunningBatch, watermark: WatermarkState, outputs: Promise<Outputs>, timer: PhaseTimer): Promise<void> {
+    const value = { batchId: batch.id, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark };
+    const committed = this.checkpoint.commits.addAfter(batch.id, value, outputs.then(() => undefined));
+    await timer.timeAfter('commit', outputs, committed);
+  }
+
+  /**
+   * Protocol steps 7–8, after the commit: advisory source commits (lag tools), log purge, state outputs purged, the
+   * notebook catalog and the state snapshot. Returns the state's size for the progress record.
+   */
+  private async afterCommit(batch: RunningBatch): Promise<ProgressInput['state']> {
     for (const source of this.job.sources) {
       // The checkpoint is the truth, so a failure here never fails the batch.
-      await source.commit?.(ranges.get(source.name) ?? []).catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
+      await source.commit?.(batch.ranges.get(source.name) ?? []).catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
     }
     this.checkpoint.purge(this.options.retainBatches ?? 100, this.options.purgeEvery ?? 10);
-    await this.state?.purgeOutputs(this.job.operators, batchId);
+    await this.state?.purgeOutputs(this.job.operators, batch.id);
     await this.publishCatalogIfNeeded();
     const state = this.state ? await this.state.stats(this.job.operators) : undefined;
     await this.publishStateSnapshot(false);
-    lap('commit');
+    return state;
+  }
 
+  /** The batch's line of progress.ndjson; then the source tables are emptied while the next batch is planned and read. */
+  private reportProgress(r: { batch: RunningBatch; startedAt: number; loaded: LoadedBatch; outputs: Outputs; transformed: Transformed; state: ProgressInput['state']; timer: PhaseTimer }): BatchProgress {
     const progress = buildProgress({
       job: this.job,
       checkpoint: this.checkpoint,
-      batchId,
-      batchTime: entry.batchTime,
-      startedAt: start,
+      batchId: r.batch.id,
+      batchTime: r.batch.entry.batchTime,
+      startedAt: r.startedAt,
       previousStart: this.lastBatchStart,
       endedAt: this.clock.now(),
-      ranges,
-      latest,
-      read,
-      sinkRows,
-      deadLetters,
-      times,
-      recovered: pending !== undefined,
-      watermarkMs: watermark.watermarkMs,
-      lateRows,
-      state,
+      ranges: r.batch.ranges,
+      latest: r.batch.latest,
+      read: r.loaded.read,
+      sinkRows: r.outputs.sinkRows,
+      deadLetters: r.outputs.deadLetters,
+      times: r.timer.times,
+      recovered: r.batch.recovered,
+      watermarkMs: r.transformed.watermark.watermarkMs,
+      lateRows: r.transformed.lateRows,
+      state: r.state,
     });
-    this.lastBatchStart = start;
+    this.lastBatchStart = r.startedAt;
     this.checkpoint.appendProgress(progress);
-    // The batch is done with its source tables: DuckDB empties them while the next batch is planned and read.
-    for (const [name, schema] of loadedSchemas) this.readyTables.prepare(this.engine, ident(name), schema);
+    for (const [name, schema] of r.loaded.loadedSchemas) this.readyTables.prepare(this.engine, ident(name), schema);
     return progress;
   }
 
@@ -260,7 +355,7 @@ export class Driver {
   async close(): Promise<void> {
     await this.readyTables.settled();
     await this.publishStateSnapshot(true).catch((err: unknown) => this.options.note?.(`state snapshot not published: ${errorMessage(err)}`));
-    for (const { sink } of this.job.sinks) await sink.close().catch(() => undefined);
+    for (const sink of allSinks(this.job)) await sink.close().catch(() => undefined);
     for (const source of this.job.sources) await source.close().catch(() => undefined);
     await this.checkpoint.settled().catch((err: unknown) => this.options.note?.(`purging old log entries failed (the next run retries): ${errorMessage(err)}`));
     this.checkpoint.close();
@@ -322,48 +417,56 @@ export class Driver {
   }
 
   /**
-   * Split each source's rows at the batch's watermark, fold the on-time ones into the stateful operators, and
-   * commit state, outputs, batch id and next watermark in one transaction. A replay of a batch whose state was
-   * committed takes the stored result instead of folding the rows in twice.
+   * Per source: the batch's max event time per partition and its rows behind the batch's watermark, which go to
+   * the source's late-row sink; the on-time rows are left in a view `__ds_ontime_<source>` for the operators.
    */
-  private async transform(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>, arrowStats: ReadonlyMap<string, EventTimeStats>): Promise<{ watermark: WatermarkState; lateRows: number }> {
-    const previous = this.checkpoint.commits.get(batchId - 1)?.watermark ?? INITIAL_WATERMARK;
-    const wN = entry.watermarkMs;
+  private async splitAtWatermark(batch: RunningBatch, loaded: LoadedBatch): Promise<{ batchMax: Map<string, Map<string, number>>; lateRows: number }> {
+    const wN = batch.entry.watermarkMs;
     const batchMax = new Map<string, Map<string, number>>();
     let lateRows = 0;
-    for (const name of read.keys()) {
+    for (const name of loaded.read.keys()) {
       const ets = this.job.eventTime.get(name);
       const onTime = ets ? onTimeSql(ets, wN) : 'true';
       if (ets) {
-        const { maxima, late } = arrowStats.get(name) ?? (await queryEventTimeStats(this.engine, name, ets, wN));
+        const { maxima, late } = loaded.arrowStats.get(name) ?? (await queryEventTimeStats(this.engine, name, ets, wN));
         batchMax.set(name, maxima);
         lateRows += late;
-        const latePath = this.job.lateDataPaths.get(name);
-        if (latePath && late > 0) {
+        const lateSink = this.job.lateRowSinks.get(name);
+        if (lateSink && late > 0) {
           await this.engine.run(`CREATE OR REPLACE TEMP TABLE __ds_late AS SELECT * FROM ${ident(name)} WHERE NOT (${onTime})`);
-          const sink = new JsonlSink(`${name}_late`, latePath);
-          await sink.open(this.engine);
-          await sink.addBatch({ batchId, batchTime: entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late, fsync: this.checkpoint.fsync });
+          await lateSink.addBatch({ batchId: batch.id, batchTime: batch.entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late, fsync: this.checkpoint.fsync });
         }
       }
       // A view, not a copy: operators read the on-time rows once or twice, and copying every column of the batch
       // (strings included) cost more than those reads.
       if (this.state) await this.engine.run(`CREATE OR REPLACE TEMP VIEW ${onTimeTable(name)} AS SELECT * FROM ${ident(name)} WHERE ${onTime}`);
     }
-    if (!this.state) return { watermark: advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain), lateRows };
+    return { batchMax, lateRows };
+  }
 
+  /**
+   * Fold the on-time rows into the stateful operators and commit state, outputs, batch id and next watermark in
+   * one transaction. A replay of a batch whose state was committed takes the stored result instead of folding the
+   * rows in twice. `withOutput`: the operators whose output table holds this batch's rows — those that ran over it,
+   * now or in the run that committed it (an operator runs once all its streams have a schema; until then it has no
+   * output table).
+   */
+  private async foldIntoState(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>, batchMax: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<{ watermark: WatermarkState; withOutput: ReadonlySet<StatefulOperator> }> {
+    const previous = this.checkpoint.commits.get(batch.id - 1)?.watermark ?? INITIAL_WATERMARK;
+    const { entry } = batch;
+    const withOutput = new Set(this.job.operators.filter((op) => op.streams.every((s) => read.has(s))));
+    if (!this.state) return { watermark: advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain), withOutput };
     const meta = await this.state.meta();
-    if (meta?.batchId === batchId) return { watermark: (meta.info['watermark'] as WatermarkState | undefined) ?? previous, lateRows };
-    this.checkStateMeta(meta, batchId);
+    if (meta?.batchId === batch.id) return { watermark: (meta.info['watermark'] as WatermarkState | undefined) ?? previous, withOutput };
+    this.checkStateMeta(meta, batch.id);
     const watermark = advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain);
+    const wN = entry.watermarkMs;
     const hi = watermark.watermarkMs === null ? `'-infinity'::TIMESTAMP` : watermark.watermarkMs >= END_OF_TIME_MS ? `'infinity'::TIMESTAMP` : timestampSql(watermark.watermarkMs);
     await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${BOUNDS} AS SELECT ${wN === null ? `'-infinity'::TIMESTAMP` : timestampSql(wN)} AS lo, ${hi} AS hi`);
-    await this.state.commitBatch(batchId, { watermark }, async (exec) => {
-      for (const op of this.job.operators) {
-        if (op.streams.every((s) => read.has(s))) await op.process(exec, batchId);
-      }
+    await this.state.commitBatch(batch.id, { watermark }, async (exec) => {
+      for (const op of withOutput) await op.process(exec, batch.id);
     });
-    return { watermark, lateRows };
+    return { watermark, withOutput };
   }
 
   /**
@@ -381,8 +484,7 @@ export class Driver {
     if (!this.eventTimeColumns.has(name)) {
       let column: string | undefined;
       try {
-        const [expr] = (await parseSelect(this.engine, `SELECT (${ets})`))['select_list'] as TreeNode[];
-        const names = expr?.['class'] === 'COLUMN_REF' ? (expr['column_names'] as string[]) : [];
+        const names = columnRef(selectList(await parseSelect(this.engine, `SELECT (${ets})`))[0]) ?? [];
         if (names.length === 1) column = names[0];
       } catch {
         column = undefined; // the query path reports whatever is wrong with the expression
@@ -392,62 +494,52 @@ export class Driver {
     return this.eventTimeColumns.get(name);
   }
 
-  private async writeSinks(batchId: number, entry: OffsetLogEntry, read: Map<string, SourceBatch>, times: PhaseTimes): Promise<Record<string, number>> {
+  private async writeSinks(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>, withOutput: ReadonlySet<StatefulOperator>, timer: PhaseTimer): Promise<Record<string, number>> {
     const sinkRows: Record<string, number> = {};
+    const common = { batchId: batch.id, batchTime: batch.entry.batchTime, engine: this.engine, fsync: this.checkpoint.fsync };
     for (const s of this.job.sinks) {
-      let t = performance.now();
-      if (s.plan.kind === 'stateless' && s.mode === 'append' && s.sink.addQuery) {
+      const { plan, sink } = s;
+      if (plan.kind === 'stateless' && s.mode === 'append' && sink.addQuery) {
         // Straight from the query to the sink: no temp table holding a copy of the batch's rows.
-        if (!read.has(s.plan.source)) continue;
-        sinkRows[s.def.name] = await s.sink.addQuery({ batchId, batchTime: entry.batchTime, engine: this.engine, query: s.def.query, fsync: this.checkpoint.fsync });
-        times.sink += performance.now() - t;
-        await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
-        continue;
+        if (!read.has(plan.source)) continue;
+        sinkRows[s.def.name] = await timer.time('sink', () => sink.addQuery!({ ...common, query: s.def.query }));
+      } else {
+        const created = await timer.time('transform', () => this.sinkRelation(s, batch.id, read, withOutput));
+        if (!created) continue;
+        const keyColumns = plan.kind === 'stateful' ? plan.operator.keyColumns : [];
+        await timer.time('sink', () => sink.addBatch({ ...common, relation: created.relation, numRows: created.numRows, mode: s.mode, keyColumns }));
+        sinkRows[s.def.name] = created.numRows;
       }
-      const created = await this.sinkRelation(s, batchId, read);
-      if (!created) continue;
-      const { relation, numRows } = created;
-      times.transform += performance.now() - t;
-      t = performance.now();
-      await s.sink.addBatch({
-        batchId,
-        batchTime: entry.batchTime,
-        engine: this.engine,
-        relation,
-        numRows,
-        mode: s.mode,
-        keyColumns: s.plan.kind === 'stateful' ? s.plan.operator.keyColumns : [],
-        fsync: this.checkpoint.fsync,
-      });
-      sinkRows[s.def.name] = numRows;
-      times.sink += performance.now() - t;
-      await this.options.afterStep?.('sinkWritten', batchId, s.def.name);
+      await this.options.afterStep?.('sinkWritten', batch.id, s.def.name);
     }
     return sinkRows;
   }
 
   /**
    * A temp table with exactly this batch's rows for the sink and its row count, or undefined when the sink has
-   * no input yet. The count is the one CREATE TABLE AS reports (no second count(*) query per batch).
+   * no input yet (its source, or its operator, has no output for the batch). The count is the one CREATE TABLE AS
+   * reports (no second count(*) query per batch).
    */
-  private async sinkRelation(s: CompiledSink, batchId: number, read: Map<string, SourceBatch>): Promise<{ relation: string; numRows: number } | undefined> {
+  private async sinkRelation(s: CompiledSink, batchId: number, read: ReadonlyMap<string, SourceBatch>, withOutput: ReadonlySet<StatefulOperator>): Promise<{ relation: string; numRows: number } | undefined> {
+    const plan = s.plan;
+    if (plan.kind === 'stateless' ? !read.has(plan.source) : !withOutput.has(plan.operator)) return undefined;
+    const query = plan.kind === 'stateless' ? s.def.query : `SELECT * EXCLUDE (__ds_batch) FROM ${plan.operator.outputTable} WHERE __ds_batch = ${batchId}`;
     const relation = ident(`__sink_${s.def.name}`);
-    const create = async (query: string) => {
-      const [row] = await this.engine.all(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${query}`);
-      if (row?.['Count'] !== undefined) return { relation, numRows: Number(row['Count']) };
-      const [counted] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
-      return { relation, numRows: Number(counted?.['n'] ?? 0) };
-    };
-    if (s.plan.kind === 'stateless') {
-      if (!read.has(s.plan.source)) return undefined;
-      return create(s.def.query);
+    const [row] = await this.engine.all(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${query}`);
+    if (row?.['Count'] !== undefined) return { relation, numRows: Number(row['Count']) };
+    const [counted] = await this.engine.all(`SELECT count(*)::BIGINT AS n FROM ${relation}`);
+    return { relation, numRows: Number(counted?.['n'] ?? 0) };
+  }
+
+  /** Each source's undecodable records of the batch, into its dead-letter directory (idempotent by batch id). */
+  private writeDeadLetters(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>): number {
+    let deadLetters = 0;
+    for (const [name, sourceBatch] of read) {
+      if (sourceBatch.deadLetters.length === 0) continue;
+      new DeadLetterWriter(this.job.deadLetterDirs.get(name)!, this.checkpoint.fsync).write(batch.id, sourceBatch.deadLetters);
+      deadLetters += sourceBatch.deadLetters.length;
     }
-    try {
-      return await create(`SELECT * EXCLUDE (__ds_batch) FROM ${s.plan.operator.outputTable} WHERE __ds_batch = ${batchId}`);
-    } catch (err) {
-      if (/does not exist/.test(errorMessage(err))) return undefined; // the operator has not seen data yet
-      throw err;
-    }
+    return deadLetters;
   }
 
   /** The state must be that of the previous batch (a fresh state file was vetted at start). */

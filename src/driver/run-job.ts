@@ -4,10 +4,10 @@ import type { Writable } from 'node:stream';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { userError } from '../errors.js';
 import { parseJob } from '../job/parse-job.js';
-import { Engine } from '../sql/engine.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { bindCheck, compileJob } from './compile-job.js';
-import { Driver, type DriverOptions } from './driver.js';
+import { compileJob } from './compile-job.js';
+import type { DriverOptions } from './driver.js';
+import { startQuery, type StartedQuery } from './start-query.js';
 import type { BatchProgress } from './progress.js';
 import { runTrigger, type Trigger } from './trigger.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
@@ -61,23 +61,31 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
   });
   const sources = def.sources.map((s) => ({ name: s.name, options: { ...s.options } }));
   if (JSON.stringify(checkpoint.metadata.sources) !== JSON.stringify(sources)) checkpoint.updateMetadata((m) => (m.sources = sources));
-  const engine = await Engine.open();
-  let driver: Driver | undefined;
+  const query = await startQuery({
+    checkpoint,
+    compile: (engine) => compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout, kafkaLog: o.kafkaLog }),
+    bindCheck: true,
+    driver: driverOptions(o),
+  });
+  return runStartedQuery(query, o);
+}
+
+/** What the driver takes from the run options. */
+export function driverOptions(o: RunJobOptions): DriverOptions {
+  return { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep };
+}
+
+/** Run a started query with the options' trigger until it says stop (or the signal aborts), then close it. */
+export async function runStartedQuery(query: StartedQuery, o: RunJobOptions): Promise<{ batches: number; checkpoint: string }> {
   try {
-    const job = await compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout, kafkaLog: o.kafkaLog });
-    driver = await Driver.start(job, checkpoint, engine, { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep });
-    await bindCheck(job, engine);
-    const clock = o.clock ?? systemClock;
     const stopRequested = new Promise<void>((resolve) => {
       if (o.signal?.aborted) resolve();
       o.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     if (o.drain && o.trigger.kind !== 'available-now') throw userError('--drain only goes with --trigger available-now', 'add --trigger available-now, or drop --drain');
-    const batches = await runTrigger(driver, o.trigger, { clock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch, drain: o.drain });
-    return { batches, checkpoint: checkpoint.dir };
+    const batches = await runTrigger(query.driver, o.trigger, { clock: o.clock ?? systemClock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch, drain: o.drain });
+    return { batches, checkpoint: query.checkpoint.dir };
   } finally {
-    if (driver) await driver.close();
-    else checkpoint.close();
-    engine.close();
+    await query.close();
   }
 }

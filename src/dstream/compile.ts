@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
 import type { CompiledJob, CompiledSink } from '../driver/compile-job.js';
-import { userError } from '../errors.js';
+import { DuckstreamError, userError } from '../errors.js';
 import type { JobDef, SinkDef } from '../job/parse-job.js';
 import { createSink, createSource } from '../connectors/registry.js';
 import type { Sink } from '../sink/sink.js';
@@ -108,7 +108,7 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
       deadLetterDirs: new Map(sourceDefs.map((s) => [s.name, join(options.checkpointDir, 'dead_letter', s.name)])),
       eventTime: new Map(),
       watermarks: [],
-      lateDataPaths: new Map(),
+      lateRowSinks: new Map(),
       operators: compiler.operators,
       metadataColumns: new Map(), // DStream jobs keep every column
       catalog: undefined,
@@ -126,6 +126,8 @@ function hash(value: unknown): string {
 
 /** A stateful step: `run` does the batch's work through `exec`, inside the state transaction. */
 class DStreamOperator implements StatefulOperator {
+  readonly storesWholeRows = true; // DStream jobs keep every column
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly keyColumns: readonly string[] = [];
   constructor(
@@ -167,7 +169,7 @@ class Compiler {
     try {
       compiled = await this.compileStep(node, node.step, inputs);
     } catch (err) {
-      if (err instanceof Error && err.name === 'DuckstreamError') throw err;
+      if (err instanceof DuckstreamError) throw err;
       throw userError(`DStream step ${node.step.kind} (#${node.id}): ${(err as Error).message}`, 'fix the SQL of this step (the columns of its input are listed by DESCRIBE in the message above)', err);
     }
     this.done.set(node, compiled);

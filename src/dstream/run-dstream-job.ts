@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Checkpoint } from '../checkpoint/checkpoint.js';
-import { Driver } from '../driver/driver.js';
-import { defaultCheckpointDir, type RunJobOptions } from '../driver/run-job.js';
-import { runTrigger } from '../driver/trigger.js';
+import { defaultCheckpointDir, driverOptions, runStartedQuery, type RunJobOptions } from '../driver/run-job.js';
+import { startQuery } from '../driver/start-query.js';
 import { userError } from '../errors.js';
-import { Engine } from '../sql/engine.js';
-import { systemClock } from '../util/clock.js';
 import { compileDStreamJob } from './compile.js';
 import { StreamingContext } from './context.js';
 import { basename, extname } from 'node:path';
@@ -45,24 +42,12 @@ export async function runDStreamJob(o: RunJobOptions): Promise<{ batches: number
   const ssc = new StreamingContext({ batchInterval: o.trigger.kind === 'interval' ? o.trigger.ms : 1000 });
   jobFn(ssc);
   const name = basename(o.jobFile, extname(o.jobFile));
-  const engine = await Engine.open();
-  let checkpoint: Checkpoint | undefined;
-  let driver: Driver | undefined;
-  try {
-    const checkpointDir = o.checkpoint ?? defaultCheckpointDir(name);
-    const job = await compileDStreamJob(ssc, engine, { file: o.jobFile, checkpointDir, stdout: o.stdout, kafkaLog: o.kafkaLog });
-    checkpoint = Checkpoint.open(checkpointDir, { jobName: name, fingerprint: { sourcesHash: job.def.sourcesHash, jobHash: job.def.jobHash }, allowSourceChange: o.allowSourceChange, onNote: o.note, fsync: o.fsync });
-    driver = await Driver.start(job, checkpoint, engine, { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep });
-    const stopRequested = new Promise<void>((res) => {
-      if (o.signal?.aborted) res();
-      o.signal?.addEventListener('abort', () => res(), { once: true });
-    });
-    if (o.drain && o.trigger.kind !== 'available-now') throw userError('--drain only goes with --trigger available-now', 'add --trigger available-now, or drop --drain');
-    const batches = await runTrigger(driver, o.trigger, { clock: o.clock ?? systemClock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch, drain: o.drain });
-    return { batches, checkpoint: checkpoint.dir };
-  } finally {
-    if (driver) await driver.close();
-    else checkpoint?.close();
-    engine.close();
-  }
+  const checkpointDir = o.checkpoint ?? defaultCheckpointDir(name);
+  const query = await startQuery({
+    compile: (engine) => compileDStreamJob(ssc, engine, { file: o.jobFile, checkpointDir, stdout: o.stdout, kafkaLog: o.kafkaLog }),
+    // The fingerprint is the compiled graph's, so the checkpoint opens after compiling.
+    checkpoint: (job) => Checkpoint.open(checkpointDir, { jobName: name, fingerprint: { sourcesHash: job.def.sourcesHash, jobHash: job.def.jobHash }, allowSourceChange: o.allowSourceChange, onNote: o.note, fsync: o.fsync }),
+    driver: driverOptions(o),
+  });
+  return runStartedQuery(query, o);
 }

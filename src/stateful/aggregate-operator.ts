@@ -11,6 +11,8 @@ import { projection } from './stream-refs.js';
  * for unbounded streams.
  */
 export class AggregateOperator implements StatefulOperator {
+  readonly storesWholeRows = false;
+  readonly storesNamedColumnsOnly = false;
   readonly stateTables: readonly string[];
   readonly outputTable: string;
   readonly description: string;

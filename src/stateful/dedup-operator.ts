@@ -8,6 +8,8 @@ import { BOUNDS, onTimeTable, stateTable, type Exec, type StatefulOperator } fro
  * (Spark's dropDuplicatesWithinWatermark): duplicates further apart than that are not caught. State stays bounded.
  */
 export class DedupOperator implements StatefulOperator {
+  readonly storesWholeRows = true;
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly streams: readonly string[];
   readonly stateTables: readonly string[];

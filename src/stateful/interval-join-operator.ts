@@ -24,6 +24,8 @@ export type StreamTemplate = (relation: (source: string) => string) => string;
  * for a left outer join, a left row that leaves without a match is emitted then with NULLs (final, once).
  */
 export class IntervalJoinOperator implements StatefulOperator {
+  readonly storesWholeRows = true;
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly streams: readonly string[];
   readonly stateTables: readonly string[];

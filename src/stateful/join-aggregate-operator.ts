@@ -20,6 +20,8 @@ export interface JoinAggregatePlan {
  * inputs still in reach (all of them when no event-time conjunct bounds the join) and one row per group, forever.
  */
 export class JoinAggregateOperator implements StatefulOperator {
+  readonly storesWholeRows = false;
+  readonly storesNamedColumnsOnly = false;
   readonly stateTables: readonly string[];
   readonly outputTable: string;
   readonly description: string;

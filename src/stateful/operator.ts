@@ -26,6 +26,17 @@ export interface StatefulOperator {
   readonly outputTable: string;
   /** One-line description for status and errors. */
   readonly description: string;
+  /**
+   * It stores whole source rows (`SELECT *` into state, inserted by position), so its streams reach it with every
+   * value column; false: it stores a projection of the columns its query reads (the column analysis covers it).
+   */
+  readonly storesWholeRows: boolean;
+  /**
+   * It stores only the source columns its query names, metadata columns included, so the metadata columns no query
+   * names need not be loaded at all; false keeps the shape its state tables always had (some insert by position,
+   * sessions find rows by their log position).
+   */
+  readonly storesNamedColumnsOnly: boolean;
   process(exec: Exec, batchId: number): Promise<void>;
 }
 

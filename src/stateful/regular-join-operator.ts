@@ -7,6 +7,8 @@ import { stateTable, type Exec, type StatefulOperator } from './operator.js';
  * (`b.ts BETWEEN a.ts AND a.expires`: then rows leave once the watermark passes them).
  */
 export class RegularJoinOperator implements StatefulOperator {
+  readonly storesWholeRows = false;
+  readonly storesNamedColumnsOnly = false;
   readonly mode = 'append' as const;
   readonly keyColumns: readonly string[] = [];
   readonly streams: readonly string[];

@@ -27,6 +27,8 @@ export interface WindowPanes {
  * rows (pane-state.ts); the rows a join with a window's max/min can never emit are not kept (window-prune.ts).
  */
 export class WindowOperator implements StatefulOperator {
+  readonly storesWholeRows = false;
+  get storesNamedColumnsOnly(): boolean { return !this.findsRowsByLogPosition; }
   readonly streams: readonly string[];
   readonly stateTables: readonly string[];
   readonly outputTable: string;

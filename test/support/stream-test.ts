@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
-import { compileJob, bindCheck } from '../../src/driver/compile-job.js';
-import { Driver, type ProtocolStep, type RunOnceOptions } from '../../src/driver/driver.js';
+import { compileJob } from '../../src/driver/compile-job.js';
+import type { Driver, ProtocolStep, RunOnceOptions } from '../../src/driver/driver.js';
+import { startQuery, type StartedQuery } from '../../src/driver/start-query.js';
 import type { BatchProgress } from '../../src/driver/progress.js';
 import { parseJob } from '../../src/job/parse-job.js';
 import { createLog, openLog, type AppendRecord } from '../../src/log/index.js';
@@ -75,7 +76,7 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
   for (const [name, partitions] of Object.entries(job.logs)) await (await createLog(join(dir, 'logs', name), { partitions })).close();
   const sql = job.sql.replaceAll('${dir}', dir);
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  let engine: Engine | undefined;
+  let query: StartedQuery | undefined;
   let crashAt: { step: ProtocolStep; sink?: string } | undefined;
   const ctx: StreamTestContext = {
     dir,
@@ -87,10 +88,9 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
   };
 
   const stop = async () => {
-    await ctx.driver?.close();
-    engine?.close();
+    await query?.close();
     ctx.driver = undefined;
-    engine = undefined;
+    query = undefined;
   };
 
   const run = async (action: Action): Promise<void> => {
@@ -106,10 +106,11 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
         if (ctx.driver) throw new Error('StartStream: the stream is already running');
         const def = parseJob(sql, 'test-job.sql');
         const checkpoint = Checkpoint.open(join(dir, 'checkpoint'), { jobName: def.name, fingerprint: { sourcesHash: def.sourcesHash, jobHash: def.jobHash } });
-        engine = await Engine.open();
-        try {
-          const compiled = await compileJob(def, engine, { checkpointDir: checkpoint.dir });
-          ctx.driver = await Driver.start(compiled, checkpoint, engine, {
+        query = await startQuery({
+          checkpoint,
+          compile: (engine) => compileJob(def, engine, { checkpointDir: checkpoint.dir }),
+          bindCheck: true,
+          driver: {
             clock,
             snapshotIntervalMs: 0,
             caps: action.caps,
@@ -119,16 +120,9 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
                 throw new Crash(detail ? `${step} (${detail})` : step);
               }
             },
-          });
-          await bindCheck(compiled, engine);
-        } catch (err) {
-          if (ctx.driver) await ctx.driver.close();
-          else checkpoint.close();
-          engine.close();
-          ctx.driver = undefined;
-          engine = undefined;
-          throw err;
-        }
+          },
+        });
+        ctx.driver = query.driver;
         return;
       }
       case 'StopStream':
