@@ -69,7 +69,7 @@ export interface OpenCheckpointOptions {
 }
 
 /**
- * The checkpoint directory of one job (DESIGN §3). Opening it takes the lock: one driver per checkpoint.
+ * The checkpoint directory of one job (docs/architecture.md#checkpoint-layout). Opening it takes the lock: one driver per checkpoint.
  */
 export class Checkpoint {
   readonly offsets: MetadataLog<OffsetLogEntry>;
@@ -144,7 +144,7 @@ export class Checkpoint {
   }
 
   /**
-   * Drop log entries older than the last `retain` batches (DESIGN §2 step 8). With `every` > 1 it only acts once
+   * Drop log entries older than the last `retain` batches (docs/architecture.md#the-batch-protocol step 7). With `every` > 1 it only acts once
    * `every` entries are due, so the unlinks come in groups instead of two per batch. The unlinks run in the
    * background (`settled` waits for them): nothing reads below the threshold, and a crash leaves old entries
    * that the next purge removes.

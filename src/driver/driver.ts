@@ -108,7 +108,7 @@ const allSinks = (job: CompiledJob) => [...job.sinks.map((s) => s.sink), ...job.
 const rangesOf = (entry: OffsetLogEntry): Ranges => new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
 
 /**
- * The micro-batch loop (DESIGN §1–§2). `runOnce` is the one place where the protocol's order lives, one method
+ * The micro-batch loop (docs/architecture.md#data-flow, #the-batch-protocol). `runOnce` is the one place where the protocol's order lives, one method
  * per step: plan or recover → offset log entry → read and load → transform, state committed with the batch id →
  * sinks → commit log → advisory source commits and purge.
  */
@@ -549,7 +549,7 @@ export class Driver {
     }
   }
 
-  /** State must not be behind the commit log (a cut WAL tail loses a committed transaction: DESIGN §11). */
+  /** State must not be behind the commit log (a cut WAL tail loses a committed transaction: docs/architecture.md#known-hazards). */
   private async checkStateAgainstCommitLog(): Promise<void> {
     if (!this.state) return;
     if (this.checkpoint.metadata.statefulSince === undefined) {
@@ -569,7 +569,7 @@ export class Driver {
 
   /**
    * A sink that records its last batch id must not be behind the commit log: if it is, its own storage lost a
-   * committed transaction (DESIGN §11) and replaying would not restore it.
+   * committed transaction (docs/architecture.md#known-hazards) and replaying would not restore it.
    */
   private async checkSinksAgainstCommitLog(): Promise<void> {
     const committed = this.checkpoint.commits.getLatest()?.batchId;
@@ -588,7 +588,7 @@ export class Driver {
 
   /**
    * Notebooks cannot open the driver's live database, so they get a catalog file of views over the committed
-   * Parquet (DESIGN §7). Views read their glob at query time: it is republished only while some view still waits
+   * Parquet (docs/architecture.md#sink-contract). Views read their glob at query time: it is republished only while some view still waits
    * for its first file.
    */
   private async publishCatalogIfNeeded(): Promise<void> {

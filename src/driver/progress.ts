@@ -34,7 +34,7 @@ export interface SourceProgress {
   prefetch?: 'used' | 'discarded';
 }
 
-/** One line of progress.ndjson: Spark's StreamingQueryProgress names where they exist (DESIGN §8). */
+/** One line of progress.ndjson: Spark's StreamingQueryProgress names where they exist (docs/architecture.md#observability). */
 export interface BatchProgress {
   id: string;
   name: string;

@@ -31,7 +31,7 @@ export interface DecodingOptions {
 const SAMPLE_RECORDS = 1000;
 
 /**
- * A connector's raw records as a Source (DESIGN §4): the one place that owns the value schema (declared, inferred
+ * A connector's raw records as a Source (docs/architecture.md#connector-contract): the one place that owns the value schema (declared, inferred
  * from the first batch, or as the checkpoint stored it), projection pushdown (`keepColumns`/`readSchema`), decoding
  * into Arrow and dead letters. The connector underneath only knows offsets and bytes (RawSource).
  */

@@ -62,7 +62,7 @@ export async function openLog(dir: string): Promise<EmbeddedLog> {
 }
 
 /**
- * An embedded partitioned log (DESIGN §4): a directory with log.json and one sub-directory of segment files
+ * An embedded partitioned log (docs/architecture.md#connector-contract): a directory with log.json and one sub-directory of segment files
  * per partition. Reads take no locks and may run while other processes append; appends to a partition take
  * that partition's append lock on first use and hold it until `close()`.
  */

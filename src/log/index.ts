@@ -1,5 +1,5 @@
 /**
- * The embedded partitioned log: the default source, no broker (DESIGN §4).
+ * The embedded partitioned log: the default source, no broker (docs/architecture.md#connector-contract).
  *
  * On disk, a log is a directory:
  * - `log.json`: format name and version, partition count, segment and index sizes (written temp + rename);

@@ -17,7 +17,7 @@ export interface BatchCaps {
 }
 
 /**
- * Plan the next batch (DESIGN §2 step 1): for every partition, from = where the last batch ended
+ * Plan the next batch (docs/architecture.md#the-batch-protocol step 1): for every partition, from = where the last batch ended
  * (or `starting` for a partition seen for the first time), until = min(latest, from + cap).
  * Returns one range per known partition, empty ones included (they carry the position forward);
  * `hasData` says whether any range is non-empty.

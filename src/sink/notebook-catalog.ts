@@ -30,7 +30,7 @@ export interface PublishedCatalog {
 export const CATALOG_TABLE = '_duckstream_catalog';
 
 /**
- * Publish a small DuckDB file of views over committed Parquet for notebooks (DESIGN §7). A DuckDB file has one
+ * Publish a small DuckDB file of views over committed Parquet for notebooks (docs/architecture.md#sink-contract). A DuckDB file has one
  * writer process or many readers, so notebooks cannot open the driver's live database; they open this instead,
  * read-only: `duckdb.connect(path, read_only=True)`.
  *

@@ -28,7 +28,7 @@ export interface SinkQueryBatch extends Omit<SinkBatch, 'relation' | 'numRows' |
 
 /**
  * An output. `addBatch` must be idempotent per batch id: writing batch N again (a replay after a crash)
- * leaves the output as if it had been written once (DESIGN §2 step 5, §7).
+ * leaves the output as if it had been written once (docs/architecture.md#the-batch-protocol step 5, #sink-contract).
  */
 export interface Sink {
   readonly name: string;

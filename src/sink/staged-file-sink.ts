@@ -20,7 +20,7 @@ export interface ManifestEntry {
 }
 
 /**
- * A table directory of one file per batch, written by DuckDB `COPY` (DESIGN §7):
+ * A table directory of one file per batch, written by DuckDB `COPY` (docs/architecture.md#sink-contract):
  *
  * ```
  * <parent>/.<table>.staging/part-<batchId>.<ext>   COPY writes here (outside the table, same filesystem), fsync
@@ -30,7 +30,7 @@ export interface ManifestEntry {
  *
  * A reader globbing `<table>/*.<ext>` (or `<table>/**\/*.<ext>`: the manifest is JSON) only ever sees whole files, and
  * every file is a whole batch. A replay of batch N writes the same name again and the rename replaces the old file
- * atomically, so the output is as if N had been written once (same ranges ⇒ same rows, DESIGN §2). A crash leaves at
+ * atomically, so the output is as if N had been written once (same ranges ⇒ same rows, docs/architecture.md#the-batch-protocol). A crash leaves at
  * most a stray file in the staging directory, which readers never see and `open` deletes.
  */
 export abstract class StagedFileSink implements Sink {

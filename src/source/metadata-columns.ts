@@ -1,4 +1,4 @@
-/** The metadata columns every source row carries, in this order, before its value columns (DESIGN §4). */
+/** The metadata columns every source row carries, in this order, before its value columns (docs/architecture.md#connector-contract). */
 export const METADATA_COLUMNS = ['_topic', '_partition', '_offset', '_timestamp', '_key'] as const;
 
 export type MetadataColumn = (typeof METADATA_COLUMNS)[number];

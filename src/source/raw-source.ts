@@ -14,7 +14,7 @@ export interface RawRead {
 
 /**
  * What a connector implements to be a source: offsets, and raw reads of exact offset ranges (same ranges ⇒ same
- * records, DESIGN §4); optionally an advisory commit and a read-ahead. Everything about values (the declared or
+ * records, docs/architecture.md#connector-contract); optionally an advisory commit and a read-ahead. Everything about values (the declared or
  * inferred schema, projection, decoding, dead letters) is the decoding layer's (src/format/decoding-source.ts),
  * so a new connector never copies it.
  */

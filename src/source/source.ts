@@ -68,7 +68,7 @@ export interface SourceBatch {
 }
 
 /**
- * A replayable, partitioned source (DESIGN §4). Reading the same ranges must return the same rows every time:
+ * A replayable, partitioned source (docs/architecture.md#connector-contract). Reading the same ranges must return the same rows every time:
  * that is what makes replay after a crash exact.
  */
 export interface Source {

@@ -4,7 +4,7 @@ import { Mutex } from '../util/mutex.js';
 export type Row = Record<string, unknown>;
 
 /**
- * One DuckDB instance and one connection per driver (DESIGN §5), every use serialised by a mutex.
+ * One DuckDB instance and one connection per driver (docs/architecture.md#arrow-and-duckdb), every use serialised by a mutex.
  * `path` undefined or ':memory:' gives an in-memory database.
  */
 export class Engine {
@@ -17,7 +17,7 @@ export class Engine {
   ) {}
 
   static async open(path = ':memory:', options: Record<string, string> = {}): Promise<Engine> {
-    // fromCache: two instances on one file in one process silently lose each other's commits (DESIGN §11).
+    // fromCache: two instances on one file in one process silently lose each other's commits (docs/architecture.md#known-hazards).
     const instance = path === ':memory:' ? await DuckDBInstance.create(path, options) : await DuckDBInstance.fromCache(path, options);
     const connection = await instance.connect();
     return new Engine(instance, connection);

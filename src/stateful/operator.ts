@@ -8,7 +8,7 @@ export type Exec = (sql: string) => Promise<void>;
  * A stateful sink query, run incrementally: each batch it folds the batch's rows into its state tables (in the
  * attached `state` database) and writes the rows to emit into `state.<outputTable>` tagged with the batch id.
  * Everything happens in one transaction with the state's batch id, so a batch's state and its output commit
- * together (DESIGN §2 step 6) and a replay of a committed batch re-emits the stored rows instead of recomputing.
+ * together (docs/architecture.md#the-batch-protocol step 4, invariant I4) and a replay of a committed batch re-emits the stored rows instead of recomputing.
  *
  * Before `process`, the driver has created a temp view per source with the batch's on-time rows
  * (`__ds_ontime_<source>`), and a temp table `__ds_bounds(lo, hi)`: the watermark the batch ran with and the one it

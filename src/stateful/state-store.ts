@@ -15,7 +15,7 @@ export interface StateMeta {
 
 /**
  * The state of stateful operators: `<checkpoint>/state.duckdb`, attached to the driver's engine as `state`.
- * A batch's state changes, its outputs and its batch id commit in one DuckDB transaction (DESIGN §2 step 6).
+ * A batch's state changes, its outputs and its batch id commit in one DuckDB transaction (docs/architecture.md#the-batch-protocol step 4, invariant I4).
  */
 export class StateStore {
   private constructor(

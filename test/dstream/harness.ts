@@ -8,12 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Checkpoint } from '../../src/checkpoint/checkpoint.js';
-import { Driver, type ProtocolStep } from '../../src/driver/driver.js';
+import type { Driver, ProtocolStep } from '../../src/driver/driver.js';
+import { startQuery, type StartedQuery } from '../../src/driver/start-query.js';
 import { compileDStreamJob } from '../../src/dstream/compile.js';
 import { StreamingContext } from '../../src/dstream/context.js';
 import type { DStream } from '../../src/dstream/dstream.js';
 import { createLog, openLog } from '../../src/log/index.js';
-import { Engine, type Row } from '../../src/sql/engine.js';
+import type { Row } from '../../src/sql/engine.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 export interface DStreamCase {
@@ -43,20 +44,20 @@ export async function runCase(c: DStreamCase): Promise<Row[][]> {
   const interval = c.batchInterval ?? 1000;
   const outputs = new Map<number, Row[]>();
   const crashes = [...(c.crashes ?? [])];
-  let engine: Engine | undefined;
+  let query: StartedQuery | undefined;
   let driver: Driver | undefined;
 
   const start = async () => {
-    engine = await Engine.open();
     const ssc = new StreamingContext({ batchInterval: interval });
     const input = ssc.logStream(logPath, c.schema ? { format: 'json', schema: c.schema, name: 'input' } : { name: 'input' });
     const out = c.operation(input, ssc);
     out.foreachBatch((rows, info) => void outputs.set(info.batchId, rows), 'collect');
     c.extraOutputs?.(out, dir);
-    const checkpoint = Checkpoint.open(join(dir, 'checkpoint'), { jobName: 'test', fingerprint: { sourcesHash: 'x', jobHash: 'x' } });
-    try {
-      const job = await compileDStreamJob(ssc, engine, { file: join(dir, 'test-job.ts'), checkpointDir: checkpoint.dir });
-      driver = await Driver.start(job, checkpoint, engine, {
+    const checkpointDir = join(dir, 'checkpoint');
+    query = await startQuery({
+      checkpoint: Checkpoint.open(checkpointDir, { jobName: 'test', fingerprint: { sourcesHash: 'x', jobHash: 'x' } }),
+      compile: (engine) => compileDStreamJob(ssc, engine, { file: join(dir, 'test-job.ts'), checkpointDir }),
+      driver: {
         clock,
         snapshotIntervalMs: 60_000,
         afterStep: (step, batchId) => {
@@ -66,18 +67,14 @@ export async function runCase(c: DStreamCase): Promise<Row[][]> {
             throw new Error(`injected crash after ${step} of batch ${batchId}`);
           }
         },
-      });
-    } catch (err) {
-      checkpoint.close();
-      engine.close();
-      throw err;
-    }
+      },
+    });
+    driver = query.driver;
   };
   const stop = async () => {
-    await driver?.close();
-    engine?.close();
+    await query?.close();
+    query = undefined;
     driver = undefined;
-    engine = undefined;
   };
 
   try {

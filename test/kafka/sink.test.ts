@@ -50,7 +50,7 @@ describeKafka('kafka sink: delivery', () => {
     // Every record at least once; the only duplicates are batch 1's, carrying the same batch id header.
     expect(await written(mock.bootstrap, plain)).toEqual([...once, ...batch1Again].sort(byId));
     // Transactional on a real broker: the batch marker committed with batch 1's transaction makes the replay a
-    // no-op (records exactly once). The mock acknowledges TxnOffsetCommit but does not store it (DESIGN §11), so
+    // no-op (records exactly once). The mock acknowledges TxnOffsetCommit but does not store it (docs/architecture.md#known-hazards), so
     // here the replay writes batch 1 again, as at-least-once does; the next test shows the skip itself.
     expect(await written(mock.bootstrap, txn)).toEqual([...once, ...batch1Again].sort(byId));
     const admin = kafka.admin();

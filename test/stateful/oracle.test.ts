@@ -1,5 +1,5 @@
 /**
- * Oracle tests (DESIGN §6): each query runs over the same events fed in many small batches, out of order and with
+ * Oracle tests (docs/architecture.md#streaming-sql-semantics): each query runs over the same events fed in many small batches, out of order and with
  * late rows, then drained; the union of its outputs must equal the same logic run once by DuckDB over all on-time
  * input. The oracle queries are written independently (time_bucket, generate_series, plain joins), not with our TVFs.
  */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Engine, ident, literal, type Row } from '../../src/sql/engine.js';
 
 /**
- * The correctness oracle (DESIGN §6): the same logic as one DuckDB batch query over all on-time input.
+ * The correctness oracle (docs/architecture.md#streaming-sql-semantics): the same logic as one DuckDB batch query over all on-time input.
  * `tables` maps a table name to its rows (JSON objects); `columns` fixes their types, as the job declares them.
  */
 export async function oracle(sql: string, tables: Record<string, { columns: string; rows: readonly object[] }>): Promise<Row[]> {

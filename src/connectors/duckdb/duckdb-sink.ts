@@ -8,7 +8,7 @@ import type { Sink, SinkBatch } from '../../sink/sink.js';
 export const SINK_COMMITS_TABLE = '_duckstream_sink_commits';
 
 /**
- * Rows appended to a table of a DuckDB file, exactly once by batch id (DESIGN §7).
+ * Rows appended to a table of a DuckDB file, exactly once by batch id (docs/architecture.md#sink-contract).
  *
  * The file is ATTACHed to the driver's own engine (a DuckDB file has one writer; the driver is it). Each batch is ONE
  * transaction on the driver's connection that reads the batch's temp table (catalog `temp`) and writes only the
@@ -20,7 +20,7 @@ export const SINK_COMMITS_TABLE = '_duckstream_sink_commits';
  * so the rows and the batch id are committed together or not at all.
  *
  * `lastBatchId()` is what the driver checks against its commit log at start: cutting the file's WAL tail can lose
- * the last committed transaction (DESIGN §11), and then that batch must be written again.
+ * the last committed transaction (docs/architecture.md#known-hazards), and then that batch must be written again.
  */
 export class DuckDbSink implements Sink {
   private engine: Engine | undefined;

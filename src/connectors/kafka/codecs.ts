@@ -9,7 +9,7 @@ const { CompressionCodecs, CompressionTypes } = kafkajs;
 type Codec = () => { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
 
 /**
- * zstd for kafkajs (DESIGN §10: `@kafkajs/zstd` does not build on Node 20). Kafka's zstd batches are plain zstd
+ * zstd for kafkajs (docs/architecture.md#dependency-pins: `@kafkajs/zstd` does not build on Node 20). Kafka's zstd batches are plain zstd
  * frames; zstd-napi falls back to streaming for frames that do not state their decompressed size.
  */
 const zstdCodec: Codec = () => ({

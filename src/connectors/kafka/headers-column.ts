@@ -84,7 +84,7 @@ function nullUtf8(length: number): arrow.Data<arrow.Utf8> {
   return arrow.makeData({ type: new arrow.Utf8(), length, nullCount: length, nullBitmap: new Uint8Array(Math.ceil(length / 8)), valueOffsets: new Int32Array(length + 1), data: new Uint8Array(0) });
 }
 
-/** A Utf8 column built by hand (Arrow's builders are slow, DESIGN §5); mostly NULL in practice. */
+/** A Utf8 column built by hand (Arrow's builders are slow, docs/architecture.md#arrow-and-duckdb); mostly NULL in practice. */
 function utf8Data(texts: readonly (string | null)[], from: number, length: number): arrow.Data<arrow.Utf8> {
   const valueOffsets = new Int32Array(length + 1);
   const validity = new Uint8Array(Math.ceil(length / 8));

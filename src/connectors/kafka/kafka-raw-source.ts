@@ -26,7 +26,7 @@ export interface KafkaRawSourceConfig {
 }
 
 /**
- * A Kafka topic (or several, or a pattern) as replayable raw records (DESIGN §4): offsets are Kafka's, plans come
+ * A Kafka topic (or several, or a pattern) as replayable raw records (docs/architecture.md#connector-contract): offsets are Kafka's, plans come
  * from the partitions' end offsets, reads return exactly the records in each range (see KafkaRangeReader), the next
  * batch is fetched ahead while the driver works on this one, and committed batches are reported to `group_id` for
  * lag tools. The checkpoint, not the group, is the truth.
@@ -158,7 +158,7 @@ export class KafkaRawSource implements RawSource {
     return { raws: usable ? raws : undefined };
   }
 
-  /** Advisory (DESIGN §2 step 7): the ranges' ends become `group_id`'s committed offsets; errors are the caller's to log. */
+  /** Advisory (docs/architecture.md#the-batch-protocol step 7): the ranges' ends become `group_id`'s committed offsets; errors are the caller's to log. */
   async commit(ranges: readonly OffsetRange[]): Promise<void> {
     const groupId = this.config.groupId;
     if (!groupId) return;
@@ -181,7 +181,7 @@ export class KafkaRawSource implements RawSource {
   /**
    * Read the ranges, retrying with backoff (a fresh consumer each time) while the failure is retriable.
    * Before each attempt the ranges are checked against the partitions' log start and end: offsets deleted
-   * before they were read are data loss (DESIGN §11: kafkajs would silently jump elsewhere).
+   * before they were read are data loss (docs/architecture.md#known-hazards: kafkajs would silently jump elsewhere).
    */
   private async readNow(ranges: readonly OffsetRange[]): Promise<{ raws: RawRecordBatch[]; lost: OffsetRange[] }> {
     const wanted = ranges.filter((r) => r.until > r.from);

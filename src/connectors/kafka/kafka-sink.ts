@@ -24,7 +24,7 @@ export interface KafkaSinkConfig {
 }
 
 /**
- * Writes each batch's rows to a Kafka topic (DESIGN §7), every record with the batch id in a header.
+ * Writes each batch's rows to a Kafka topic (docs/architecture.md#sink-contract), every record with the batch id in a header.
  *
  * With `transactional_id`: each batch is one Kafka transaction that also commits, through `sendOffsets`, the
  * batch id as the offset of partition 0 of the sink topic in the group `<transactional_id>.batches`. The records
@@ -101,7 +101,7 @@ export class KafkaSink implements Sink {
       await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => undefined);
-      // Any EndTxn error wedges a kafkajs transactional producer (DESIGN §11): start over with a new one.
+      // Any EndTxn error wedges a kafkajs transactional producer (docs/architecture.md#known-hazards): start over with a new one.
       await this.dropProducer();
       throw err;
     }
@@ -131,7 +131,7 @@ export class KafkaSink implements Sink {
       ...(transactional && { transactionalId: this.config.transactionalId, maxInFlightRequests: 1 }),
       // An idempotent (or transactional) producer must retry a send itself: its retries resend with the same
       // sequence numbers, which is what keeps them from writing duplicates, and kafkajs refuses `retries: 0` for it.
-      // `retrying` around a batch then only starts over once the producer has given up (or wedged, DESIGN §11).
+      // `retrying` around a batch then only starts over once the producer has given up (or wedged, docs/architecture.md#known-hazards).
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 5 },
     });
     await producer.connect();

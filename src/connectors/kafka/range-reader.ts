@@ -40,7 +40,7 @@ export interface RangeReadResult {
 }
 
 /**
- * Reads exact offset ranges with one long-lived kafkajs consumer (DESIGN §11): kafkajs has no manual `assign()`,
+ * Reads exact offset ranges with one long-lived kafkajs consumer (docs/architecture.md#known-hazards): kafkajs has no manual `assign()`,
  * so the consumer sits alone in a group of its own (a random id, never committed to), is subscribed to the
  * source's topics, and every read seeks each partition to the range start after the join, resumes it, and
  * pauses it once the range end is reached. Between reads every partition is paused.
@@ -154,7 +154,7 @@ export class KafkaRangeReader {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.consumer !== consumer) return;
-      // kafkajs restarts itself after retriable errors; otherwise this consumer is dead for good (DESIGN §11).
+      // kafkajs restarts itself after retriable errors; otherwise this consumer is dead for good (docs/architecture.md#known-hazards).
       if (!e.payload.restart) {
         // A definite refusal by the broker (authorization, unsupported, invalid) will not heal: no retry for it.
         const permanent = isPermanentBrokerError(e.payload.error);

@@ -3,7 +3,7 @@ import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '..
 import type { RawRead, RawSource } from '../../source/raw-source.js';
 import type { RawRecordBatch } from '../../source/source.js';
 
-/** The embedded partitioned log's records as raw bytes (DESIGN §4): offsets are the log's own, reads are exact. */
+/** The embedded partitioned log's records as raw bytes (docs/architecture.md#connector-contract): offsets are the log's own, reads are exact. */
 export class LogRawSource implements RawSource {
   private constructor(
     private readonly log: EmbeddedLog,

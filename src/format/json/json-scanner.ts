@@ -3,7 +3,7 @@ import { numberIsIntegral, scanNumber, utf8SequenceLength } from '../shared/text
 /*
  * A strict JSON validator over UTF-8 bytes that remembers where the values of the schema's fields are,
  * instead of building a JS object per record (JSON.parse + TextDecoder + re-encoding the strings was the
- * bottleneck: DESIGN §5). It accepts exactly RFC 8259 JSON text — the same texts JSON.parse accepts, except
+ * bottleneck: docs/architecture.md#arrow-and-duckdb). It accepts exactly RFC 8259 JSON text — the same texts JSON.parse accepts, except
  * that invalid UTF-8 is an error here rather than silently replaced. Duplicate field names: the last one wins,
  * as in JSON.parse.
  */

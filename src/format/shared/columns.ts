@@ -4,7 +4,7 @@ import { userError } from '../../errors.js';
 import type { ColumnSpec, ColumnType } from '../../source/schema.js';
 
 /*
- * Column builders writing Arrow buffers directly (DESIGN §5: Arrow builders run at 0.2–0.35M values/s,
+ * Column builders writing Arrow buffers directly (docs/architecture.md#arrow-and-duckdb: Arrow's builders are several times slower,
  * hand-built buffers at several million). Every builder is written by row index: a decoder writes row `r`
  * of every column and the row only counts once the caller commits it, so a record dead-lettered halfway
  * leaves nothing behind — the next record simply overwrites row `r`.
