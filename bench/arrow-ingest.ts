@@ -15,8 +15,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as arrow from 'apache-arrow';
 import {
-  BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampValue, INTEGER, TIMESTAMP, VARCHAR,
-  type DuckDBConnection, type DuckDBType, type DuckDBValue,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  INTEGER,
+  TIMESTAMP,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
 } from '@duckdb/node-api';
 import { appendArrowWith, createTableFromArrow, duckdbTypeOf } from '../src/arrow/arrow-to-duckdb.js';
 import { VECTOR_SIZE } from '../src/arrow/column-writer.js';
@@ -119,8 +129,15 @@ function pageviews(n: number): Bench {
       `FROM range(${n}) AS t(i)`,
     ndjsonLine: (i) =>
       JSON.stringify({
-        _topic: 'pageviews', _partition: i % 8, _offset: i, ts: isoMicros(T0 + BigInt(i) * 1000n), status: STATUS[i % 6], duration_ms: (i % 1000) * 0.25,
-        url: url(i), referrer: referrerNull(i) ? null : referrer(i), is_bot: i % 50 === 0,
+        _topic: 'pageviews',
+        _partition: i % 8,
+        _offset: i,
+        ts: isoMicros(T0 + BigInt(i) * 1000n),
+        status: STATUS[i % 6],
+        duration_ms: (i % 1000) * 0.25,
+        url: url(i),
+        referrer: referrerNull(i) ? null : referrer(i),
+        is_bot: i % 50 === 0,
       }),
   };
 }
@@ -151,7 +168,11 @@ type Method = (conn: DuckDBConnection, table: string, bench: Bench, dir: string)
 
 const fieldsOf = (b: Bench) => b.data.schema.fields;
 const createEmpty = (conn: DuckDBConnection, table: string, b: Bench) =>
-  conn.run(`CREATE TABLE ${table} (${fieldsOf(b).map((f) => `"${f.name}" ${duckdbTypeOf(f)}`).join(', ')})`);
+  conn.run(
+    `CREATE TABLE ${table} (${fieldsOf(b)
+      .map((f) => `"${f.name}" ${duckdbTypeOf(f)}`)
+      .join(', ')})`,
+  );
 
 /** A column's values as DuckDB JS values, read straight from the Arrow buffers. */
 function columnReader(data: arrow.Data): (i: number) => DuckDBValue {
@@ -292,7 +313,9 @@ const ctasCeiling: Method = async (conn, table, b) => {
 
 /** Baseline: read_ndjson of the same rows (file written beforehand, untimed). */
 const readNdjson: Method = async (conn, table, b, dir) => {
-  const cols = fieldsOf(b).map((f) => `"${f.name}": '${duckdbTypeOf(f)}'`).join(', ');
+  const cols = fieldsOf(b)
+    .map((f) => `"${f.name}": '${duckdbTypeOf(f)}'`)
+    .join(', ');
   await conn.run(`CREATE TABLE ${table} AS SELECT * FROM read_ndjson('${join(dir, `${b.name}.ndjson`)}', columns = {${cols}})`);
 };
 
@@ -358,14 +381,18 @@ async function main(): Promise<void> {
 
 function printMarkdown(results: readonly Result[]): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   console.log(`${ROWS} rows, node ${process.version}, ${cpus().length} CPUs, load average at the end ${load}`);
   console.log('');
   console.log(`| table | method | runs | best s | median s | M rows/s (best) | correct |`);
   console.log(`|---|---|---:|---:|---:|---:|---|`);
   for (const r of results) {
     const best = Math.min(...r.seconds);
-    console.log(`| ${r.bench} | ${r.method} | ${r.seconds.length} | ${best.toFixed(3)} | ${median(r.seconds).toFixed(3)} | ${(ROWS / best / 1e6).toFixed(2)} | ${r.correct ? 'yes' : 'WRONG'} |`);
+    console.log(
+      `| ${r.bench} | ${r.method} | ${r.seconds.length} | ${best.toFixed(3)} | ${median(r.seconds).toFixed(3)} | ${(ROWS / best / 1e6).toFixed(2)} | ${r.correct ? 'yes' : 'WRONG'} |`,
+    );
   }
 }
 

@@ -68,7 +68,7 @@ function time(f: () => number): { ms: number; check: number } {
 }
 
 function rate(ms: number): string {
-  return `${((N / ms) * 1000 / 1e6).toFixed(2)}M records/s`;
+  return `${(((N / ms) * 1000) / 1e6).toFixed(2)}M records/s`;
 }
 
 const batches = makeBatches();
@@ -92,4 +92,3 @@ for (let round = 1; round <= ROUNDS; round++) {
       `TextDecoder+JSON.parse ${rate(parse.ms)} (${parse.ms.toFixed(0)} ms) | ratio ${(parse.ms / decode.ms).toFixed(2)}x`,
   );
 }
-

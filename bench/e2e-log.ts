@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   const engine = await Engine.open();
   const columns = `{ts: 'TIMESTAMP', user_id: 'BIGINT', session_id: 'VARCHAR', url: 'VARCHAR', status: 'BIGINT', latency_ms: 'DOUBLE', country: 'VARCHAR', referrer: 'VARCHAR', bytes: 'BIGINT'}`;
   const t0 = performance.now();
-  await engine.run(`COPY (${QUERY(`read_ndjson(${literal(ndjson)}, columns = ${columns})`)}) TO ${literal(join(dir, 'baseline.parquet'))} (FORMAT PARQUET, COMPRESSION zstd)`);
+  await engine.run(
+    `COPY (${QUERY(`read_ndjson(${literal(ndjson)}, columns = ${columns})`)}) TO ${literal(join(dir, 'baseline.parquet'))} (FORMAT PARQUET, COMPRESSION zstd)`,
+  );
   const baselineMs = performance.now() - t0;
   engine.close();
 
@@ -62,7 +64,13 @@ async function main(): Promise<void> {
   const progress: BatchProgress[] = [];
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
-  await runJob({ jobFile: join(dir, 'job.sql'), checkpoint: join(dir, 'ck'), trigger: { kind: 'available-now' }, caps: { maxRecordsPerPartition: cap }, onBatch: (p) => progress.push(p) });
+  await runJob({
+    jobFile: join(dir, 'job.sql'),
+    checkpoint: join(dir, 'ck'),
+    trigger: { kind: 'available-now' },
+    caps: { maxRecordsPerPartition: cap },
+    onBatch: (p) => progress.push(p),
+  });
   const wallMs = performance.now() - t1;
   const cpu = process.cpuUsage(cpu0);
   const rows = progress.reduce((a, p) => a + p.numInputRows, 0);
@@ -80,7 +88,11 @@ async function main(): Promise<void> {
     batches: progress.length,
     maxRecordsPerPartition: cap,
     duckstream: { wallMs: Math.round(wallMs), recordsPerSecond: Math.round((records * 1000) / wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
-    baseline: { what: 'DuckDB read_ndjson + same query + COPY TO parquet, one query', wallMs: Math.round(baselineMs), recordsPerSecond: Math.round((records * 1000) / baselineMs) },
+    baseline: {
+      what: 'DuckDB read_ndjson + same query + COPY TO parquet, one query',
+      wallMs: Math.round(baselineMs),
+      recordsPerSecond: Math.round((records * 1000) / baselineMs),
+    },
     ratio: Math.round((baselineMs / wallMs) * 1000) / 1000,
     phasesMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])),
   };

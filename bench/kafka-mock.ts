@@ -34,7 +34,12 @@ export async function startBroker(): Promise<{ bootstrap: string; command: (line
 
 /** One consumer, `eachBatch` touching every value, no processing, until `records` were seen; the group join is timed apart. */
 export async function rawKafkajs(kafka: Kafka, topic: string, records: number): Promise<{ totalMs: number; afterJoinMs: number; joinMs: number }> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${Date.now()}`, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `bench-raw-${Date.now()}`,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+  });
   const t0 = performance.now();
   let joinedAt = t0;
   consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
@@ -57,4 +62,3 @@ export async function rawKafkajs(kafka: Kafka, topic: string, records: number): 
   if (sum === 0) throw new Error('no bytes read');
   return { totalMs: end - t0, afterJoinMs: end - joinedAt, joinMs: joinedAt - t0 };
 }
-

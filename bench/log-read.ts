@@ -20,7 +20,9 @@ function records(from: number, n: number): AppendRecord[] {
     const id = from + i;
     out[i] = {
       key: `user-${id % 1000}`,
-      value: pad(`{"id":${id},"user":"user-${id % 1000}","amount":${(id % 997) * 1.25},"kind":"purchase","ts":"2024-05-01T12:00:00.000Z","note":"x${id % 10}`) + '"}',
+      value:
+        pad(`{"id":${id},"user":"user-${id % 1000}","amount":${(id % 997) * 1.25},"kind":"purchase","ts":"2024-05-01T12:00:00.000Z","note":"x${id % 10}`) +
+        '"}',
       timestamp: 1_714_564_800_000 + id,
     };
   }
@@ -44,7 +46,9 @@ try {
   let secs = appendMs / 1000;
   let t0: number;
   const info = log.describe()[0]!;
-  console.log(`append: ${total} records (${(info.bytes / total).toFixed(0)} B/record on disk, ${info.segments} segments) in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (${chunk} per append, fsync each)`);
+  console.log(
+    `append: ${total} records (${(info.bytes / total).toFixed(0)} B/record on disk, ${info.segments} segments) in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (${chunk} per append, fsync each)`,
+  );
   await log.close();
 
   const reader = await openLog(dir);
@@ -59,7 +63,9 @@ try {
     for (const v of batch.values) bytes += v!.length;
     const count = batch.count;
     batch = undefined; // let it go before the next run
-    console.log(`read #${run}: ${count} records (${(bytes / 1e6).toFixed(0)} MB of values) in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (CPU ${cpuSecs.toFixed(2)} s: ${Math.round(total / cpuSecs).toLocaleString('en')} records per CPU-second)`);
+    console.log(
+      `read #${run}: ${count} records (${(bytes / 1e6).toFixed(0)} MB of values) in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (CPU ${cpuSecs.toFixed(2)} s: ${Math.round(total / cpuSecs).toLocaleString('en')} records per CPU-second)`,
+    );
   }
   for (let run = 1; run <= 3; run++) {
     t0 = performance.now();
@@ -68,7 +74,9 @@ try {
     secs = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSecs = (cpu.user + cpu.system) / 1e6;
-    console.log(`readColumns #${run}: ${columns.count} records in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (CPU ${cpuSecs.toFixed(2)} s: ${Math.round(total / cpuSecs).toLocaleString('en')} records per CPU-second)`);
+    console.log(
+      `readColumns #${run}: ${columns.count} records in ${secs.toFixed(2)} s = ${Math.round(total / secs).toLocaleString('en')} records/s (CPU ${cpuSecs.toFixed(2)} s: ${Math.round(total / cpuSecs).toLocaleString('en')} records per CPU-second)`,
+    );
   }
   t0 = performance.now();
   let n = 0;

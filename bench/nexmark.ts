@@ -43,7 +43,8 @@ import { Engine, literal } from '../src/sql/engine.js';
 
 const SCHEMAS: Record<EventKind, string> = {
   person: 'id BIGINT, name VARCHAR, email_address VARCHAR, credit_card VARCHAR, city VARCHAR, state VARCHAR, date_time TIMESTAMP, extra VARCHAR',
-  auction: 'id BIGINT, item_name VARCHAR, description VARCHAR, initial_bid BIGINT, reserve BIGINT, date_time TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR',
+  auction:
+    'id BIGINT, item_name VARCHAR, description VARCHAR, initial_bid BIGINT, reserve BIGINT, date_time TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR',
   bid: 'auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP, extra VARCHAR',
 };
 
@@ -84,8 +85,16 @@ const QUERIES: Record<string, { reads: EventKind[]; windowed: boolean; oneShot: 
     windowed: true,
     oneShot: `SELECT DISTINCT p.id, p.name, ${bucket('p.date_time')} AS starttime FROM person AS p JOIN auction AS a ON a.seller = p.id AND ${bucket('a.date_time')} = ${bucket('p.date_time')}`,
   },
-  q10: { reads: ['bid'], windowed: false, oneShot: `SELECT auction, bidder, price, date_time, extra, strftime(date_time, '%Y-%m-%d') AS dt, strftime(date_time, '%H:%M') AS hm FROM bid` },
-  q22: { reads: ['bid'], windowed: false, oneShot: `SELECT auction, bidder, price, channel, split_part(url, '/', 4) AS dir1, split_part(url, '/', 5) AS dir2, split_part(url, '/', 6) AS dir3 FROM bid` },
+  q10: {
+    reads: ['bid'],
+    windowed: false,
+    oneShot: `SELECT auction, bidder, price, date_time, extra, strftime(date_time, '%Y-%m-%d') AS dt, strftime(date_time, '%H:%M') AS hm FROM bid`,
+  },
+  q22: {
+    reads: ['bid'],
+    windowed: false,
+    oneShot: `SELECT auction, bidder, price, channel, split_part(url, '/', 4) AS dir1, split_part(url, '/', 5) AS dir2, split_part(url, '/', 6) AS dir3 FROM bid`,
+  },
 };
 
 function arg(name: string): string | undefined {
@@ -129,7 +138,14 @@ async function child(query: string, dir: string, cap: number, trigger: string, s
     outputRows: progress.reduce((a, p) => a + p.sinks.reduce((s, x) => s + x.numOutputRows, 0), 0),
     lateRows: progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0),
     phasesMs: phases,
-    perBatch: progress.map((p) => ({ batchId: p.batchId, rows: p.numInputRows, ms: p.durationMs.triggerExecution, stateRows: p.stateRows, stateBytes: p.stateBytes, end: p.batchTime + p.schedulingDelayMs + p.durationMs.triggerExecution })),
+    perBatch: progress.map((p) => ({
+      batchId: p.batchId,
+      rows: p.numInputRows,
+      ms: p.durationMs.triggerExecution,
+      stateRows: p.stateRows,
+      stateBytes: p.stateBytes,
+      end: p.batchTime + p.schedulingDelayMs + p.durationMs.triggerExecution,
+    })),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -179,7 +195,7 @@ async function logBaselines(dir: string, kinds: readonly EventKind[], decode: bo
 async function writeNdjson(dir: string, events: number, seed: number): Promise<void> {
   const gen = new NexmarkGenerator(nexmarkConfig({ seed }), 1);
   const files = Object.fromEntries(EVENT_KINDS.map((k) => [k, createWriteStream(join(dir, `${k}.ndjson`))]));
-  for (let done = 0; done < events; ) {
+  for (let done = 0; done < events;) {
     const n = Math.min(100_000, events - done);
     const chunk = gen.generate(n);
     for (const k of EVENT_KINDS) {
@@ -205,7 +221,9 @@ async function oneShot(dir: string, query: string): Promise<{ ms: number; rows: 
   try {
     await engine.run(`SET TimeZone = 'UTC'`);
     for (const k of EVENT_KINDS) {
-      const columns = `{${parseSchemaText(SCHEMAS[k]).map((c) => `${c.name}: '${c.type}'`).join(', ')}}`;
+      const columns = `{${parseSchemaText(SCHEMAS[k])
+        .map((c) => `${c.name}: '${c.type}'`)
+        .join(', ')}}`;
       await engine.run(`CREATE VIEW ${k} AS SELECT * FROM read_ndjson(${literal(join(dir, `${k}.ndjson`))}, columns = ${columns})`);
     }
     const file = join(dir, `oneshot-${query}.parquet`);
@@ -231,7 +249,22 @@ const WARM_UP_MS = 2000;
 async function latency(dir: string, rate: number, seconds: number, triggerMs: number): Promise<Record<string, unknown>> {
   const data = join(dir, `lat-${triggerMs}`);
   mkdirSync(data, { recursive: true });
-  const gen = spawn(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'gen', 'nexmark', '--events', String(rate * seconds), '--rate', String(rate), '--realtime', '--to', join(data, 'data/nexmark')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const gen = spawn(
+    process.execPath,
+    [
+      join(REPO, 'dist/src/cli/main.js'),
+      'gen',
+      'nexmark',
+      '--events',
+      String(rate * seconds),
+      '--rate',
+      String(rate),
+      '--realtime',
+      '--to',
+      join(data, 'data/nexmark'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const genDone = new Promise<number>((r) => gen.on('exit', (code) => r(code ?? 1)));
   await new Promise((r) => setTimeout(r, 300)); // the logs exist
   // q0 with one more column, each record's log timestamp: the generator stamps a chunk just before it frames and
@@ -254,14 +287,39 @@ async function latency(dir: string, rate: number, seconds: number, triggerMs: nu
        SELECT end_ms - t AS ms, end_ms - e AS from_event_ms, t FROM o JOIN b USING (batch_id) ORDER BY ms`,
     );
     const ms = rows.map((r) => Number(r['ms']));
-    const fromEvent = (from: number) => rows.filter((r) => Number(r['t']) >= from).map((r) => Number(r['from_event_ms'])).sort((a, b) => a - b);
+    const fromEvent = (from: number) =>
+      rows
+        .filter((r) => Number(r['t']) >= from)
+        .map((r) => Number(r['from_event_ms']))
+        .sort((a, b) => a - b);
     // The job child starts after the generator (it opens the logs the generator creates): its first batch holds the
     // records appended while the process, DuckDB and the JIT started. Both figures are reported: all records, and
     // records appended after the first WARM_UP_MS (as Nexmark/Yahoo-style harnesses discard a warm-up).
     const firstAppend = rows.reduce((m, r) => Math.min(m, Number(r['t'])), Infinity);
     const steady = rows.filter((r) => Number(r['t']) >= firstAppend + WARM_UP_MS).map((r) => Number(r['ms']));
     const lags = res.perBatch.map((b) => b.rows);
-    return { triggerMs, rate, seconds, records: ms.length, p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99), maxMs: ms.at(-1), afterWarmUp: { warmUpMs: WARM_UP_MS, records: steady.length, p50Ms: percentile(steady, 0.5), p99Ms: percentile(steady, 0.99), maxMs: steady.at(-1), fromEventTime: { p50Ms: percentile(fromEvent(firstAppend + WARM_UP_MS), 0.5), p99Ms: percentile(fromEvent(firstAppend + WARM_UP_MS), 0.99) } }, batches: res.batches, rowsPerBatchFirstHalf: lags.slice(0, lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length >> 1), rowsPerBatchSecondHalf: lags.slice(lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length - (lags.length >> 1)), cpuMs: res.cpuMs, maxRssMB: res.maxRssMB };
+    return {
+      triggerMs,
+      rate,
+      seconds,
+      records: ms.length,
+      p50Ms: percentile(ms, 0.5),
+      p99Ms: percentile(ms, 0.99),
+      maxMs: ms.at(-1),
+      afterWarmUp: {
+        warmUpMs: WARM_UP_MS,
+        records: steady.length,
+        p50Ms: percentile(steady, 0.5),
+        p99Ms: percentile(steady, 0.99),
+        maxMs: steady.at(-1),
+        fromEventTime: { p50Ms: percentile(fromEvent(firstAppend + WARM_UP_MS), 0.5), p99Ms: percentile(fromEvent(firstAppend + WARM_UP_MS), 0.99) },
+      },
+      batches: res.batches,
+      rowsPerBatchFirstHalf: lags.slice(0, lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length >> 1),
+      rowsPerBatchSecondHalf: lags.slice(lags.length >> 1).reduce((a, b) => a + b, 0) / Math.max(1, lags.length - (lags.length >> 1)),
+      cpuMs: res.cpuMs,
+      maxRssMB: res.maxRssMB,
+    };
   } finally {
     engine.close();
   }
@@ -279,7 +337,7 @@ async function kafkaRuns(dir: string, events: number, cap: number): Promise<Reco
     const gen = new NexmarkGenerator(nexmarkConfig({ seed: 3 }), partitions);
     let bids = 0;
     let bytes = 0;
-    for (let done = 0; done < events; ) {
+    for (let done = 0; done < events;) {
       const n = Math.min(20_000, events - done);
       const chunk = gen.generate(n);
       for (const [p, w] of chunk.bid.entries()) {
@@ -310,7 +368,12 @@ async function kafkaRuns(dir: string, events: number, cap: number): Promise<Reco
       megabytes: round(bytes / 1e6, 1),
       partitions,
       maxRecordsPerPartition: cap,
-      rawKafkajs: { ms: round(raw.totalMs), joinMs: round(raw.joinMs), recordsPerSecond: round((bids * 1000) / raw.totalMs), recordsPerSecondAfterJoin: round((bids * 1000) / raw.afterJoinMs) },
+      rawKafkajs: {
+        ms: round(raw.totalMs),
+        joinMs: round(raw.joinMs),
+        recordsPerSecond: round((bids * 1000) / raw.totalMs),
+        recordsPerSecondAfterJoin: round((bids * 1000) / raw.afterJoinMs),
+      },
       // the faster of two runs with read-ahead (the default), and each run with and without it
       q0: best(on),
       ...ratios(best(on)),
@@ -359,7 +422,14 @@ async function kafkaQ0(dir: string, bootstrap: string, cap: number, readAhead: b
   const phases: Record<string, number> = {};
   for (const p of progress) for (const [k, v] of Object.entries(p.durationMs)) phases[k] = round((phases[k] ?? 0) + v);
   const prefetchUsed = progress.filter((p) => p.sources.some((s) => s.prefetch === 'used')).length;
-  return { ms: round(jobMs), cpuMs: round(cpuMs(process.cpuUsage(c0))), batches: progress.length, recordsPerSecond: round((bids * 1000) / jobMs), prefetchUsed, phasesMs: phases };
+  return {
+    ms: round(jobMs),
+    cpuMs: round(cpuMs(process.cpuUsage(c0))),
+    batches: progress.length,
+    recordsPerSecond: round((bids * 1000) / jobMs),
+    prefetchUsed,
+    phasesMs: phases,
+  };
 }
 
 /** Peak RSS per query over a large backlog, with the CLI's default batch cap (cap 0 in the child). */
@@ -367,12 +437,27 @@ async function memoryRuns(dir: string, queries: readonly string[], events: numbe
   const data = join(dir, 'memory');
   const t0 = performance.now();
   const written = await writeNexmarkLogs(nexmarkConfig({ seed: 2 }), { dir: join(data, 'data/nexmark'), events, partitions: 4 });
-  const out: Record<string, unknown> = { events, bytes: written.bytes, generateMs: round(performance.now() - t0), secondsPerQuery: seconds, defaultCaps: batchCaps({}, false), queries: {} };
+  const out: Record<string, unknown> = {
+    events,
+    bytes: written.bytes,
+    generateMs: round(performance.now() - t0),
+    secondsPerQuery: seconds,
+    defaultCaps: batchCaps({}, false),
+    queries: {},
+  };
   for (const q of queries) {
     const run = runChild([q, data, '0', 'available-now', String(seconds * 1000)]);
     const backlog = QUERIES[q]!.reads.reduce((a, k) => a + written.records[k], 0);
     const rows = run.perBatch.map((b) => b.rows);
-    (out['queries'] as Record<string, unknown>)[q] = { maxRssMB: run.maxRssMB, batches: run.batches, recordsRead: run.inputRows, backlogRecords: backlog, backlogLeft: backlog - run.inputRows, maxRowsPerBatch: Math.max(0, ...rows), wallMs: run.wallMs };
+    (out['queries'] as Record<string, unknown>)[q] = {
+      maxRssMB: run.maxRssMB,
+      batches: run.batches,
+      recordsRead: run.inputRows,
+      backlogRecords: backlog,
+      backlogLeft: backlog - run.inputRows,
+      maxRowsPerBatch: Math.max(0, ...rows),
+      wallMs: run.wallMs,
+    };
     process.stderr.write(`memory ${q}: ${JSON.stringify((out['queries'] as Record<string, unknown>)[q])}\n`);
   }
   return out;
@@ -424,7 +509,12 @@ async function main(): Promise<void> {
         ratioToDecodeBaseline: round((q === 'q8' ? decodePersonAuction.ms : decodeBid.ms) / run.wallMs, 3),
         phasesMs: run.phasesMs,
         ...(QUERIES[q]!.windowed
-          ? { stateRowsMax: Math.max(...states), stateRowsMean: round(states.reduce((a, b) => a + b, 0) / Math.max(1, states.length)), stateBytesMax: Math.max(...run.perBatch.map((b) => b.stateBytes)), perBatch: run.perBatch.map(({ end: _end, ...b }) => b) }
+          ? {
+              stateRowsMax: Math.max(...states),
+              stateRowsMean: round(states.reduce((a, b) => a + b, 0) / Math.max(1, states.length)),
+              stateBytesMax: Math.max(...run.perBatch.map((b) => b.stateBytes)),
+              perBatch: run.perBatch.map(({ end: _end, ...b }) => b),
+            }
           : {}),
       };
       process.stderr.write(`${q}: ${JSON.stringify(results[q]).slice(0, 300)}\n`);
@@ -434,7 +524,9 @@ async function main(): Promise<void> {
       // 50 % and 80 % of q0's measured maximum (or --latency-rate), each with a 100 ms and a 1 s trigger.
       const max = (results['q0'] as { eventsPerSecond: number } | undefined)?.eventsPerSecond;
       const rates = arg('latency-rate') ? [Number(arg('latency-rate'))] : max ? [0.5, 0.8].map((f) => Math.round(f * max)) : [20_000];
-      for (const rate of rates) for (const t of [100, 1000]) lat.push({ ofMaximum: max ? round(rate / max, 2) : null, ...(await latency(dir, rate, Number(arg('latency-seconds') ?? 15), t)) });
+      for (const rate of rates)
+        for (const t of [100, 1000])
+          lat.push({ ofMaximum: max ? round(rate / max, 2) : null, ...(await latency(dir, rate, Number(arg('latency-seconds') ?? 15), t)) });
     }
     const kafka = arg('kafka-events') ? await kafkaRuns(dir, Number(arg('kafka-events')), Number(arg('kafka-cap') ?? 5000)) : undefined;
     const memory = arg('memory-events') ? await memoryRuns(dir, queries, Number(arg('memory-events')), Number(arg('memory-seconds') ?? 60)) : undefined;

@@ -21,5 +21,10 @@ export default function job(ssc: StreamingContext): void {
     .filter(sql`is_error`)
     .count()
     .map(sql`'errors' AS metric, count`)
-    .saveToKafka({ brokers, topic: process.env['KAFKA_METRICS_TOPIC'] ?? 'pageview-metrics', format: 'json', idempotent: process.env['KAFKA_IDEMPOTENT'] ?? 'true' });
+    .saveToKafka({
+      brokers,
+      topic: process.env['KAFKA_METRICS_TOPIC'] ?? 'pageview-metrics',
+      format: 'json',
+      idempotent: process.env['KAFKA_IDEMPOTENT'] ?? 'true',
+    });
 }

@@ -20,7 +20,10 @@ export default function job(ssc: StreamingContext): void {
     return undefined; // nothing emitted until the session ends
   })
     .timeout(seconds(30))
-    .types({ output: 'STRUCT(user_id BIGINT, pages INTEGER, first VARCHAR, last VARCHAR, ended BOOLEAN)', state: 'STRUCT(pages INTEGER, first VARCHAR, last VARCHAR)' });
+    .types({
+      output: 'STRUCT(user_id BIGINT, pages INTEGER, first VARCHAR, last VARCHAR, ended BOOLEAN)',
+      state: 'STRUCT(pages INTEGER, first VARCHAR, last VARCHAR)',
+    });
 
   const sessions = views.map(sql`user_id, {'ts': ts::VARCHAR} AS view`).mapWithState('user_id', spec);
   const ended = sessions.map(sql`value.user_id AS user_id, value.pages AS pages, value.first AS first_view, value.last AS last_view`);

@@ -73,10 +73,16 @@ function copy(sqlType: string, typeId: duckdb.Type, width: 1 | 2 | 4 | 8): Colum
 function intMapping(t: arrow.Int): ColumnMapping {
   const width = (t.bitWidth / 8) as 1 | 2 | 4 | 8;
   const signed: Record<number, [string, duckdb.Type]> = {
-    1: ['TINYINT', duckdb.Type.TINYINT], 2: ['SMALLINT', duckdb.Type.SMALLINT], 4: ['INTEGER', duckdb.Type.INTEGER], 8: ['BIGINT', duckdb.Type.BIGINT],
+    1: ['TINYINT', duckdb.Type.TINYINT],
+    2: ['SMALLINT', duckdb.Type.SMALLINT],
+    4: ['INTEGER', duckdb.Type.INTEGER],
+    8: ['BIGINT', duckdb.Type.BIGINT],
   };
   const unsigned: Record<number, [string, duckdb.Type]> = {
-    1: ['UTINYINT', duckdb.Type.UTINYINT], 2: ['USMALLINT', duckdb.Type.USMALLINT], 4: ['UINTEGER', duckdb.Type.UINTEGER], 8: ['UBIGINT', duckdb.Type.UBIGINT],
+    1: ['UTINYINT', duckdb.Type.UTINYINT],
+    2: ['USMALLINT', duckdb.Type.USMALLINT],
+    4: ['UINTEGER', duckdb.Type.UINTEGER],
+    8: ['UBIGINT', duckdb.Type.UBIGINT],
   };
   const [sqlType, typeId] = (t.isSigned ? signed : unsigned)[width]!;
   return copy(sqlType, typeId, width);

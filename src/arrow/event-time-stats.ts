@@ -63,7 +63,7 @@ export function eventTimeStatsFromArrow(table: arrow.Table, column: string, wate
     const valid = times.nullCount > 0 ? times.nullBitmap : undefined;
     const rows = batch.numRows;
     // Rows come in runs of one partition: each run's maximum and late count are taken in a loop of their own.
-    for (let i = 0; i < rows; ) {
+    for (let i = 0; i < rows;) {
       const end = runEnd(partitionValues, topicOffsets, topicBytes, i, rows);
       const key = `${utf8.decode(topicBytes.subarray(topicOffsets[i]!, topicOffsets[i + 1]!))}:${partitionValues[i]!}`;
       const run = valid ? runStatsWithNulls(values, valid, times.offset, i, end, limit, tooBig, tooSmall) : runStats(values, i, end, limit, tooBig, tooSmall);
@@ -155,7 +155,16 @@ function runStats(words: Int32Array, from: number, end: number, threshold: Thres
 }
 
 /** `runStats` for a column with nulls: a null is neither a maximum nor late. */
-function runStatsWithNulls(words: Int32Array, valid: Uint8Array, offset: number, from: number, end: number, threshold: Threshold, tooBig: boolean, tooSmall: boolean): RunStats {
+function runStatsWithNulls(
+  words: Int32Array,
+  valid: Uint8Array,
+  offset: number,
+  from: number,
+  end: number,
+  threshold: Threshold,
+  tooBig: boolean,
+  tooSmall: boolean,
+): RunStats {
   let found = false;
   let hi = 0;
   let lo = 0;

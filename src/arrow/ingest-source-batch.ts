@@ -10,7 +10,13 @@ import type { ReadyTables } from './ready-tables.js';
  * replacing it, or appending to it when `ready` says it was re-created empty with the same columns since the last
  * batch (the CREATE then costs nothing on the batch's own path).
  */
-export async function ingestSourceBatch(conn: DuckDBConnection, name: string, batch: SourceBatch, ready?: ReadyTables, load: arrow.Table = batch.table): Promise<void> {
+export async function ingestSourceBatch(
+  conn: DuckDBConnection,
+  name: string,
+  batch: SourceBatch,
+  ready?: ReadyTables,
+  load: arrow.Table = batch.table,
+): Promise<void> {
   const table = ident(name);
   const create = createTableSql(table, load.schema, { temporary: true, replace: true });
   if (!ready?.take(table, create)) await conn.run(create);

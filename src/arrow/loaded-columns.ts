@@ -1,7 +1,6 @@
 import type * as arrow from 'apache-arrow';
 import { METADATA_NAMES } from '../source/metadata-columns.js';
 
-
 /**
  * `table` without the metadata columns that are not in `keep` (lower-case names): the columns loaded into DuckDB
  * for a job whose queries do not name them. The appender's work grows with the column count, and a stateless job

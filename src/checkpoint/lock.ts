@@ -40,7 +40,10 @@ export class CheckpointLock {
         );
       }
       if (owner && owner.host !== hostname()) {
-        throw userError(`checkpoint is locked by host ${owner.host} (pid ${owner.pid}): ${path}`, 'stop the driver there, or delete the lock file if that host is gone');
+        throw userError(
+          `checkpoint is locked by host ${owner.host} (pid ${owner.pid}): ${path}`,
+          'stop the driver there, or delete the lock file if that host is gone',
+        );
       }
       // Stale: its process is gone. Remove and try again; a racing driver loses at openSync('wx').
       try {

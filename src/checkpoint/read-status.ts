@@ -22,13 +22,20 @@ export interface CheckpointStatus {
 export function readCheckpointStatus(dirArg: string, recentCount = 10): CheckpointStatus {
   const dir = resolve(dirArg);
   const metaPath = join(dir, 'metadata.json');
-  if (!existsSync(metaPath)) throw userError(`${dir} is not a duckstream checkpoint (no metadata.json)`, 'give the --checkpoint directory of a job that has run, e.g. .duckstream/<job name>');
+  if (!existsSync(metaPath))
+    throw userError(
+      `${dir} is not a duckstream checkpoint (no metadata.json)`,
+      'give the --checkpoint directory of a job that has run, e.g. .duckstream/<job name>',
+    );
   const metadata = readVersioned<CheckpointMetadata>(metaPath);
   const offsets = new MetadataLog<OffsetLogEntry>(join(dir, 'offsets'));
   const commits = new MetadataLog<CommitLogEntry>(join(dir, 'commits'));
   const latestOffsets = offsets.getLatest();
   const latestCommit = commits.getLatest();
-  const pending = latestOffsets && (!latestCommit || latestCommit.batchId < latestOffsets.batchId) ? { batchId: latestOffsets.batchId, batchTime: latestOffsets.value.batchTime } : undefined;
+  const pending =
+    latestOffsets && (!latestCommit || latestCommit.batchId < latestOffsets.batchId)
+      ? { batchId: latestOffsets.batchId, batchTime: latestOffsets.value.batchTime }
+      : undefined;
   const positions: Record<string, OffsetRange[]> = {};
   for (const [name, ranges] of Object.entries(latestOffsets?.value.sources ?? {})) positions[name] = ranges.map(rangeFromJson);
   const progress = readProgress(dir);

@@ -18,15 +18,26 @@ export function decodeVersioned<T>(file: string, text: string): T {
   const lines = text.split('\n');
   const [version, json, sum] = lines;
   if (version !== FORMAT_VERSION) {
-    throw new CorruptFileError(file, `unknown format version '${(version ?? '').slice(0, 20)}' (expected ${FORMAT_VERSION})`,
-      'this checkpoint was written by another duckstream version or is damaged; restore it from a backup or start with a new --checkpoint');
+    throw new CorruptFileError(
+      file,
+      `unknown format version '${(version ?? '').slice(0, 20)}' (expected ${FORMAT_VERSION})`,
+      'this checkpoint was written by another duckstream version or is damaged; restore it from a backup or start with a new --checkpoint',
+    );
   }
   if (json === undefined || sum === undefined || !sum.startsWith('crc32c:')) {
-    throw new CorruptFileError(file, 'truncated file (no checksum line)', 'restore the file from a backup, or delete it only if you know the batch it describes must be re-planned');
+    throw new CorruptFileError(
+      file,
+      'truncated file (no checksum line)',
+      'restore the file from a backup, or delete it only if you know the batch it describes must be re-planned',
+    );
   }
   const expected = checksum(json).toString(16).padStart(8, '0');
   if (sum.slice('crc32c:'.length) !== expected) {
-    throw new CorruptFileError(file, `checksum mismatch (file says ${sum.slice(7)}, content has ${expected})`, 'the file was altered or damaged; restore it from a backup');
+    throw new CorruptFileError(
+      file,
+      `checksum mismatch (file says ${sum.slice(7)}, content has ${expected})`,
+      'the file was altered or damaged; restore it from a backup',
+    );
   }
   try {
     return JSON.parse(json) as T;

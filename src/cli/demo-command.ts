@@ -29,7 +29,9 @@ export function registerDemoCommand(program: Command): void {
         perPartition[p] = records.length;
       }
       await log.close();
-      process.stderr.write(`duckstream demo: wrote ${perPartition.reduce((a, b) => a + b)} records to ${LOG_DIR} (partitions: ${perPartition.join(', ')}), ${BAD_LINES.length} of them malformed on purpose\n`);
+      process.stderr.write(
+        `duckstream demo: wrote ${perPartition.reduce((a, b) => a + b)} records to ${LOG_DIR} (partitions: ${perPartition.join(', ')}), ${BAD_LINES.length} of them malformed on purpose\n`,
+      );
       process.stderr.write(`duckstream demo: running ${JOB} --trigger available-now --max-records-per-partition 500\n\n`);
       await runJob({
         jobFile: JOB,

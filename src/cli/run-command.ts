@@ -27,7 +27,10 @@ export function registerRunCommand(program: Command): void {
     .option('--checkpoint <dir>', 'checkpoint directory (default .duckstream/<job name>)')
     .option('--trigger <when>', "interval between batches (e.g. 1s, 500ms), 'once' or 'available-now'", '1s')
     .option('--max-records-per-partition <n>', 'cap on records per partition per batch')
-    .option('--max-records-per-batch <n>', `cap on records per batch, shared across partitions ('none': no cap; default ${DEFAULT_MAX_RECORDS_PER_BATCH} unless --trigger once or --max-records-per-partition is given)`)
+    .option(
+      '--max-records-per-batch <n>',
+      `cap on records per batch, shared across partitions ('none': no cap; default ${DEFAULT_MAX_RECORDS_PER_BATCH} unless --trigger once or --max-records-per-partition is given)`,
+    )
     .option('--drain', 'with --trigger available-now: at the end, move the watermark past everything so every open window is emitted')
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')

@@ -24,15 +24,19 @@ export function registerStateCommand(program: Command): void {
       const engine = await Engine.open(snapshot, { access_mode: 'READ_ONLY' });
       try {
         const sql =
-          flags.sql ??
-          `SELECT table_name AS "table", estimated_size AS rows FROM duckdb_tables() WHERE database_name = current_database() ORDER BY table_name`;
+          flags.sql ?? `SELECT table_name AS "table", estimated_size AS rows FROM duckdb_tables() WHERE database_name = current_database() ORDER BY table_name`;
         const rows = await engine.allJson(sql);
         if (flags.json) {
           process.stdout.write(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
           return;
         }
         const header = rows[0] ? Object.keys(rows[0]) : [];
-        process.stdout.write(`${formatTable(header, rows.map((r) => header.map((h) => (r[h] === null ? 'NULL' : typeof r[h] === 'object' ? JSON.stringify(r[h]) : String(r[h])))))}\n`);
+        process.stdout.write(
+          `${formatTable(
+            header,
+            rows.map((r) => header.map((h) => (r[h] === null ? 'NULL' : typeof r[h] === 'object' ? JSON.stringify(r[h]) : String(r[h])))),
+          )}\n`,
+        );
       } finally {
         engine.close();
       }

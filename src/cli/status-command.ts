@@ -20,27 +20,64 @@ export function registerStatusCommand(program: Command): void {
           // A pending batch has not committed its ranges: what is committed is where it starts.
           const committed = status.pending ? r.from : r.until;
           const end = ends?.[r.partition];
-          partitions.push({ source, partition: r.partition, committed: committed.toString(), end: end?.toString() ?? null, lag: end === undefined ? null : (end - committed).toString() });
+          partitions.push({
+            source,
+            partition: r.partition,
+            committed: committed.toString(),
+            end: end?.toString() ?? null,
+            lag: end === undefined ? null : (end - committed).toString(),
+          });
         }
       }
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ checkpoint: status.dir, job: status.metadata.jobName, jobId: status.metadata.jobId, lastCommitted: status.lastCommitted ?? null, pending: status.pending ?? null, partitions, state: status.recent.at(-1)?.['stateOperators'] ?? [], recent: status.recent, tornProgressTail: status.tornProgressTail })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ checkpoint: status.dir, job: status.metadata.jobName, jobId: status.metadata.jobId, lastCommitted: status.lastCommitted ?? null, pending: status.pending ?? null, partitions, state: status.recent.at(-1)?.['stateOperators'] ?? [], recent: status.recent, tornProgressTail: status.tornProgressTail })}\n`,
+        );
         return;
       }
       const out: string[] = [];
       out.push(`checkpoint ${status.dir} (job '${status.metadata.jobName}', created ${status.metadata.created})`);
-      out.push(status.lastCommitted ? `last committed batch: ${status.lastCommitted.batchId} at ${status.lastCommitted.committedAt}` : 'no batch committed yet');
-      out.push(status.pending ? `pending recovery: batch ${status.pending.batchId} was planned but not committed; the next run re-runs it with the same offsets` : 'pending recovery: none');
-      out.push('', formatTable(['source', 'partition', 'committed offset', 'end offset', 'lag'], partitions.map((p) => [p.source, String(p.partition), p.committed, p.end ?? '?', p.lag ?? '?'])));
+      out.push(
+        status.lastCommitted ? `last committed batch: ${status.lastCommitted.batchId} at ${status.lastCommitted.committedAt}` : 'no batch committed yet',
+      );
+      out.push(
+        status.pending
+          ? `pending recovery: batch ${status.pending.batchId} was planned but not committed; the next run re-runs it with the same offsets`
+          : 'pending recovery: none',
+      );
+      out.push(
+        '',
+        formatTable(
+          ['source', 'partition', 'committed offset', 'end offset', 'lag'],
+          partitions.map((p) => [p.source, String(p.partition), p.committed, p.end ?? '?', p.lag ?? '?']),
+        ),
+      );
       if (status.recent.length > 0) {
         out.push('', 'recent batches:');
-        out.push(formatTable(['batch', 'time', 'input rows', 'rows/s', 'duration ms', 'dead letters'], status.recent.map((r) => [String(r['batchId']), String(r['timestamp']), String(r['numInputRows']), String(r['processedRowsPerSecond']), String((r['durationMs'] as Record<string, unknown> | undefined)?.['triggerExecution'] ?? ''), String(r['numDeadLetterRows'] ?? 0)])));
+        out.push(
+          formatTable(
+            ['batch', 'time', 'input rows', 'rows/s', 'duration ms', 'dead letters'],
+            status.recent.map((r) => [
+              String(r['batchId']),
+              String(r['timestamp']),
+              String(r['numInputRows']),
+              String(r['processedRowsPerSecond']),
+              String((r['durationMs'] as Record<string, unknown> | undefined)?.['triggerExecution'] ?? ''),
+              String(r['numDeadLetterRows'] ?? 0),
+            ]),
+          ),
+        );
       }
       const last = status.recent.at(-1);
       const operators = (last?.['stateOperators'] as { sink: string; operator: string; rows: number; bytes?: number }[] | undefined) ?? [];
       if (operators.length > 0) {
         out.push('', `state (batch ${String(last?.['batchId'])}, ${String(last?.['stateBytes'])} bytes, watermark ${String(last?.['watermark'])}):`);
-        out.push(formatTable(['sink', 'operator', 'rows', 'bytes (est.)'], operators.map((o) => [o.sink, o.operator, String(o.rows), String(o.bytes ?? '?')])));
+        out.push(
+          formatTable(
+            ['sink', 'operator', 'rows', 'bytes (est.)'],
+            operators.map((o) => [o.sink, o.operator, String(o.rows), String(o.bytes ?? '?')]),
+          ),
+        );
       }
       if (status.tornProgressTail) out.push('note: the last line of progress.ndjson is torn (a crash mid-write); it was passed over');
       process.stdout.write(`${out.join('\n')}\n`);

@@ -30,7 +30,8 @@ export function parseConnectorOptions<S extends z.ZodType>(
     const key = String(issue.path[0] ?? '');
     if (issue.code === 'unrecognized_keys') {
       const suggestions = issue.keys.map((k) => [k, closestMatch(k, accepted)] as const).filter(([, s]) => s !== undefined);
-      const hint = suggestions.length > 0 ? ` — did you mean ${suggestions.map(([k, s]) => (issue.keys.length > 1 ? `'${s}' for '${k}'` : `'${s}'`)).join(', ')}?` : '';
+      const hint =
+        suggestions.length > 0 ? ` — did you mean ${suggestions.map(([k, s]) => (issue.keys.length > 1 ? `'${s}' for '${k}'` : `'${s}'`)).join(', ')}?` : '';
       return `does not take ${issue.keys.map((k) => `'${k}'`).join(', ')} (it takes ${accepted.join(', ')})${hint}`;
     }
     const value = given[key];

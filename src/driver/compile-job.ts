@@ -96,12 +96,18 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     if (modeOption !== undefined && !['append', 'update', 'complete'].includes(modeOption)) {
       throw userError(`sink '${s.name}': output_mode '${modeOption}' is not an output mode`, "use 'append', 'update' or 'complete'");
     }
-    const key = keyOption?.split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+    const key = keyOption
+      ?.split(',')
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0);
     const plan = await planSink(engine, { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key }, analysis, times);
     const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout, kafkaLog: options.kafkaLog });
     const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
     if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
-      throw userError(`sink '${s.name}': partition_by does not apply to output_mode 'complete' (the whole result is one file, replaced each batch)`, 'remove partition_by, or use output_mode append/update');
+      throw userError(
+        `sink '${s.name}': partition_by does not apply to output_mode 'complete' (the whole result is one file, replaced each batch)`,
+        'remove partition_by, or use output_mode append/update',
+      );
     }
     if (plan.kind === 'stateful' && plan.operator.streams.length > 1) requireDeclaredSchemas(s.name, plan.operator.streams, def);
     sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
@@ -160,7 +166,12 @@ function lateRowSinks(def: JobDef, options: CompileOptions): Map<string, Sink> {
 
 function sourceTimes(def: JobDef): SourceTimeInfo[] {
   const specs = watermarkSpecs(def);
-  return def.sources.map((s) => ({ name: s.name, eventTimeSql: s.options['event_time'], delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0, schema: s.options['schema'] }));
+  return def.sources.map((s) => ({
+    name: s.name,
+    eventTimeSql: s.options['event_time'],
+    delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0,
+    schema: s.options['schema'],
+  }));
 }
 
 function watermarkSpecs(def: JobDef): WatermarkSpec[] {
@@ -220,7 +231,9 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<Compi
   const createEmpty = async (source: Source, schema: ValueSchema) => {
     const keep = metadataColumns.get(source.name);
     const empty = new arrow.Table(batchSchema(schema));
-    await engine.exclusive((c) => createTableFromArrow(c, ident(source.name), keep ? withoutUnreadMetadata(empty, keep) : empty, { temporary: true, replace: true }));
+    await engine.exclusive((c) =>
+      createTableFromArrow(c, ident(source.name), keep ? withoutUnreadMetadata(empty, keep) : empty, { temporary: true, replace: true }),
+    );
   };
   for (const source of job.sources) {
     if (source.schema) await createEmpty(source, source.readSchema ?? source.schema);
@@ -236,14 +249,20 @@ export async function bindCheck(job: CompiledJob, engine: Engine): Promise<Compi
       if ((source.readSchema && source.readSchema.length < source.schema.length) || metadataColumns.has(source.name)) {
         metadataColumns.delete(source.name);
         await createEmpty(source, source.schema);
-        const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(() => true, () => false);
+        const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(
+          () => true,
+          () => false,
+        );
         if (binds) {
           process.emitWarning(`source '${source.name}': sink '${s.def.name}' reads a column the column analysis left out; decoding all its columns`);
           source.keepColumns?.(undefined);
           continue;
         }
       }
-      throw userError(`${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`, 'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '));
+      throw userError(
+        `${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`,
+        'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '),
+      );
     }
   }
   return metadataColumns.size === job.metadataColumns.size ? job : { ...job, metadataColumns };
@@ -277,5 +296,7 @@ async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {
 function deadLetterDirs(def: JobDef, checkpointDir: string): Map<string, string> {
   const fileSink = def.sinks.find((s) => s.options['path'] && s.options['connector'] !== 'duckdb') ?? def.sinks.find((s) => s.options['path']);
   const base = fileSink ? dirname(resolve(fileSink.options['path']!)) : join(checkpointDir, 'dead_letter');
-  return new Map(def.sources.map((s) => [s.name, s.options['dead_letter_path'] ? resolve(s.options['dead_letter_path']) : join(base, `${s.name}.dead_letter`)]));
+  return new Map(
+    def.sources.map((s) => [s.name, s.options['dead_letter_path'] ? resolve(s.options['dead_letter_path']) : join(base, `${s.name}.dead_letter`)]),
+  );
 }

@@ -199,13 +199,27 @@ export class Driver {
     const pending = this.checkpoint.pendingBatch();
     if (pending) {
       this.options.note?.(`recovering batch ${pending.batchId}: re-running it with the ranges in its offset log`);
-      return { id: pending.batchId, entry: pending.entry, ranges: rangesOf(pending.entry), latest: undefined, recovered: true, offsetLogDurable: Promise.resolve() };
+      return {
+        id: pending.batchId,
+        entry: pending.entry,
+        ranges: rangesOf(pending.entry),
+        latest: undefined,
+        recovered: true,
+        offsetLogDurable: Promise.resolve(),
+      };
     }
     const latest = await timer.time('plan', () => this.snapshotLatest());
     const planned = await timer.time('plan', () => this.plan(latest, runOptions, now));
     if (!planned) return undefined;
     const id = (this.checkpoint.offsets.getLatest()?.batchId ?? -1) + 1;
-    const entry: OffsetLogEntry = { batchId: id, batchTime: runOptions.batchTime ?? now, watermarkMs: this.lastWatermark().watermarkMs, jobHash: this.job.def.jobHash, sources: planned.sources, ...(planned.drain ? { drain: true } : {}) };
+    const entry: OffsetLogEntry = {
+      batchId: id,
+      batchTime: runOptions.batchTime ?? now,
+      watermarkMs: this.lastWatermark().watermarkMs,
+      jobHash: this.job.def.jobHash,
+      sources: planned.sources,
+      ...(planned.drain ? { drain: true } : {}),
+    };
     // The entry's content is fsynced before any read; the directory fsync that makes its rename durable overlaps the
     // read, and is awaited before the batch's first write (state, late rows, sinks).
     const { durable } = timer.time('walCommit', () => this.checkpoint.offsets.addDeferringDirSync(id, entry));
@@ -303,7 +317,11 @@ export class Driver {
    */
   private async commit(batch: RunningBatch, watermark: WatermarkState, outputs: Promise<Outputs>, timer: PhaseTimer): Promise<void> {
     const value = { batchId: batch.id, nextWatermarkMs: watermark.watermarkMs, committedAt: new Date(this.clock.now()).toISOString(), watermark };
-    const committed = this.checkpoint.commits.addAfter(batch.id, value, outputs.then(() => undefined));
+    const committed = this.checkpoint.commits.addAfter(
+      batch.id,
+      value,
+      outputs.then(() => undefined),
+    );
     await timer.timeAfter('commit', outputs, committed);
   }
 
@@ -314,7 +332,9 @@ export class Driver {
   private async afterCommit(batch: RunningBatch): Promise<ProgressInput['state']> {
     for (const source of this.job.sources) {
       // The checkpoint is the truth, so a failure here never fails the batch.
-      await source.commit?.(batch.ranges.get(source.name) ?? []).catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
+      await source
+        .commit?.(batch.ranges.get(source.name) ?? [])
+        .catch((err: unknown) => this.options.note?.(`source '${source.name}': offset commit failed (advisory): ${errorMessage(err)}`));
     }
     this.checkpoint.purge(this.options.retainBatches ?? 100, this.options.purgeEvery ?? 10);
     await this.state?.purgeOutputs(this.job.operators, batch.id);
@@ -325,7 +345,15 @@ export class Driver {
   }
 
   /** The batch's line of progress.ndjson; then the source tables are emptied while the next batch is planned and read. */
-  private reportProgress(r: { batch: RunningBatch; startedAt: number; loaded: LoadedBatch; outputs: Outputs; transformed: Transformed; state: ProgressInput['state']; timer: PhaseTimer }): BatchProgress {
+  private reportProgress(r: {
+    batch: RunningBatch;
+    startedAt: number;
+    loaded: LoadedBatch;
+    outputs: Outputs;
+    transformed: Transformed;
+    state: ProgressInput['state'];
+    timer: PhaseTimer;
+  }): BatchProgress {
     const progress = buildProgress({
       job: this.job,
       checkpoint: this.checkpoint,
@@ -370,7 +398,11 @@ export class Driver {
     return this.checkpoint.commits.getLatest()?.value.watermark ?? INITIAL_WATERMARK;
   }
 
-  private async plan(latest: Map<string, Map<PartitionKey, bigint>>, runOptions: RunOnceOptions, now: number): Promise<{ sources: Record<string, OffsetRangeJson[]>; drain: boolean } | undefined> {
+  private async plan(
+    latest: Map<string, Map<PartitionKey, bigint>>,
+    runOptions: RunOnceOptions,
+    now: number,
+  ): Promise<{ sources: Record<string, OffsetRangeJson[]>; drain: boolean } | undefined> {
     const last = this.checkpoint.offsets.getLatest()?.value;
     const planned: Record<string, OffsetRange[]> = {};
     let hasData = false;
@@ -434,7 +466,14 @@ export class Driver {
         const lateSink = this.job.lateRowSinks.get(name);
         if (lateSink && late > 0) {
           await this.engine.run(`CREATE OR REPLACE TEMP TABLE __ds_late AS SELECT * FROM ${ident(name)} WHERE NOT (${onTime})`);
-          await lateSink.addBatch({ batchId: batch.id, batchTime: batch.entry.batchTime, engine: this.engine, relation: '__ds_late', numRows: late, fsync: this.checkpoint.fsync });
+          await lateSink.addBatch({
+            batchId: batch.id,
+            batchTime: batch.entry.batchTime,
+            engine: this.engine,
+            relation: '__ds_late',
+            numRows: late,
+            fsync: this.checkpoint.fsync,
+          });
         }
       }
       // A view, not a copy: operators read the on-time rows once or twice, and copying every column of the batch
@@ -451,7 +490,11 @@ export class Driver {
    * now or in the run that committed it (an operator runs once all its streams have a schema; until then it has no
    * output table).
    */
-  private async foldIntoState(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>, batchMax: ReadonlyMap<string, ReadonlyMap<string, number>>): Promise<{ watermark: WatermarkState; withOutput: ReadonlySet<StatefulOperator> }> {
+  private async foldIntoState(
+    batch: RunningBatch,
+    read: ReadonlyMap<string, SourceBatch>,
+    batchMax: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  ): Promise<{ watermark: WatermarkState; withOutput: ReadonlySet<StatefulOperator> }> {
     const previous = this.checkpoint.commits.get(batch.id - 1)?.watermark ?? INITIAL_WATERMARK;
     const { entry } = batch;
     const withOutput = new Set(this.job.operators.filter((op) => op.streams.every((s) => read.has(s))));
@@ -461,7 +504,12 @@ export class Driver {
     this.checkStateMeta(meta, batch.id);
     const watermark = advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain);
     const wN = entry.watermarkMs;
-    const hi = watermark.watermarkMs === null ? `'-infinity'::TIMESTAMP` : watermark.watermarkMs >= END_OF_TIME_MS ? `'infinity'::TIMESTAMP` : timestampSql(watermark.watermarkMs);
+    const hi =
+      watermark.watermarkMs === null
+        ? `'-infinity'::TIMESTAMP`
+        : watermark.watermarkMs >= END_OF_TIME_MS
+          ? `'infinity'::TIMESTAMP`
+          : timestampSql(watermark.watermarkMs);
     await this.engine.run(`CREATE OR REPLACE TEMP TABLE ${BOUNDS} AS SELECT ${wN === null ? `'-infinity'::TIMESTAMP` : timestampSql(wN)} AS lo, ${hi} AS hi`);
     await this.state.commitBatch(batch.id, { watermark }, async (exec) => {
       for (const op of withOutput) await op.process(exec, batch.id);
@@ -494,7 +542,12 @@ export class Driver {
     return this.eventTimeColumns.get(name);
   }
 
-  private async writeSinks(batch: RunningBatch, read: ReadonlyMap<string, SourceBatch>, withOutput: ReadonlySet<StatefulOperator>, timer: PhaseTimer): Promise<Record<string, number>> {
+  private async writeSinks(
+    batch: RunningBatch,
+    read: ReadonlyMap<string, SourceBatch>,
+    withOutput: ReadonlySet<StatefulOperator>,
+    timer: PhaseTimer,
+  ): Promise<Record<string, number>> {
     const sinkRows: Record<string, number> = {};
     const common = { batchId: batch.id, batchTime: batch.entry.batchTime, engine: this.engine, fsync: this.checkpoint.fsync };
     for (const s of this.job.sinks) {
@@ -520,7 +573,12 @@ export class Driver {
    * no input yet (its source, or its operator, has no output for the batch). The count is the one CREATE TABLE AS
    * reports (no second count(*) query per batch).
    */
-  private async sinkRelation(s: CompiledSink, batchId: number, read: ReadonlyMap<string, SourceBatch>, withOutput: ReadonlySet<StatefulOperator>): Promise<{ relation: string; numRows: number } | undefined> {
+  private async sinkRelation(
+    s: CompiledSink,
+    batchId: number,
+    read: ReadonlyMap<string, SourceBatch>,
+    withOutput: ReadonlySet<StatefulOperator>,
+  ): Promise<{ relation: string; numRows: number } | undefined> {
     const plan = s.plan;
     if (plan.kind === 'stateless' ? !read.has(plan.source) : !withOutput.has(plan.operator)) return undefined;
     const query = plan.kind === 'stateless' ? s.def.query : `SELECT * EXCLUDE (__ds_batch) FROM ${plan.operator.outputTable} WHERE __ds_batch = ${batchId}`;

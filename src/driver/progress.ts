@@ -97,12 +97,21 @@ export function buildProgress(p: ProgressInput): BatchProgress {
       description: s.name,
       startOffset: Object.fromEntries(ranges.map((r) => [label(r), r.from.toString()])),
       endOffset: Object.fromEntries(ranges.map((r) => [label(r), r.until.toString()])),
-      latestOffset: latest ? Object.fromEntries([...latest].map(([k, v]) => [ranges.every((x) => x.topic === parsePartitionKey(k).topic) ? String(parsePartitionKey(k).partition) : k, v.toString()])) : null,
+      latestOffset: latest
+        ? Object.fromEntries(
+            [...latest].map(([k, v]) => [
+              ranges.every((x) => x.topic === parsePartitionKey(k).topic) ? String(parsePartitionKey(k).partition) : k,
+              v.toString(),
+            ]),
+          )
+        : null,
       lag: lag === null ? null : lag.toString(),
       numInputRows: batch ? batch.numRecords : Number(ranges.reduce((a, r) => a + rangeSize(r), 0n)),
       numDeadLetterRows: batch?.deadLetters.length ?? 0,
       ...(batch?.prefetch ? { prefetch: batch.prefetch } : {}),
-      ...(batch?.lostRanges ? { lostRanges: batch.lostRanges.map((r) => ({ topic: r.topic, partition: r.partition, from: r.from.toString(), until: r.until.toString() })) } : {}),
+      ...(batch?.lostRanges
+        ? { lostRanges: batch.lostRanges.map((r) => ({ topic: r.topic, partition: r.partition, from: r.from.toString(), until: r.until.toString() })) }
+        : {}),
     };
   });
   const numInputRows = sources.reduce((a, s) => a + s.numInputRows, 0);

@@ -48,7 +48,10 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
   try {
     text = readFileSync(o.jobFile, 'utf8');
   } catch (err) {
-    throw userError(`cannot read job file ${o.jobFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give the path of a .sql job file, e.g. duckstream run jobs/pageview-errors.sql');
+    throw userError(
+      `cannot read job file ${o.jobFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'give the path of a .sql job file, e.g. duckstream run jobs/pageview-errors.sql',
+    );
   }
   const def = parseJob(text, o.jobFile);
   const checkpointDir = o.checkpoint ?? defaultCheckpointDir(def.name);
@@ -82,8 +85,15 @@ export async function runStartedQuery(query: StartedQuery, o: RunJobOptions): Pr
       if (o.signal?.aborted) resolve();
       o.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
-    if (o.drain && o.trigger.kind !== 'available-now') throw userError('--drain only goes with --trigger available-now', 'add --trigger available-now, or drop --drain');
-    const batches = await runTrigger(query.driver, o.trigger, { clock: o.clock ?? systemClock, stopRequested, isStopRequested: () => o.signal?.aborted ?? false, onBatch: o.onBatch, drain: o.drain });
+    if (o.drain && o.trigger.kind !== 'available-now')
+      throw userError('--drain only goes with --trigger available-now', 'add --trigger available-now, or drop --drain');
+    const batches = await runTrigger(query.driver, o.trigger, {
+      clock: o.clock ?? systemClock,
+      stopRequested,
+      isStopRequested: () => o.signal?.aborted ?? false,
+      onBatch: o.onBatch,
+      drain: o.drain,
+    });
     return { batches, checkpoint: query.checkpoint.dir };
   } finally {
     await query.close();

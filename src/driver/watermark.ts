@@ -55,7 +55,8 @@ export function advanceWatermark(
     sources[spec.source] = partitions;
     const active = Object.values(partitions).filter((p) => spec.idleTimeoutMs === undefined || batchTime - p.lastDataAtMs < spec.idleTimeoutMs);
     if (active.length > 0) perSource.push(Math.min(...active.map((p) => p.maxEventTimeMs)) - spec.delayMs);
-    else if (spec.idleTimeoutMs !== undefined) perSource.push(batchTime - spec.delayMs); // idle, or never had a row
+    else if (spec.idleTimeoutMs !== undefined)
+      perSource.push(batchTime - spec.delayMs); // idle, or never had a row
     else waiting = true; // a source that has not had a row yet holds the watermark back
   }
   let next: number | null = drain ? END_OF_TIME_MS : waiting ? null : Math.min(...perSource);

@@ -49,7 +49,8 @@ const activeAt = (n: CompiledNode, b: number) => (b + 1) % n.slide === 0;
 const relAt = (n: CompiledNode, b: number) => (activeAt(n, b) ? n.rel(b) : `(SELECT * FROM ${n.rel(b)} AS __ds_e LIMIT 0)`);
 const cols = (names: readonly string[], prefix = '') => names.map((n) => prefix + ident(n)).join(', ');
 const typedEmpty = (columns: readonly Column[]) => `(SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} LIMIT 0)`;
-const keyMatch = (keys: readonly string[], l: string, r: string) => keys.map((k) => `${l}.${ident(k)} IS NOT DISTINCT FROM ${r}.${ident(k)}`).join(' AND ') || 'true';
+const keyMatch = (keys: readonly string[], l: string, r: string) =>
+  keys.map((k) => `${l}.${ident(k)} IS NOT DISTINCT FROM ${r}.${ident(k)}`).join(' AND ') || 'true';
 /** A JSON `{"v": …}` text as a value of `type`. */
 const fromJsonV = (json: string, type: string) => `CAST((${json})::JSON AS STRUCT(v ${type})).v`;
 
@@ -61,7 +62,11 @@ const fromJsonV = (json: string, type: string) => `CAST((${json})::JSON AS STRUC
  * them and restarts continue from the checkpointed state.
  */
 export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, options: DStreamCompileOptions): Promise<CompiledJob> {
-  if (ssc.outputs.length === 0) throw userError(`${options.file}: the job has no output`, 'end a stream with print(), saveAsParquet(…), saveToDuckDB(…), saveToKafka(…) or foreachBatch(…)');
+  if (ssc.outputs.length === 0)
+    throw userError(
+      `${options.file}: the job has no output`,
+      'end a stream with print(), saveAsParquet(…), saveToDuckDB(…), saveToKafka(…) or foreachBatch(…)',
+    );
   const sources: Source[] = [];
   try {
     for (const s of ssc.sources) sources.push(await createSource(s.def, { kafkaLog: options.kafkaLog }));
@@ -75,13 +80,18 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
     const descriptions: string[] = [];
     for (const out of ssc.outputs) {
       const node = await compiler.compile(out.node);
-      const sink = out.target.kind === 'connector' ? createSink(out.name, { ...out.target.options }, { jobDir: dirname(resolve(options.file)), stdout: options.stdout, kafkaLog: options.kafkaLog }) : out.target.create();
+      const sink =
+        out.target.kind === 'connector'
+          ? createSink(out.name, { ...out.target.options }, { jobDir: dirname(resolve(options.file)), stdout: options.stdout, kafkaLog: options.kafkaLog })
+          : out.target.create();
       if (sink instanceof PrintSink || sink instanceof ForeachBatchSink) sink.active = (b) => activeAt(node, b);
       if (sink instanceof PrintSink && options.stdout) sink.out = options.stdout;
       const query = `SELECT * FROM ${node.rel(0)} AS __ds_out`;
       const def: SinkDef = { name: out.name, options: out.target.kind === 'connector' ? out.target.options : {}, query, line: 0 };
       sinkDefs.push(def);
-      descriptions.push(`${out.name}: ${out.target.kind === 'connector' ? JSON.stringify(out.target.options) : out.target.describe} <- ${compiler.describeNode(out.node)}`);
+      descriptions.push(
+        `${out.name}: ${out.target.kind === 'connector' ? JSON.stringify(out.target.options) : out.target.describe} <- ${compiler.describeNode(out.node)}`,
+      );
       if (!node.stateful) {
         sinks.push({ def, sink, plan: { kind: 'stateless', source: [...node.sources][0]! }, sources: [...node.sources], mode: 'append' });
         continue;
@@ -98,7 +108,13 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
       tables: [],
       sinks: sinkDefs,
       setup: [],
-      sourcesHash: hash(sourceDefs.map((s) => ({ name: s.name, options: { connector: s.options['connector'] ?? 'log', path: s.options['path'], topic: s.options['topic'], brokers: s.options['brokers'] }, columns: null }))),
+      sourcesHash: hash(
+        sourceDefs.map((s) => ({
+          name: s.name,
+          options: { connector: s.options['connector'] ?? 'log', path: s.options['path'], topic: s.options['topic'], brokers: s.options['brokers'] },
+          columns: null,
+        })),
+      ),
       jobHash: hash({ sources: sourceDefs, interval: ssc.batchInterval, outputs: descriptions }),
     };
     return {
@@ -156,7 +172,10 @@ class Compiler {
 
   describeNode(node: GraphNode): string {
     const step = node.step;
-    const parts = Object.entries(step).map(([k, v]) => `${k}=${typeof v === 'function' ? v.toString() : isSql(v) ? v.text : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'function' ? x.toString() : isSql(x) ? x.text : x))}`);
+    const parts = Object.entries(step).map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'function' ? v.toString() : isSql(v) ? v.text : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'function' ? x.toString() : isSql(x) ? x.text : x))}`,
+    );
     return `${node.id}:${parts.join(',')}(${node.inputs.map((i) => this.describeNode(i)).join(';')})`;
   }
 
@@ -170,7 +189,11 @@ class Compiler {
       compiled = await this.compileStep(node, node.step, inputs);
     } catch (err) {
       if (err instanceof DuckstreamError) throw err;
-      throw userError(`DStream step ${node.step.kind} (#${node.id}): ${(err as Error).message}`, 'fix the SQL of this step (the columns of its input are listed by DESCRIBE in the message above)', err);
+      throw userError(
+        `DStream step ${node.step.kind} (#${node.id}): ${(err as Error).message}`,
+        'fix the SQL of this step (the columns of its input are listed by DESCRIBE in the message above)',
+        err,
+      );
     }
     this.done.set(node, compiled);
     return compiled;
@@ -201,7 +224,11 @@ class Compiler {
 
   private slideOf(inputs: readonly CompiledNode[], what: string): number {
     const slides = new Set(inputs.map((i) => i.slide));
-    if (slides.size > 1) throw userError(`${what}: the streams slide differently (every ${[...slides].map((s) => formatDuration(s * this.ssc.batchInterval)).join(' vs ')})`, 'give both streams the same window slide before combining them');
+    if (slides.size > 1)
+      throw userError(
+        `${what}: the streams slide differently (every ${[...slides].map((s) => formatDuration(s * this.ssc.batchInterval)).join(' vs ')})`,
+        'give both streams the same window slide before combining them',
+      );
     return inputs[0]?.slide ?? 1;
   }
 
@@ -241,7 +268,11 @@ class Compiler {
   private checkKeys(keys: readonly string[], input: CompiledNode, what: string): string[] {
     const names = input.columns.map((c) => c.name);
     const missing = keys.filter((k) => !names.includes(k));
-    if (missing.length > 0) throw userError(`${what}: no column ${missing.map((m) => `'${m}'`).join(', ')} (the stream has ${names.join(', ')})`, 'name key columns the stream has, or map the stream first');
+    if (missing.length > 0)
+      throw userError(
+        `${what}: no column ${missing.map((m) => `'${m}'`).join(', ')} (the stream has ${names.join(', ')})`,
+        'name key columns the stream has, or map the stream first',
+      );
     return names.filter((n) => !keys.includes(n));
   }
 
@@ -256,7 +287,9 @@ class Compiler {
       case 'select':
         return this.stateless(inputs, 'map', ([r]) => `SELECT ${step.list.text} FROM ${r} AS __ds_t`);
       case 'filter': {
-        const pred = isSql(step.predicate) ? step.predicate.text : `${await this.fn(step.predicate as (...a: unknown[]) => unknown, 1, 'boolean')}(to_json(__ds_t))`;
+        const pred = isSql(step.predicate)
+          ? step.predicate.text
+          : `${await this.fn(step.predicate as (...a: unknown[]) => unknown, 1, 'boolean')}(to_json(__ds_t))`;
         return this.stateless(inputs, 'filter', ([r]) => `SELECT * FROM ${r} AS __ds_t WHERE ${pred}`);
       }
       case 'mapFn': {
@@ -270,7 +303,11 @@ class Compiler {
           return this.stateless(inputs, 'map', ([r]) => `SELECT unnest(CAST(${f}(to_json(__ds_t))::JSON AS ${struct})) FROM ${r} AS __ds_t`);
         }
         const f = await this.fn((row) => [...((user(row as Row) as readonly unknown[] | undefined) ?? [])], 1);
-        return this.stateless(inputs, 'flatMap', ([r]) => `SELECT unnest(__ds_e) FROM (SELECT unnest(CAST(${f}(to_json(__ds_t))::JSON AS ${struct}[])) AS __ds_e FROM ${r} AS __ds_t) AS __ds_u`);
+        return this.stateless(
+          inputs,
+          'flatMap',
+          ([r]) => `SELECT unnest(__ds_e) FROM (SELECT unnest(CAST(${f}(to_json(__ds_t))::JSON AS ${struct}[])) AS __ds_e FROM ${r} AS __ds_t) AS __ds_u`,
+        );
       }
       case 'union': {
         const shape = (n: CompiledNode) => n.columns.map((c) => `${c.name} ${c.type}`).join(', ');
@@ -287,7 +324,11 @@ class Compiler {
         const agg = await this.aggregates(step.reducer, values, input!, 'reduce');
         const group = step.keys.length > 0 ? `GROUP BY ${cols(step.keys)}` : 'HAVING count(*) > 0';
         const keySel = step.keys.length > 0 ? `${cols(step.keys)}, ` : '';
-        return this.stateless(inputs, 'reduce', ([r]) => (agg.kind === 'sql' ? `SELECT ${keySel}${agg.list} FROM ${r} AS __ds_t ${group}` : `SELECT ${keySel}unnest(__ds_r) FROM (SELECT ${keySel}${agg.struct} AS __ds_r FROM ${r} AS __ds_t ${group}) AS __ds_u`));
+        return this.stateless(inputs, 'reduce', ([r]) =>
+          agg.kind === 'sql'
+            ? `SELECT ${keySel}${agg.list} FROM ${r} AS __ds_t ${group}`
+            : `SELECT ${keySel}unnest(__ds_r) FROM (SELECT ${keySel}${agg.struct} AS __ds_r FROM ${r} AS __ds_t ${group}) AS __ds_u`,
+        );
       }
       case 'groupByKey': {
         const values = this.checkKeys(step.keys, input!, 'groupByKey');
@@ -299,11 +340,21 @@ class Compiler {
         const lv = this.checkKeys(step.keys, left, 'join (this stream)');
         const rv = this.checkKeys(step.keys, right, 'join (other stream)');
         const clash = lv.filter((v) => rv.includes(v));
-        if (clash.length > 0) throw userError(`join: both streams have value column ${clash.map((c) => `'${c}'`).join(', ')}`, 'rename one side with map(sql`…, x AS other_x`) first');
-        const keySel = step.keys.map((k) => (step.how === 'full' ? `coalesce(l.${ident(k)}, r.${ident(k)}) AS ${ident(k)}` : `${step.how === 'right' ? 'r' : 'l'}.${ident(k)}`)).join(', ');
+        if (clash.length > 0)
+          throw userError(
+            `join: both streams have value column ${clash.map((c) => `'${c}'`).join(', ')}`,
+            'rename one side with map(sql`…, x AS other_x`) first',
+          );
+        const keySel = step.keys
+          .map((k) => (step.how === 'full' ? `coalesce(l.${ident(k)}, r.${ident(k)}) AS ${ident(k)}` : `${step.how === 'right' ? 'r' : 'l'}.${ident(k)}`))
+          .join(', ');
         const kind = { inner: 'JOIN', left: 'LEFT JOIN', right: 'RIGHT JOIN', full: 'FULL OUTER JOIN' }[step.how];
         const on = step.keys.map((k) => `l.${ident(k)} = r.${ident(k)}`).join(' AND ');
-        return this.stateless(inputs, 'join', ([a, b]) => `SELECT ${[keySel, cols(lv, 'l.'), cols(rv, 'r.')].filter(Boolean).join(', ')} FROM ${a} AS l ${kind} ${b} AS r ON ${on}`);
+        return this.stateless(
+          inputs,
+          'join',
+          ([a, b]) => `SELECT ${[keySel, cols(lv, 'l.'), cols(rv, 'r.')].filter(Boolean).join(', ')} FROM ${a} AS l ${kind} ${b} AS r ON ${on}`,
+        );
       }
       case 'cogroup': {
         const [left, right] = inputs as [CompiledNode, CompiledNode];
@@ -312,9 +363,15 @@ class Compiler {
         const lname = lv.length === 1 ? lv[0]! : 'vals';
         const rname = rv.length === 1 ? rv[0]! : 'other_vals';
         if (lname === rname) throw userError(`cogroup: both streams' values are named '${lname}'`, 'rename one side with map first');
-        const grouped = (r: string, values: string[], as: string) => `(SELECT ${cols(step.keys)}, list(${values.length === 1 ? ident(values[0]!) : structPack(values)}) AS ${ident(as)} FROM ${r} AS __ds_t GROUP BY ${cols(step.keys)})`;
+        const grouped = (r: string, values: string[], as: string) =>
+          `(SELECT ${cols(step.keys)}, list(${values.length === 1 ? ident(values[0]!) : structPack(values)}) AS ${ident(as)} FROM ${r} AS __ds_t GROUP BY ${cols(step.keys)})`;
         const keySel = step.keys.map((k) => `coalesce(l.${ident(k)}, r.${ident(k)}) AS ${ident(k)}`).join(', ');
-        return this.stateless(inputs, 'cogroup', ([a, b]) => `SELECT ${keySel}, coalesce(l.${ident(lname)}, []) AS ${ident(lname)}, coalesce(r.${ident(rname)}, []) AS ${ident(rname)} FROM ${grouped(a!, lv, lname)} AS l FULL OUTER JOIN ${grouped(b!, rv, rname)} AS r ON ${keyMatch(step.keys, 'l', 'r')}`);
+        return this.stateless(
+          inputs,
+          'cogroup',
+          ([a, b]) =>
+            `SELECT ${keySel}, coalesce(l.${ident(lname)}, []) AS ${ident(lname)}, coalesce(r.${ident(rname)}, []) AS ${ident(rname)} FROM ${grouped(a!, lv, lname)} AS l FULL OUTER JOIN ${grouped(b!, rv, rname)} AS r ON ${keyMatch(step.keys, 'l', 'r')}`,
+        );
       }
       case 'transform':
         return this.stateless(inputs, 'transform', (rels) => step.fn(...rels.map((r) => Sql.raw(r))).text);
@@ -322,7 +379,11 @@ class Compiler {
         const user = step.fn;
         const f = await this.fn((rows) => user((rows as Row[] | undefined) ?? []), 1);
         const struct = structType(step.schema);
-        return this.stateless(inputs, 'transformRows', ([r]) => `SELECT unnest(__ds_e) FROM (SELECT unnest(CAST(${f}(to_json(list(__ds_t)))::JSON AS ${struct}[])) AS __ds_e FROM ${r} AS __ds_t) AS __ds_u`);
+        return this.stateless(
+          inputs,
+          'transformRows',
+          ([r]) => `SELECT unnest(__ds_e) FROM (SELECT unnest(CAST(${f}(to_json(list(__ds_t)))::JSON AS ${struct}[])) AS __ds_e FROM ${r} AS __ds_t) AS __ds_u`,
+        );
       }
       case 'window':
         return this.window(node, step.lengthMs, step.slideMs, input!);
@@ -345,7 +406,12 @@ class Compiler {
   private readonly snapshots = new Map<GraphNode, Column[]>();
 
   /** Aggregates that reduce each value column: SQL ones cast back to the column's type, or one JS fold. */
-  private async aggregates(reducer: Reducer, values: readonly string[], input: CompiledNode, what: string): Promise<{ kind: 'sql'; list: string; perColumn: Map<string, string> } | { kind: 'js'; struct: string }> {
+  private async aggregates(
+    reducer: Reducer,
+    values: readonly string[],
+    input: CompiledNode,
+    what: string,
+  ): Promise<{ kind: 'sql'; list: string; perColumn: Map<string, string> } | { kind: 'js'; struct: string }> {
     if (values.length === 0) throw userError(`${what}: the stream has no value columns to reduce`, 'map it to key and value columns first');
     const typeOf = (c: string) => input.columns.find((x) => x.name === c)!.type;
     if (typeof reducer === 'function') {
@@ -361,11 +427,19 @@ class Compiler {
     }
     let per: Record<string, Sql>;
     if (isSql(reducer)) {
-      if (values.length > 1) throw userError(`${what}: one aggregate for ${values.length} value columns (${values.join(', ')})`, `give one per column: { ${values.map((v) => `${v}: sql\`sum(${v})\``).join(', ')} }`);
+      if (values.length > 1)
+        throw userError(
+          `${what}: one aggregate for ${values.length} value columns (${values.join(', ')})`,
+          `give one per column: { ${values.map((v) => `${v}: sql\`sum(${v})\``).join(', ')} }`,
+        );
       per = { [values[0]!]: reducer };
     } else per = reducer as Record<string, Sql>;
     const missing = values.filter((v) => per[v] === undefined);
-    if (missing.length > 0) throw userError(`${what}: no aggregate for value column ${missing.join(', ')}`, 'give one aggregate per value column, or map the stream to the columns you reduce');
+    if (missing.length > 0)
+      throw userError(
+        `${what}: no aggregate for value column ${missing.join(', ')}`,
+        'give one aggregate per value column, or map the stream to the columns you reduce',
+      );
     const perColumn = new Map(values.map((v) => [v, `CAST(${per[v]!.text} AS ${typeOf(v)})`]));
     return { kind: 'sql', list: values.map((v) => `${perColumn.get(v)} AS ${ident(v)}`).join(', '), perColumn };
   }
@@ -373,7 +447,11 @@ class Compiler {
   private window(node: GraphNode, lengthMs: number, slideMs: number, input: CompiledNode): CompiledNode {
     const k = this.batches(lengthMs, 'window length');
     const s = this.batches(slideMs, 'window slide');
-    if (s % input.slide !== 0) throw userError(`window slide ${formatDuration(slideMs)} is not a multiple of the input's slide ${formatDuration(input.slide * this.ssc.batchInterval)}`, 'use a multiple of the slide of the windowed stream');
+    if (s % input.slide !== 0)
+      throw userError(
+        `window slide ${formatDuration(slideMs)} is not a multiple of the input's slide ${formatDuration(input.slide * this.ssc.batchInterval)}`,
+        'use a multiple of the slide of the windowed stream',
+      );
     const name = `n${node.id}`;
     const win = stateTable('win', name);
     const out = stateTable('out', name);
@@ -394,41 +472,63 @@ class Compiler {
   private async reduceWindowInv(node: GraphNode, step: Extract<Step, { kind: 'reduceWindowInv' }>, input: CompiledNode): Promise<CompiledNode> {
     const k = this.batches(step.lengthMs, 'window length');
     const s = this.batches(step.slideMs, 'window slide');
-    if (input.slide !== 1) throw userError('reduceByKeyAndWindow with an inverse function needs a stream that is not windowed already', 'apply it to the un-windowed stream');
+    if (input.slide !== 1)
+      throw userError('reduceByKeyAndWindow with an inverse function needs a stream that is not windowed already', 'apply it to the un-windowed stream');
     const keys = step.keys;
     const values = this.checkKeys(keys, input, 'reduceByKeyAndWindow');
-    if (values.length !== 1) throw userError(`reduceByKeyAndWindow with an inverse function needs exactly one value column (the stream has ${values.join(', ') || 'none'})`, 'map the stream to key columns and one value column');
+    if (values.length !== 1)
+      throw userError(
+        `reduceByKeyAndWindow with an inverse function needs exactly one value column (the stream has ${values.join(', ') || 'none'})`,
+        'map the stream to key columns and one value column',
+      );
     const v = values[0]!;
     const type = input.columns.find((c) => c.name === v)!.type;
     const agg = await this.aggregates(step.reducer, values, input, 'reduceByKeyAndWindow');
     const inverse = await this.binary(step.inverse, type);
-    const filter = step.filter === undefined ? 'true' : isSql(step.filter) ? step.filter.text : `${await this.fn(step.filter as (...a: unknown[]) => unknown, 1, 'boolean')}(to_json(__ds_t))`;
-    const reduced = (rel: string) => (agg.kind === 'sql' ? `SELECT ${cols(keys)}, ${agg.list} FROM ${rel} AS __ds_t GROUP BY ${cols(keys)}` : `SELECT ${cols(keys)}, unnest(__ds_r) FROM (SELECT ${cols(keys)}, ${agg.struct} AS __ds_r FROM ${rel} AS __ds_t GROUP BY ${cols(keys)}) AS __ds_u`);
+    const filter =
+      step.filter === undefined
+        ? 'true'
+        : isSql(step.filter)
+          ? step.filter.text
+          : `${await this.fn(step.filter as (...a: unknown[]) => unknown, 1, 'boolean')}(to_json(__ds_t))`;
+    const reduced = (rel: string) =>
+      agg.kind === 'sql'
+        ? `SELECT ${cols(keys)}, ${agg.list} FROM ${rel} AS __ds_t GROUP BY ${cols(keys)}`
+        : `SELECT ${cols(keys)}, unnest(__ds_r) FROM (SELECT ${cols(keys)}, ${agg.struct} AS __ds_r FROM ${rel} AS __ds_t GROUP BY ${cols(keys)}) AS __ds_u`;
     const columns = await this.describe(reduced(input.rel(undefined)));
     const name = `n${node.id}`;
     const parts = stateTable('parts', name);
     const acc = stateTable('acc', name);
     const out = stateTable('out', name);
     this.operators.push(
-      new DStreamOperator(name, [...input.sources], [parts, acc], out, `reduceByKeyAndWindow(${formatDuration(step.lengthMs)}, ${formatDuration(step.slideMs)}, inverse)`, async (exec, b) => {
-        await exec(`CREATE TABLE IF NOT EXISTS ${parts} AS SELECT 0::BIGINT AS __ds_b, * FROM ${typedEmpty(columns)} AS __ds_e`);
-        await exec(`CREATE TABLE IF NOT EXISTS ${acc} AS SELECT * FROM ${typedEmpty(columns)} AS __ds_e`);
-        await exec(`CREATE TABLE IF NOT EXISTS ${out} AS SELECT *, 0::BIGINT AS __ds_batch FROM ${typedEmpty(columns)} AS __ds_e`);
-        await exec(`INSERT INTO ${parts} SELECT ${b}::BIGINT, * FROM (${reduced(relAt(input, b))}) AS __ds_e`);
-        await exec(`DELETE FROM ${out} WHERE __ds_batch = ${b}`);
-        if ((b + 1) % s !== 0) return;
-        // Spark's ReducedWindowedDStream: new window = previous window ⊕ batches (b−s, b] ⊖ batches (b−s−k, b−k].
-        const added = reduced(`(SELECT ${cols(keys)}, ${ident(v)} FROM ${acc} UNION ALL SELECT ${cols(keys)}, ${ident(v)} FROM ${parts} WHERE __ds_b > ${b - s})`);
-        const removed = reduced(`(SELECT ${cols(keys)}, ${ident(v)} FROM ${parts} WHERE __ds_b > ${b - s - k} AND __ds_b <= ${b - k})`);
-        await exec(
-          `CREATE OR REPLACE TEMP TABLE __ds_window AS SELECT ${cols(keys, 'a.')}, CASE WHEN r.__ds_hit THEN ${inverse(`a.${ident(v)}`, `r.${ident(v)}`)} ELSE a.${ident(v)} END AS ${ident(v)} ` +
-            `FROM (${added}) AS a LEFT JOIN (SELECT *, true AS __ds_hit FROM (${removed}) AS __ds_x) AS r ON ${keyMatch(keys, 'a', 'r')}`,
-        );
-        await exec(`DELETE FROM ${acc}`);
-        await exec(`INSERT INTO ${acc} SELECT * FROM __ds_window`);
-        await exec(`DELETE FROM ${parts} WHERE __ds_b <= ${b - k}`);
-        await exec(`INSERT INTO ${out} SELECT *, ${b}::BIGINT FROM __ds_window AS __ds_t WHERE ${filter}`);
-      }),
+      new DStreamOperator(
+        name,
+        [...input.sources],
+        [parts, acc],
+        out,
+        `reduceByKeyAndWindow(${formatDuration(step.lengthMs)}, ${formatDuration(step.slideMs)}, inverse)`,
+        async (exec, b) => {
+          await exec(`CREATE TABLE IF NOT EXISTS ${parts} AS SELECT 0::BIGINT AS __ds_b, * FROM ${typedEmpty(columns)} AS __ds_e`);
+          await exec(`CREATE TABLE IF NOT EXISTS ${acc} AS SELECT * FROM ${typedEmpty(columns)} AS __ds_e`);
+          await exec(`CREATE TABLE IF NOT EXISTS ${out} AS SELECT *, 0::BIGINT AS __ds_batch FROM ${typedEmpty(columns)} AS __ds_e`);
+          await exec(`INSERT INTO ${parts} SELECT ${b}::BIGINT, * FROM (${reduced(relAt(input, b))}) AS __ds_e`);
+          await exec(`DELETE FROM ${out} WHERE __ds_batch = ${b}`);
+          if ((b + 1) % s !== 0) return;
+          // Spark's ReducedWindowedDStream: new window = previous window ⊕ batches (b−s, b] ⊖ batches (b−s−k, b−k].
+          const added = reduced(
+            `(SELECT ${cols(keys)}, ${ident(v)} FROM ${acc} UNION ALL SELECT ${cols(keys)}, ${ident(v)} FROM ${parts} WHERE __ds_b > ${b - s})`,
+          );
+          const removed = reduced(`(SELECT ${cols(keys)}, ${ident(v)} FROM ${parts} WHERE __ds_b > ${b - s - k} AND __ds_b <= ${b - k})`);
+          await exec(
+            `CREATE OR REPLACE TEMP TABLE __ds_window AS SELECT ${cols(keys, 'a.')}, CASE WHEN r.__ds_hit THEN ${inverse(`a.${ident(v)}`, `r.${ident(v)}`)} ELSE a.${ident(v)} END AS ${ident(v)} ` +
+              `FROM (${added}) AS a LEFT JOIN (SELECT *, true AS __ds_hit FROM (${removed}) AS __ds_x) AS r ON ${keyMatch(keys, 'a', 'r')}`,
+          );
+          await exec(`DELETE FROM ${acc}`);
+          await exec(`INSERT INTO ${acc} SELECT * FROM __ds_window`);
+          await exec(`DELETE FROM ${parts} WHERE __ds_b <= ${b - k}`);
+          await exec(`INSERT INTO ${out} SELECT *, ${b}::BIGINT FROM __ds_window AS __ds_t WHERE ${filter}`);
+        },
+      ),
     );
     return this.statefulNode(columns, out, s, [input]);
   }
@@ -467,8 +567,10 @@ class Compiler {
       expr = fromJsonV(`${f}(to_json(vals), to_json({v: state}))`, stateType);
     }
     const keyCols = input.columns.filter((c) => keys.includes(c.name));
-    const stCols = (t: string | undefined) => `(SELECT ${keyCols.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')}, ${t ? `CAST(NULL AS ${t})` : 'NULL'} AS ${ident(step.as)} LIMIT 0)`;
-    const query = (rel: string, st: string, t: string | undefined) => `SELECT ${cols(keys)}, ${t ? `CAST(${expr} AS ${t})` : expr} AS ${ident(step.as)} FROM (${joined(rel, st)}) AS __ds_t`;
+    const stCols = (t: string | undefined) =>
+      `(SELECT ${keyCols.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')}, ${t ? `CAST(NULL AS ${t})` : 'NULL'} AS ${ident(step.as)} LIMIT 0)`;
+    const query = (rel: string, st: string, t: string | undefined) =>
+      `SELECT ${cols(keys)}, ${t ? `CAST(${expr} AS ${t})` : expr} AS ${ident(step.as)} FROM (${joined(rel, st)}) AS __ds_t`;
     if (stateType === undefined) {
       // The state's type is the update expression's, found by binding it until the type of `state` is stable.
       let t: string | undefined;
@@ -554,7 +656,10 @@ class Compiler {
     this.snapshots.set(node, snapColumns);
     const columns: Column[] = [{ name: 'value', type: outputType }];
     const initial = spec.initialState ?? [];
-    const initialJson = JSON.stringify(initial.map((e) => ({ ...(keys.length === 1 ? { [keys[0]!]: e.key } : (e.key as object)), s: { v: e.state } })), (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
+    const initialJson = JSON.stringify(
+      initial.map((e) => ({ ...(keys.length === 1 ? { [keys[0]!]: e.key } : (e.key as object)), s: { v: e.state } })),
+      (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x),
+    );
     const initMarker = stateTable('minit', name);
     this.operators.push(
       new DStreamOperator(name, [...input.sources], [st], out, `mapWithState(${keys.join(', ')})`, async (exec, b) => {
@@ -581,7 +686,9 @@ class Compiler {
         );
         await exec(`INSERT INTO ${out} SELECT __ds_o.v, ${b}::BIGINT FROM (SELECT unnest(__ds_r.out) AS __ds_o FROM __ds_mws) AS __ds_u`);
         await exec(`DELETE FROM ${st} AS s WHERE EXISTS (SELECT 1 FROM __ds_mws AS m WHERE ${keyMatch(keys, 'm', 's')})`);
-        await exec(`INSERT INTO ${st} SELECT ${cols(keys)}, __ds_r.state.v, CASE WHEN __ds_has THEN ${b}::BIGINT ELSE __ds_last END FROM __ds_mws WHERE __ds_r."exists"`);
+        await exec(
+          `INSERT INTO ${st} SELECT ${cols(keys)}, __ds_r.state.v, CASE WHEN __ds_has THEN ${b}::BIGINT ELSE __ds_last END FROM __ds_mws WHERE __ds_r."exists"`,
+        );
         await exec(`INSERT INTO ${snap} SELECT ${cols(keys)}, __ds_state, ${b}::BIGINT FROM ${st}`);
       }),
     );

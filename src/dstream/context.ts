@@ -96,7 +96,10 @@ export class StreamingContext implements GraphBuilder {
 
   private addSource(name: string, options: Record<string, string>, format: string, schema: string | undefined, metadata: boolean): DStream {
     if (format !== 'text' && schema === undefined) {
-      throw userError(`stream '${name}': format '${format}' needs its columns up front in a DStream job`, `add schema: 'col1 TYPE, col2 TYPE' (types: BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE, JSON)`);
+      throw userError(
+        `stream '${name}': format '${format}' needs its columns up front in a DStream job`,
+        `add schema: 'col1 TYPE, col2 TYPE' (types: BOOLEAN, INTEGER, BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE, JSON)`,
+      );
     }
     let columns: { name: string; type: string }[];
     try {

@@ -159,7 +159,15 @@ export class DStream<R extends Row = Row> {
     options: { inverse?: InverseReducer; filter?: Sql | ((row: R) => boolean) } = {},
   ): DStream<R> {
     if (options.inverse === undefined) return this.reduceByKey(keys, reducer).window(length, slide).reduceByKey(keys, reducer);
-    return this.derive({ kind: 'reduceWindowInv', keys: keyList(keys), reducer, inverse: options.inverse, filter: options.filter as Sql | ((row: Row) => boolean) | undefined, lengthMs: length, slideMs: slide });
+    return this.derive({
+      kind: 'reduceWindowInv',
+      keys: keyList(keys),
+      reducer,
+      inverse: options.inverse,
+      filter: options.filter as Sql | ((row: Row) => boolean) | undefined,
+      lengthMs: length,
+      slideMs: slide,
+    });
   }
 
   // ── state across batches (checkpointed in state.duckdb) ───────────────
@@ -189,12 +197,22 @@ export class DStream<R extends Row = Row> {
 
   /** Call `fn` with each batch's rows. At-least-once: a replayed batch is passed again (use `info.batchId` to dedupe). */
   foreachBatch(fn: (rows: Row[], info: BatchInfo) => void | Promise<void>, name?: string): void {
-    this.graph.addOutput('foreach', this.node, { kind: 'custom', create: () => new ForeachBatchSink(name ?? 'foreach', fn), describe: `foreachBatch(${fn.toString()})` }, name);
+    this.graph.addOutput(
+      'foreach',
+      this.node,
+      { kind: 'custom', create: () => new ForeachBatchSink(name ?? 'foreach', fn), describe: `foreachBatch(${fn.toString()})` },
+      name,
+    );
   }
 
   /** Exactly-once Parquet files, one per batch (`part-<batch>.parquet`). */
   saveAsParquet(path: string, options: { name?: string; compression?: string } = {}): void {
-    this.graph.addOutput('parquet', this.node, { kind: 'connector', options: { connector: 'parquet', path, ...(options.compression ? { compression: options.compression } : {}) } }, options.name);
+    this.graph.addOutput(
+      'parquet',
+      this.node,
+      { kind: 'connector', options: { connector: 'parquet', path, ...(options.compression ? { compression: options.compression } : {}) } },
+      options.name,
+    );
   }
 
   /** Exactly-once JSON lines, one file per batch. */

@@ -44,7 +44,13 @@ export type Step =
       readonly lengthMs: number;
       readonly slideMs: number;
     }
-  | { readonly kind: 'updateState'; readonly keys: readonly string[]; readonly update: Sql | ((values: unknown[], state: unknown) => unknown); readonly stateType: string | undefined; readonly as: string }
+  | {
+      readonly kind: 'updateState';
+      readonly keys: readonly string[];
+      readonly update: Sql | ((values: unknown[], state: unknown) => unknown);
+      readonly stateType: string | undefined;
+      readonly as: string;
+    }
   | { readonly kind: 'mapWithState'; readonly keys: readonly string[]; readonly spec: StateSpecData }
   | { readonly kind: 'stateSnapshots' };
 

@@ -12,7 +12,13 @@ export function toJsonText(value: unknown): string {
  * as JSON text (VARCHAR, NULL for undefined/null) or as a BOOLEAN. DuckDB calls it on the JS thread, chunk by
  * chunk, from inside the statement that uses it, so it works inside the state transaction like any SQL.
  */
-export async function registerJsonFunction(engine: Engine, name: string, arity: number, fn: (...args: unknown[]) => unknown, returns: 'json' | 'boolean' = 'json'): Promise<void> {
+export async function registerJsonFunction(
+  engine: Engine,
+  name: string,
+  arity: number,
+  fn: (...args: unknown[]) => unknown,
+  returns: 'json' | 'boolean' = 'json',
+): Promise<void> {
   const returnType: DuckDBType = returns === 'boolean' ? BOOLEAN : VARCHAR;
   const fnc = DuckDBScalarFunction.create({
     name,

@@ -46,7 +46,14 @@ export async function runDStreamJob(o: RunJobOptions): Promise<{ batches: number
   const query = await startQuery({
     compile: (engine) => compileDStreamJob(ssc, engine, { file: o.jobFile, checkpointDir, stdout: o.stdout, kafkaLog: o.kafkaLog }),
     // The fingerprint is the compiled graph's, so the checkpoint opens after compiling.
-    checkpoint: (job) => Checkpoint.open(checkpointDir, { jobName: name, fingerprint: { sourcesHash: job.def.sourcesHash, jobHash: job.def.jobHash }, allowSourceChange: o.allowSourceChange, onNote: o.note, fsync: o.fsync }),
+    checkpoint: (job) =>
+      Checkpoint.open(checkpointDir, {
+        jobName: name,
+        fingerprint: { sourcesHash: job.def.sourcesHash, jobHash: job.def.jobHash },
+        allowSourceChange: o.allowSourceChange,
+        onNote: o.note,
+        fsync: o.fsync,
+      }),
     driver: driverOptions(o),
   });
   return runStartedQuery(query, o);

@@ -133,9 +133,13 @@ function textBytesEstimate(batches: readonly RawRecordBatch[], total: number, op
     }
   }
   if (options.format === 'text' || options.format === 'raw') return [valueBytes];
-  const perRecord = options.format === 'json'
-    ? sampleFieldBytes(options.schema.map((c) => c.name), sample)
-    : options.schema.map(() => sample.reduce((a, v) => a + v.length, 0) / Math.max(1, sample.length * options.schema.length));
+  const perRecord =
+    options.format === 'json'
+      ? sampleFieldBytes(
+          options.schema.map((c) => c.name),
+          sample,
+        )
+      : options.schema.map(() => sample.reduce((a, v) => a + v.length, 0) / Math.max(1, sample.length * options.schema.length));
   return perRecord.map((b) => Math.ceil(b * 1.25 * total) + 1024);
 }
 
@@ -166,18 +170,27 @@ function checkOptions(options: DecodeOptions): number {
     seen.add(col.name);
   }
   if (format === 'raw' && (schema.length !== 1 || schema[0]!.type !== 'BLOB')) {
-    throw userError(`a 'raw' source has one BLOB column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`, "schema = 'value BLOB' (or leave it out)");
+    throw userError(
+      `a 'raw' source has one BLOB column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`,
+      "schema = 'value BLOB' (or leave it out)",
+    );
   }
   if (format !== 'raw' && schema.some((c) => c.type === 'BLOB')) {
     throw userError(`BLOB columns are for format = 'raw' (got a ${format} source)`, "use VARCHAR, or format = 'raw'");
   }
   if (format === 'text' && (schema.length !== 1 || schema[0]!.type !== 'VARCHAR')) {
-    throw userError(`a 'text' source has one VARCHAR column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`, "schema = 'value VARCHAR' (or leave it out)");
+    throw userError(
+      `a 'text' source has one VARCHAR column, not '${schema.map((c) => `${c.name} ${c.type}`).join(', ')}'`,
+      "schema = 'value VARCHAR' (or leave it out)",
+    );
   }
   if (format === 'csv' && options.csvDelimiter !== undefined) {
     const d = options.csvDelimiter;
     if (d.length !== 1 || d.charCodeAt(0) > 0x7f || d === '"' || d === '\n' || d === '\r') {
-      throw userError(`csv delimiter ${JSON.stringify(d)} is not one ASCII character other than a quote or newline`, "csv_delimiter = ',' (or ';', '|', '\\t')");
+      throw userError(
+        `csv delimiter ${JSON.stringify(d)} is not one ASCII character other than a quote or newline`,
+        "csv_delimiter = ',' (or ';', '|', '\\t')",
+      );
     }
   }
   const max = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;

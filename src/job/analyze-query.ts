@@ -51,9 +51,13 @@ export function checkStatelessSink(sinkName: string, analysis: QueryAnalysis, so
     );
   }
   const streams = analysis.relations.filter((r) => sourceNames.has(r));
-  if (streams.length === 0) throw userError(`sink '${sinkName}': the query reads no source`, `select FROM one of the job's sources: ${[...sourceNames].join(', ')}`);
+  if (streams.length === 0)
+    throw userError(`sink '${sinkName}': the query reads no source`, `select FROM one of the job's sources: ${[...sourceNames].join(', ')}`);
   if (streams.length > 1) {
-    throw userError(`sink '${sinkName}': joins streams (${streams.join(' with ')}); a stream–stream join needs state and is not supported by this version`, 'join a stream with a static table (CREATE TABLE … WITH (connector = \'parquet\', …)) instead');
+    throw userError(
+      `sink '${sinkName}': joins streams (${streams.join(' with ')}); a stream–stream join needs state and is not supported by this version`,
+      "join a stream with a static table (CREATE TABLE … WITH (connector = 'parquet', …)) instead",
+    );
   }
   return streams[0]!;
 }

@@ -68,7 +68,10 @@ export function parseJob(text: string, file: string): JobDef {
         setup.push(stmt.text); // an ordinary DuckDB CREATE TABLE
         continue;
       }
-      throw userError(`${where}: CREATE ${kind} ${name} needs WITH (connector = '…', …)`, `write e.g. CREATE ${kind} ${name} WITH (connector = '${kind === 'SINK' ? 'parquet' : 'log'}', path = '…')`);
+      throw userError(
+        `${where}: CREATE ${kind} ${name} needs WITH (connector = '…', …)`,
+        `write e.g. CREATE ${kind} ${name} WITH (connector = '${kind === 'SINK' ? 'parquet' : 'log'}', path = '…')`,
+      );
     }
     const open = withMatch[0].length - 1;
     const close = matchingParen(rest, open, where);
@@ -98,7 +101,8 @@ function parseOptions(body: string, where: string): Record<string, string> {
   while (pos < body.length && body.slice(pos).trim().length > 0) {
     re.lastIndex = pos;
     const m = re.exec(body);
-    if (!m) throw userError(`${where}: cannot read option near '${body.slice(pos).trim().slice(0, 40)}'`, `write options as key = 'value', separated by commas`);
+    if (!m)
+      throw userError(`${where}: cannot read option near '${body.slice(pos).trim().slice(0, 40)}'`, `write options as key = 'value', separated by commas`);
     const key = m[1]!.toLowerCase();
     const raw = m[2]!;
     if (key in options) throw userError(`${where}: option '${key}' is given twice`);
@@ -128,7 +132,11 @@ function unquoteIdent(s: string): string {
 
 function checkNames(file: string, sources: SourceDef[], tables: TableDef[], sinks: SinkDef[]): void {
   const seen = new Map<string, string>();
-  for (const [kind, defs] of [['source', sources], ['table', tables], ['sink', sinks]] as const) {
+  for (const [kind, defs] of [
+    ['source', sources],
+    ['table', tables],
+    ['sink', sinks],
+  ] as const) {
     for (const d of defs) {
       const key = d.name.toLowerCase();
       const before = seen.get(key);
@@ -136,8 +144,13 @@ function checkNames(file: string, sources: SourceDef[], tables: TableDef[], sink
       seen.set(key, kind);
     }
   }
-  if (sources.length === 0) throw userError(`${file}: the job has no CREATE SOURCE`, `add e.g. CREATE SOURCE events WITH (connector = 'log', path = 'data/logs/events', format = 'json');`);
-  if (sinks.length === 0) throw userError(`${file}: the job has no CREATE SINK`, `add e.g. CREATE SINK out WITH (connector = 'console') AS SELECT * FROM ${sources[0]!.name};`);
+  if (sources.length === 0)
+    throw userError(
+      `${file}: the job has no CREATE SOURCE`,
+      `add e.g. CREATE SOURCE events WITH (connector = 'log', path = 'data/logs/events', format = 'json');`,
+    );
+  if (sinks.length === 0)
+    throw userError(`${file}: the job has no CREATE SINK`, `add e.g. CREATE SINK out WITH (connector = 'console') AS SELECT * FROM ${sources[0]!.name};`);
 }
 
 /** The options that say which data a source reads: change one and stored offsets no longer apply. */

@@ -1,5 +1,16 @@
 import type { Engine } from '../sql/engine.js';
-import { baseTable, columnNameAliases, columnRef, cteEntries, forEachNode, functionCall, isNode, tableFunction, trySelect, usingColumns } from '../sql/parse-tree.js';
+import {
+  baseTable,
+  columnNameAliases,
+  columnRef,
+  cteEntries,
+  forEachNode,
+  functionCall,
+  isNode,
+  tableFunction,
+  trySelect,
+  usingColumns,
+} from '../sql/parse-tree.js';
 import type { JobDef } from './parse-job.js';
 
 /*
@@ -25,7 +36,19 @@ export interface QueryReads {
 const WINDOW_TVFS = new Set(['tumble', 'hop', 'session']);
 
 /** Table functions that take no relation, so cannot read a source's rows (any other one might: `query_table('bid')`). */
-const ROW_FREE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest', 'read_parquet', 'parquet_scan', 'read_csv', 'read_csv_auto', 'read_json', 'read_json_auto', 'read_ndjson', 'read_ndjson_auto']);
+const ROW_FREE_TABLE_FUNCTIONS = new Set([
+  'range',
+  'generate_series',
+  'unnest',
+  'read_parquet',
+  'parquet_scan',
+  'read_csv',
+  'read_csv_auto',
+  'read_json',
+  'read_json_auto',
+  'read_ndjson',
+  'read_ndjson_auto',
+]);
 
 /**
  * What a query's parse tree (a `json_serialize_sql` statement node) may read. `everything` whenever it can see
@@ -179,7 +202,8 @@ export async function sourceReadColumns(engine: Engine, def: JobDef, options: So
 /** Lower-cased names of the macros (and functions) the setup statements create. */
 export function macroNames(setup: readonly string[]): Set<string> {
   const out = new Set<string>();
-  const re = /\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))*)/gi;
+  const re =
+    /\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:MACRO|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))*)/gi;
   for (const stmt of setup) {
     for (const m of stmt.matchAll(re)) {
       const last = m[1]!.split('.').at(-1)!.trim();

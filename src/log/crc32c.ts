@@ -109,8 +109,14 @@ export class CrcRun {
     const a = this.s ^ dv.getInt32(p, true);
     const crc = dv.getInt32(p + 4, true);
     let s =
-      t[1792 + (a & 255)]! ^ t[1536 + ((a >>> 8) & 255)]! ^ t[1280 + ((a >>> 16) & 255)]! ^ t[1024 + (a >>> 24)]! ^
-      t[768 + (crc & 255)]! ^ t[512 + ((crc >>> 8) & 255)]! ^ t[256 + ((crc >>> 16) & 255)]! ^ t[crc >>> 24]!;
+      t[1792 + (a & 255)]! ^
+      t[1536 + ((a >>> 8) & 255)]! ^
+      t[1280 + ((a >>> 16) & 255)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + (crc & 255)]! ^
+      t[512 + ((crc >>> 8) & 255)]! ^
+      t[256 + ((crc >>> 16) & 255)]! ^
+      t[crc >>> 24]!;
     s = ~s;
     const z = (zeroTables ??= buildZeroTables());
     for (let len = end - p - 8, k = 0; len > 0; len >>>= 1, k += 1024) {
@@ -136,7 +142,8 @@ let zeroTables: Int32Array | undefined; // built on first use (~10 ms): not ever
 function buildZeroTables(): Int32Array {
   const levels = 31;
   const z = new Int32Array(levels * 1024);
-  const apply = (k: number, v: number) => z[k * 1024 + (v & 255)]! ^ z[k * 1024 + 256 + ((v >>> 8) & 255)]! ^ z[k * 1024 + 512 + ((v >>> 16) & 255)]! ^ z[k * 1024 + 768 + (v >>> 24)]!;
+  const apply = (k: number, v: number) =>
+    z[k * 1024 + (v & 255)]! ^ z[k * 1024 + 256 + ((v >>> 8) & 255)]! ^ z[k * 1024 + 512 + ((v >>> 16) & 255)]! ^ z[k * 1024 + 768 + (v >>> 24)]!;
   for (let k = 0; k < levels; k++) {
     const columns = new Int32Array(32);
     for (let bit = 0; bit < 32; bit++) {

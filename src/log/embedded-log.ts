@@ -149,7 +149,10 @@ export class EmbeddedLog {
 
   private checkPartition(p: number): void {
     if (!Number.isInteger(p) || p < 0 || (p >= this.meta.partitions && p >= this.partitionCount())) {
-      throw userError(`log ${this.dir} has no partition ${p} (it has ${this.meta.partitions})`, `use a partition from 0 to ${this.meta.partitions - 1}, or add partitions`);
+      throw userError(
+        `log ${this.dir} has no partition ${p} (it has ${this.meta.partitions})`,
+        `use a partition from 0 to ${this.meta.partitions - 1}, or add partitions`,
+      );
     }
   }
 

@@ -65,8 +65,7 @@ export class PartitionReader {
     }
     try {
       const cached = this.tail;
-      const start =
-        cached && cached.base === seg.base && cached.position <= reader.size ? cached : seekStart(seg, reader, Infinity);
+      const start = cached && cached.base === seg.base && cached.position <= reader.size ? cached : seekStart(seg, reader, Infinity);
       const end = findEnd(seg, reader, start, true);
       this.tail = { base: seg.base, ...end };
       return end.offset;
@@ -154,7 +153,7 @@ function collect(seg: SegmentRef, next: number, until: number, out: ColumnsBuild
           throw corrupt(seg.logFile, pos + p, offset, `record carries offset ${readOffset(buf, p)} where ${offset} was expected`);
         }
         if (offset >= next) {
-          if (runStart < 0) (runStart = p), (runOffset = offset);
+          if (runStart < 0) ((runStart = p), (runOffset = offset));
           run.add(buf, p, p + size);
           if (!out.add(buf, view, p, p + size)) {
             checkRun();

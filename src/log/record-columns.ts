@@ -165,7 +165,7 @@ export class ColumnsBuilder {
       for (let i = 0; i < this.count; i++) {
         words[2 * i] = low;
         words[2 * i + 1] = high;
-        if (++low === 0x1_0000_0000) (low = 0), high++;
+        if (++low === 0x1_0000_0000) ((low = 0), high++);
       }
     } else {
       for (let i = 0; i < this.count; i++) offsets[i] = BigInt(from + i);

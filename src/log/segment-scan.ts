@@ -24,8 +24,7 @@ export function corrupt(file: string, position: number, offset: number, what: st
  */
 export function seekStart(seg: SegmentRef, reader: ChunkReader, target: number): SegmentPosition {
   const entries = readIndex(seg.indexFile);
-  const entry: IndexEntry | undefined =
-    target === Infinity ? lastEntry(entries) : lookup(entries, Math.min(target - seg.base, 0xffff_ffff));
+  const entry: IndexEntry | undefined = target === Infinity ? lastEntry(entries) : lookup(entries, Math.min(target - seg.base, 0xffff_ffff));
   if (entry && entry.position > 0 && entry.position < reader.size && seg.base + entry.relOffset <= target) {
     const head = reader.readAt(entry.position, 4);
     if (head.length === 4) {

@@ -236,7 +236,8 @@ export class NexmarkGenerator {
       auction = min + r.nextLong(last - min + 1 + AUCTION_ID_LEAD);
     }
     // Hot bidders are the second person of a batch, so they do not collide with hot sellers.
-    const bidder = (r.nextInt(c.hotBiddersRatio) > 0 ? Math.floor(lastBase0PersonId(c, id) / HOT_RATIO) * HOT_RATIO + 1 : this.randomPerson(id)) + FIRST_PERSON_ID;
+    const bidder =
+      (r.nextInt(c.hotBiddersRatio) > 0 ? Math.floor(lastBase0PersonId(c, id) / HOT_RATIO) * HOT_RATIO + 1 : this.randomPerson(id)) + FIRST_PERSON_ID;
     w.lit(BID_AUCTION);
     w.int(auction + FIRST_AUCTION_ID);
     w.lit(BID_BIDDER);

@@ -19,10 +19,16 @@ export interface KafkaTarget {
 export function parseKafkaTarget(to: string): KafkaTarget | undefined {
   const m = /^kafka:\/\/([^/]*)(?:\/(.*))?$/i.exec(to);
   if (!m) return undefined;
-  const brokers = m[1]!.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  const brokers = m[1]!
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
   const bad = brokers.find((b) => !/^[^:\s]+:\d+$/.test(b));
   if (brokers.length === 0 || bad !== undefined) {
-    throw userError(`${to}: expected kafka://host:port[,host:port…][/prefix]${bad ? `, got broker '${bad}'` : ''}`, 'e.g. --to kafka://localhost:9092/nexmark-');
+    throw userError(
+      `${to}: expected kafka://host:port[,host:port…][/prefix]${bad ? `, got broker '${bad}'` : ''}`,
+      'e.g. --to kafka://localhost:9092/nexmark-',
+    );
   }
   const prefix = m[2] ?? '';
   if (!/^[A-Za-z0-9._-]*$/.test(prefix)) throw userError(`${to}: the topic prefix '${prefix}' may only hold letters, digits, '.', '_' and '-'`);

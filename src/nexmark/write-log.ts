@@ -60,7 +60,9 @@ export async function writeNexmarkLogs(config: NexmarkConfig, o: WriteNexmarkOpt
   let results: AppendEventsResult[];
   if (workers === 1) {
     const stopped = () => o.signal?.aborted === true;
-    results = [await appendEvents(config, { ...common, owns: () => true, realtime: o.realtime === true, stopped, ...(o.onChunk ? { onChunk: o.onChunk } : {}) })];
+    results = [
+      await appendEvents(config, { ...common, owns: () => true, realtime: o.realtime === true, stopped, ...(o.onChunk ? { onChunk: o.onChunk } : {}) }),
+    ];
   } else {
     results = await runWorkers(config, common, workers, o);
   }
@@ -87,7 +89,8 @@ async function runWorkers(
   workers: number,
   o: WriteNexmarkOptions,
 ): Promise<AppendEventsResult[]> {
-  if (!existsSync(WORKER_FILE)) throw userError(`the generator's worker file ${WORKER_FILE} is missing`, 'build duckstream (npm run build), or pass workers: 1');
+  if (!existsSync(WORKER_FILE))
+    throw userError(`the generator's worker file ${WORKER_FILE} is missing`, 'build duckstream (npm run build), or pass workers: 1');
   const progress = new Array<number>(workers).fill(0);
   const threads: Worker[] = [];
   const stopAll = () => threads.forEach((t) => t.postMessage('stop'));

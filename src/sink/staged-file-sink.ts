@@ -164,15 +164,24 @@ export abstract class StagedFileSink implements Sink {
       rmSync(staged, { recursive: true, force: true });
       const columns = this.partitionBy.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
       const result = await batch.engine.exclusive((c) =>
-        c.run(`COPY ${source} TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`),
+        c.run(
+          `COPY ${source} TO ${literal(staged)} (${this.copyOptions()}, PARTITION_BY (${columns}), FILENAME_PATTERN 'part-${padBatchId(batch.batchId)}_{i}')`,
+        ),
       );
       const numRows = Number(result.rowsChanged);
       const files = numRows > 0 ? filesUnder(staged) : [];
-      await this.publish({ ...batch, numRows }, files.map((file) => ({ staged: join(staged, file), file })));
+      await this.publish(
+        { ...batch, numRows },
+        files.map((file) => ({ staged: join(staged, file), file })),
+      );
       rmSync(staged, { recursive: true, force: true });
       return numRows;
     } catch (err) {
-      throw externalError(`sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`, true, err);
+      throw externalError(
+        `sink '${this.name}': writing batch ${batch.batchId} partitioned by ${this.partitionBy.join(', ')} to ${this.path} failed: ${errorMessage(err)}`,
+        true,
+        err,
+      );
     }
   }
 
@@ -199,7 +208,10 @@ export abstract class StagedFileSink implements Sink {
    * round ends a power cut may keep either rename without the other; the batch is not committed yet then, and its
    * replay writes both again.
    */
-  private async publish(batch: Pick<SinkBatch, 'batchId' | 'batchTime' | 'numRows' | 'fsync'>, moves: readonly { staged: string; file: string }[]): Promise<void> {
+  private async publish(
+    batch: Pick<SinkBatch, 'batchId' | 'batchTime' | 'numRows' | 'fsync'>,
+    moves: readonly { staged: string; file: string }[],
+  ): Promise<void> {
     const sync = batch.fsync ?? true;
     const entry: ManifestEntry = {
       version: 1,

@@ -65,7 +65,10 @@ export function batchSchema(values: ValueSchema): arrow.Schema {
 /** Parse `'ts TIMESTAMP, url VARCHAR NOT NULL'`; throws a message naming the bad part. */
 export function parseSchemaText(text: string): ValueSchema {
   const specs: ColumnSpec[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const m = /^("?)([A-Za-z_][A-Za-z0-9_]*)\1\s+([A-Za-z]+)(\s+NOT\s+NULL)?$/i.exec(part);
     if (!m) throw new Error(`cannot read column '${part}': write it as '<name> <TYPE> [NOT NULL]'`);
     const type = normaliseType(m[3]!);
@@ -77,9 +80,28 @@ export function parseSchemaText(text: string): ValueSchema {
 }
 
 const TYPE_ALIASES: Record<string, ColumnType> = {
-  BOOL: 'BOOLEAN', BOOLEAN: 'BOOLEAN', INT: 'INTEGER', INTEGER: 'INTEGER', INT4: 'INTEGER', BIGINT: 'BIGINT', INT8: 'BIGINT', LONG: 'BIGINT',
-  DOUBLE: 'DOUBLE', FLOAT8: 'DOUBLE', REAL: 'DOUBLE', FLOAT: 'DOUBLE', VARCHAR: 'VARCHAR', TEXT: 'VARCHAR', STRING: 'VARCHAR',
-  TIMESTAMP: 'TIMESTAMP', DATETIME: 'TIMESTAMP', DATE: 'DATE', JSON: 'JSON', BLOB: 'BLOB', BYTES: 'BLOB', BYTEA: 'BLOB',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  INT: 'INTEGER',
+  INTEGER: 'INTEGER',
+  INT4: 'INTEGER',
+  BIGINT: 'BIGINT',
+  INT8: 'BIGINT',
+  LONG: 'BIGINT',
+  DOUBLE: 'DOUBLE',
+  FLOAT8: 'DOUBLE',
+  REAL: 'DOUBLE',
+  FLOAT: 'DOUBLE',
+  VARCHAR: 'VARCHAR',
+  TEXT: 'VARCHAR',
+  STRING: 'VARCHAR',
+  TIMESTAMP: 'TIMESTAMP',
+  DATETIME: 'TIMESTAMP',
+  DATE: 'DATE',
+  JSON: 'JSON',
+  BLOB: 'BLOB',
+  BYTES: 'BLOB',
+  BYTEA: 'BLOB',
 };
 
 function normaliseType(t: string): ColumnType | undefined {

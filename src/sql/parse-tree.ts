@@ -176,11 +176,19 @@ export interface JoinRef {
 
 export function joinRef(ref: TreeNode): JoinRef | undefined {
   if (ref['type'] !== 'JOIN') return undefined;
-  return { left: node(ref['left']), right: node(ref['right']), condition: node(ref['condition']), joinType: String(ref['join_type']), refType: String(ref['ref_type']) };
+  return {
+    left: node(ref['left']),
+    right: node(ref['right']),
+    condition: node(ref['condition']),
+    joinType: String(ref['join_type']),
+    refType: String(ref['ref_type']),
+  };
 }
 
 /** A TABLE_FUNCTION reference: the function's name (lower-cased), its arguments, its alias ('' if none). */
-export function tableFunction(ref: TreeNode): { readonly name: string; readonly args: TreeNode[]; readonly alias: string; readonly call: TreeNode } | undefined {
+export function tableFunction(
+  ref: TreeNode,
+): { readonly name: string; readonly args: TreeNode[]; readonly alias: string; readonly call: TreeNode } | undefined {
   if (ref['type'] !== 'TABLE_FUNCTION') return undefined;
   const call = node(ref['function']) ?? {};
   return { name: String(call['function_name'] ?? '').toLowerCase(), args: nodes(call['children']), alias: String(ref['alias'] ?? ''), call };
@@ -256,5 +264,15 @@ export function columnRefNode(...names: string[]): TreeNode {
 
 /** A BASE_TABLE reference node. */
 export function baseTableNode(name: string, alias: string): TreeNode {
-  return { type: 'BASE_TABLE', alias, sample: null, query_location: 0, schema_name: '', table_name: name, column_name_alias: [], catalog_name: '', at_clause: null };
+  return {
+    type: 'BASE_TABLE',
+    alias,
+    sample: null,
+    query_location: 0,
+    schema_name: '',
+    table_name: name,
+    column_name_alias: [],
+    catalog_name: '',
+    at_clause: null,
+  };
 }

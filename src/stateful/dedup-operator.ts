@@ -49,7 +49,9 @@ export class DedupOperator implements StatefulOperator {
     await exec(`DELETE FROM ${this.outputTable} WHERE __ds_batch = ${batchId}`);
     await exec(`INSERT INTO ${buf} SELECT * FROM ${onTimeTable(this.source)} WHERE ${keyTuple} NOT IN (SELECT ${seenTuple} FROM ${seen})`);
     // Keys whose earliest row is behind the new watermark: their result row can no longer change.
-    await exec(`CREATE OR REPLACE TEMP TABLE __ds_final AS SELECT ${keys}, min(${this.eventTimeSql}) AS first_ts FROM ${buf} GROUP BY ALL HAVING min(${this.eventTimeSql}) < ${hi}`);
+    await exec(
+      `CREATE OR REPLACE TEMP TABLE __ds_final AS SELECT ${keys}, min(${this.eventTimeSql}) AS first_ts FROM ${buf} GROUP BY ALL HAVING min(${this.eventTimeSql}) < ${hi}`,
+    );
     const finalRows = `(SELECT * FROM ${buf} WHERE ${keyTuple} IN (SELECT ${seenTuple} FROM __ds_final))`;
     await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${this.template(finalRows)})`);
     await exec(`INSERT INTO ${seen} SELECT * FROM __ds_final`);

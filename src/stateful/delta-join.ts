@@ -43,7 +43,9 @@ export class DeltaJoin {
     const deltas = this.refs.map((_, i) => `__ds_join_delta_${i}`);
     for (const [i, r] of this.refs.entries()) {
       const where = r.filterSql ? ` WHERE ${r.filterSql}` : '';
-      await exec(`CREATE OR REPLACE TEMP TABLE ${deltas[i]} AS SELECT ${projection(this.columns)} FROM ${onTimeTable(r.source)} AS ${JSON.stringify(r.alias)}${where}`);
+      await exec(
+        `CREATE OR REPLACE TEMP TABLE ${deltas[i]} AS SELECT ${projection(this.columns)} FROM ${onTimeTable(r.source)} AS ${JSON.stringify(r.alias)}${where}`,
+      );
     }
     if (!this.created) {
       for (const [i, r] of this.refs.entries()) await exec(`CREATE TABLE IF NOT EXISTS ${this.buffer(r, i)} AS SELECT * FROM ${deltas[i]} LIMIT 0`);
@@ -56,7 +58,9 @@ export class DeltaJoin {
       await emit(this.query((j) => (j === i ? deltas[i]! : this.buffer(this.refs[j]!, j))));
       // A new row already out of reach is never stored (most of a batch, when the watermark follows the data).
       const e = this.expiry[i];
-      await exec(`INSERT INTO ${this.buffer(r, i)} SELECT * FROM ${deltas[i]} AS ${JSON.stringify(r.alias)}${e ? ` WHERE NOT coalesce(${gone(e)}, false)` : ''}`);
+      await exec(
+        `INSERT INTO ${this.buffer(r, i)} SELECT * FROM ${deltas[i]} AS ${JSON.stringify(r.alias)}${e ? ` WHERE NOT coalesce(${gone(e)}, false)` : ''}`,
+      );
     }
     for (const [i, r] of this.refs.entries()) {
       const e = this.expiry[i];

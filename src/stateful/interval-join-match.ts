@@ -1,16 +1,34 @@
 import type { Engine } from '../sql/engine.js';
-import { baseTable, between, columnRef, columnRefNode, expressionSql, forEachNode, functionCall, joinRef, rewrite, tableAlias, type TreeNode } from '../sql/parse-tree.js';
+import {
+  baseTable,
+  between,
+  columnRef,
+  columnRefNode,
+  expressionSql,
+  forEachNode,
+  functionCall,
+  joinRef,
+  rewrite,
+  tableAlias,
+  type TreeNode,
+} from '../sql/parse-tree.js';
 import type { IntervalJoinSpec } from './interval-join-operator.js';
 import type { IntervalJoinMatch, SourceTimeInfo } from './planning-types.js';
 
-const FIX = "bound the join in event time: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL '5 minutes' AND a.ts + INTERVAL '5 minutes' (or join TUMBLE windows)";
+const FIX =
+  "bound the join in event time: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL '5 minutes' AND a.ts + INTERVAL '5 minutes' (or join TUMBLE windows)";
 
 /**
  * Find `a JOIN b ON … AND b.t BETWEEN a.t - INTERVAL x AND a.t + INTERVAL y` (inner or left outer). Any other
  * shape is 'unbounded': the caller runs it as a regular join (state kept forever) or refuses it. A bound that is
  * there but cannot work (wrong direction for a left join, no watermark) is 'refused' (the checker says why).
  */
-export async function findIntervalJoin(engine: Engine, tree: TreeNode, sources: readonly SourceTimeInfo[], refs: readonly string[]): Promise<IntervalJoinMatch> {
+export async function findIntervalJoin(
+  engine: Engine,
+  tree: TreeNode,
+  sources: readonly SourceTimeInfo[],
+  refs: readonly string[],
+): Promise<IntervalJoinMatch> {
   const unbounded = (why: string): IntervalJoinMatch => ({ kind: 'unbounded', why });
   if (refs.length !== 2) return unbounded(`it joins ${refs.length} stream references (interval joins join two)`);
   let joinNode: TreeNode | undefined;
@@ -58,10 +76,19 @@ export async function findIntervalJoin(engine: Engine, tree: TreeNode, sources: 
   const boundIsLeft = lower.ref.alias.toLowerCase() === l.alias.toLowerCase();
   if (inputIsRight !== boundIsLeft) return unbounded('its BETWEEN does not compare the time of one stream with the time of the other');
   const [a, b] = inputIsRight ? [l, r] : [r, l];
-  if (!inputIsRight && joinType === 'LEFT') return { kind: 'refused', why: 'for a left outer interval join write the bound as <right>.<time> BETWEEN <left>.<time> - … AND <left>.<time> + …', fix: FIX };
+  if (!inputIsRight && joinType === 'LEFT')
+    return {
+      kind: 'refused',
+      why: 'for a left outer interval join write the bound as <right>.<time> BETWEEN <left>.<time> - … AND <left>.<time> + …',
+      fix: FIX,
+    };
   for (const s of [a, b]) {
     if (!sources.find((x) => x.name.toLowerCase() === s.source.toLowerCase())?.eventTimeSql) {
-      return { kind: 'refused', why: `a stream–stream join needs a watermark on source '${s.source}'`, fix: `add event_time and watermark options to CREATE SOURCE ${s.source}` };
+      return {
+        kind: 'refused',
+        why: `a stream–stream join needs a watermark on source '${s.source}'`,
+        fix: `add event_time and watermark options to CREATE SOURCE ${s.source}`,
+      };
     }
   }
   const innerTree = rewrite(tree, (n) => (n === joinNode ? { ...n, join_type: 'INNER' } : undefined));

@@ -73,9 +73,13 @@ export class IntervalJoinOperator implements StatefulOperator {
     const leftGone = `${lt} + to_microseconds(${this.spec.upperUs}) < ${hi}`;
     if (this.spec.joinType === 'LEFT') {
       // Which kept left rows have a partner now: matches found by the inner query above.
-      await exec(`UPDATE ${bufL} SET __ds_matched = true WHERE NOT __ds_matched AND (_topic, _partition, _offset) IN (${this.templates.matched(pick(oldL, `(SELECT * FROM ${bufR})`))})`);
+      await exec(
+        `UPDATE ${bufL} SET __ds_matched = true WHERE NOT __ds_matched AND (_topic, _partition, _offset) IN (${this.templates.matched(pick(oldL, `(SELECT * FROM ${bufR})`))})`,
+      );
       const unmatched = `(SELECT * EXCLUDE (__ds_matched) FROM ${bufL} WHERE NOT __ds_matched AND ${leftGone})`;
-      await exec(`INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${this.templates.full(pick(unmatched, `(SELECT * FROM ${bufR} LIMIT 0)`))})`);
+      await exec(
+        `INSERT INTO ${this.outputTable} SELECT *, ${batchId}::BIGINT FROM (${this.templates.full(pick(unmatched, `(SELECT * FROM ${bufR} LIMIT 0)`))})`,
+      );
     }
     await exec(`DELETE FROM ${bufL} WHERE ${leftGone}`);
     await exec(`DELETE FROM ${bufR} WHERE ${rt} + to_microseconds(${this.spec.lowerUs}) < ${hi}`);

@@ -65,7 +65,9 @@ export class JoinAggregateOperator implements StatefulOperator {
     // Only the groups the batch touched are rewritten (NULL keys are keys too: IS NOT DISTINCT FROM).
     const same = this.plan.groupColumns.map((k) => `g.${k} IS NOT DISTINCT FROM p.${k}`).join(' AND ');
     const touched = `SELECT g.* FROM ${groups} AS g SEMI JOIN __ds_partial AS p ON ${same}`;
-    await exec(`CREATE OR REPLACE TEMP TABLE __ds_merged AS SELECT ${keys}${combined ? `, ${combined}` : ''} FROM (${touched} UNION ALL SELECT * FROM __ds_partial) GROUP BY ${keys}`);
+    await exec(
+      `CREATE OR REPLACE TEMP TABLE __ds_merged AS SELECT ${keys}${combined ? `, ${combined}` : ''} FROM (${touched} UNION ALL SELECT * FROM __ds_partial) GROUP BY ${keys}`,
+    );
     await exec(`DELETE FROM ${groups} AS g WHERE EXISTS (SELECT 1 FROM __ds_partial AS p WHERE ${same})`);
     await exec(`INSERT INTO ${groups} SELECT * FROM __ds_merged`);
     await exec(`CREATE OR REPLACE TEMP TABLE __ds_result AS ${query}`);

@@ -14,12 +14,16 @@ export async function expiryOf(engine: Engine, refs: readonly StreamRef[], sourc
   const out: (string | undefined)[] = [];
   for (const [i, x] of refs.entries()) {
     const y = refs[1 - i]!;
-    const yTime = sources.find((s) => s.name.toLowerCase() === y.source.toLowerCase())?.eventTimeSql?.replaceAll('"', '').toLowerCase();
+    const yTime = sources
+      .find((s) => s.name.toLowerCase() === y.source.toLowerCase())
+      ?.eventTimeSql?.replaceAll('"', '')
+      .toLowerCase();
     const bounds: string[] = [];
     for (const [lhs, rhs] of conjuncts.flatMap(asLessOrEqual)) {
       const names = (columnRef(lhs) ?? []).map((n) => n.toLowerCase());
       const isYTime = yTime !== undefined && names.length === 2 && names[0] === y.alias.toLowerCase() && names[1] === yTime;
-      if (isYTime && x.alias.toLowerCase() !== y.alias.toLowerCase() && readsOnly(rhs, x.alias.toLowerCase())) bounds.push(`(${await expressionSql(engine, rhs)})`);
+      if (isYTime && x.alias.toLowerCase() !== y.alias.toLowerCase() && readsOnly(rhs, x.alias.toLowerCase()))
+        bounds.push(`(${await expressionSql(engine, rhs)})`);
     }
     out.push(bounds.length === 0 ? undefined : bounds.length === 1 ? bounds[0] : `least(${bounds.join(', ')})`);
   }

@@ -28,13 +28,22 @@ export function regularJoinRefusal(tree: TreeNode, streams: ReadonlySet<string>)
           "bound the join in event time (b.ts BETWEEN a.ts - INTERVAL '5 minutes' AND a.ts + INTERVAL '5 minutes'), so unmatched rows are emitted once the watermark passes; or use an INNER JOIN",
         );
       } else if (type !== 'INNER' || (ref !== 'REGULAR' && ref !== 'CROSS' && ref !== 'NATURAL')) {
-        refuse(`${ref === 'REGULAR' ? type : ref} joins of streams are not supported (their output is not final row by row)`, 'use an INNER JOIN (or a window join)');
+        refuse(
+          `${ref === 'REGULAR' ? type : ref} joins of streams are not supported (their output is not final row by row)`,
+          'use an INNER JOIN (or a window join)',
+        );
       }
     }
-    if (n['class'] === 'SUBQUERY' && readsStream(n)) refuse('a stream read inside a subquery expression (IN, EXISTS, scalar subquery) of a stream–stream join', 'write it as an inner join in FROM');
+    if (n['class'] === 'SUBQUERY' && readsStream(n))
+      refuse('a stream read inside a subquery expression (IN, EXISTS, scalar subquery) of a stream–stream join', 'write it as an inner join in FROM');
     // Not even UNION ALL: Q(A, B) = A ∪ B is not linear in A alone (Q(ΔA, B) would repeat B), so the delta rule fails.
-    if (n['type'] === 'SET_OPERATION_NODE' && readsStream(n)) refuse(`${String(n['setop_type'])} of queries over several streams`, 'write one sink per branch (a stateless query each), or join the streams in one SELECT');
-    if (cteEntries(n).some((c) => readsStream(c))) refuse('a stream read inside WITH (a CTE may be read more than once)', 'write the stream–stream join without WITH: FROM a JOIN b ON …');
+    if (n['type'] === 'SET_OPERATION_NODE' && readsStream(n))
+      refuse(
+        `${String(n['setop_type'])} of queries over several streams`,
+        'write one sink per branch (a stateless query each), or join the streams in one SELECT',
+      );
+    if (cteEntries(n).some((c) => readsStream(c)))
+      refuse('a stream read inside WITH (a CTE may be read more than once)', 'write the stream–stream join without WITH: FROM a JOIN b ON …');
   });
   return refusal;
 }

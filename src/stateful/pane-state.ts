@@ -29,7 +29,11 @@ export class PaneState {
 
   private partialsOf(relation: string, where: string): string {
     const t = this.spec.tvf;
-    const select = [...this.spec.keySql.map((k, i) => `${k} AS __k${i}`), `${lastWindowStartUs(t)} AS __ds_pane`, ...this.spec.partials.map((p, i) => `${p.partial} AS __p${i}`)];
+    const select = [
+      ...this.spec.keySql.map((k, i) => `${k} AS __k${i}`),
+      `${lastWindowStartUs(t)} AS __ds_pane`,
+      ...this.spec.partials.map((p, i) => `${p.partial} AS __p${i}`),
+    ];
     const filter = [`(${t.timeSql}) IS NOT NULL`, ...(this.spec.whereSql ? [`(${this.spec.whereSql})`] : []), ...(where ? [where] : [])].join(' AND ');
     const groups = this.spec.keySql.map((_, i) => i + 1).concat(this.spec.keySql.length + 1);
     return `SELECT ${select.join(', ')} FROM ${relation} AS ${JSON.stringify(t.alias)} WHERE ${filter} GROUP BY ${groups.join(', ')}`;
@@ -42,7 +46,9 @@ export class PaneState {
   async create(exec: Exec, rawBuffer: string): Promise<void> {
     const name = this.table.slice('state.'.length).replaceAll('"', '');
     const seed = `"__ds_seed_${this.index}"`;
-    await exec(`CREATE OR REPLACE TEMP TABLE ${seed} AS ${this.partialsOf(rawBuffer, `NOT EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = 'state' AND table_name = '${name.replaceAll("'", "''")}')`)}`);
+    await exec(
+      `CREATE OR REPLACE TEMP TABLE ${seed} AS ${this.partialsOf(rawBuffer, `NOT EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = 'state' AND table_name = '${name.replaceAll("'", "''")}')`)}`,
+    );
     await exec(`CREATE TABLE IF NOT EXISTS ${this.table} AS SELECT * FROM ${seed} LIMIT 0`);
     await exec(`INSERT INTO ${this.table} SELECT * FROM ${seed}`);
     await exec(`DROP TABLE ${seed}`);

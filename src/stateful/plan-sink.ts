@@ -24,7 +24,8 @@ const PLANNERS: readonly Planner[] = [planWindow, planIntervalJoin, planRegularJ
 export async function planSink(engine: Engine, sink: SinkSpec, analysis: QueryAnalysis, sources: readonly SourceTimeInfo[]): Promise<SinkPlan> {
   const ctx = await createPlanContext(engine, sink, analysis, sources);
   await checkSupported(ctx);
-  if (ctx.tvfs.length === 0 && ctx.directRefs.length === 1 && analysis.stateful.length === 0) return { kind: 'stateless', source: ctx.byName.get(ctx.directRefs[0]!)!.name };
+  if (ctx.tvfs.length === 0 && ctx.directRefs.length === 1 && analysis.stateful.length === 0)
+    return { kind: 'stateless', source: ctx.byName.get(ctx.directRefs[0]!)!.name };
   for (const plan of PLANNERS) {
     const operator = await plan(ctx);
     if (operator) return { kind: 'stateful', operator };

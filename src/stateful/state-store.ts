@@ -57,8 +57,12 @@ export class StateStore {
    * storage info: the storage blocks its tables' checkpointed segments occupy, plus 8 bytes per value of segments
    * not yet checkpointed.
    */
-  async stats(operators: readonly StatefulOperator[]): Promise<{ rows: number; bytes: number; operators: { sink: string; operator: string; rows: number; bytes: number }[] }> {
-    const [size] = await this.engine.all(`SELECT total_blocks * block_size AS bytes, block_size FROM pragma_database_size() WHERE database_name = '${STATE_ALIAS}'`).catch(() => [{ bytes: 0, block_size: 262144 }]);
+  async stats(
+    operators: readonly StatefulOperator[],
+  ): Promise<{ rows: number; bytes: number; operators: { sink: string; operator: string; rows: number; bytes: number }[] }> {
+    const [size] = await this.engine
+      .all(`SELECT total_blocks * block_size AS bytes, block_size FROM pragma_database_size() WHERE database_name = '${STATE_ALIAS}'`)
+      .catch(() => [{ bytes: 0, block_size: 262144 }]);
     const blockSize = Number(size?.['block_size'] ?? 262144);
     const per: { sink: string; operator: string; rows: number; bytes: number }[] = [];
     for (const op of operators) {
@@ -107,7 +111,8 @@ export class StateStore {
         }
       } else {
         await this.engine.run(`CREATE TABLE __ds_snapshot.meta AS SELECT batch_id, info FROM ${META}`);
-        for (const name of keep) await this.engine.run(`CREATE TABLE __ds_snapshot.${ident(name)} AS SELECT * FROM ${STATE_ALIAS}.${ident(name)}`).catch(() => undefined);
+        for (const name of keep)
+          await this.engine.run(`CREATE TABLE __ds_snapshot.${ident(name)} AS SELECT * FROM ${STATE_ALIAS}.${ident(name)}`).catch(() => undefined);
       }
       await this.engine.run('CHECKPOINT __ds_snapshot');
     } finally {

@@ -1,7 +1,22 @@
 import { queryReads } from '../job/source-columns.js';
 import { projectionSql } from './window-columns.js';
 import type { Engine } from '../sql/engine.js';
-import { baseTable, baseTableNode, conjuncts, deparse, expressionSql, forEachNode, fromTable, functionCall, joinRef, rewrite, columnRef, tableAlias, whereClause, type TreeNode } from '../sql/parse-tree.js';
+import {
+  baseTable,
+  baseTableNode,
+  conjuncts,
+  deparse,
+  expressionSql,
+  forEachNode,
+  fromTable,
+  functionCall,
+  joinRef,
+  rewrite,
+  columnRef,
+  tableAlias,
+  whereClause,
+  type TreeNode,
+} from '../sql/parse-tree.js';
 
 /** One place where a query reads a stream, replaced by a placeholder table name in the query's SQL. */
 export interface StreamRef {
@@ -17,7 +32,19 @@ export interface StreamRef {
 }
 
 /** Functions whose value is not a function of the row: a filter using them cannot move into what is stored. */
-const VOLATILE = new Set(['random', 'now', 'current_timestamp', 'get_current_timestamp', 'current_date', 'current_time', 'gen_random_uuid', 'uuid', 'nextval', 'currval', 'setseed']);
+const VOLATILE = new Set([
+  'random',
+  'now',
+  'current_timestamp',
+  'get_current_timestamp',
+  'current_date',
+  'current_time',
+  'gen_random_uuid',
+  'uuid',
+  'nextval',
+  'currval',
+  'setseed',
+]);
 
 /**
  * Replace every stream reference by a placeholder (keeping its alias), and find for each reference the conjuncts
@@ -50,7 +77,10 @@ export async function streamRefs(engine: Engine, tree: TreeNode, streams: Readon
     if (!innerOnly) return;
     for (const t of tables) {
       const alias = tableAlias(t).toLowerCase();
-      pushable.set(t, scopeConjuncts.filter((c) => readsOnly(c, alias)));
+      pushable.set(
+        t,
+        scopeConjuncts.filter((c) => readsOnly(c, alias)),
+      );
     }
   });
   const found: { token: string; source: string; alias: string; filters: TreeNode[]; scope: number; scopeConjuncts: TreeNode[] | undefined }[] = [];
@@ -67,7 +97,14 @@ export async function streamRefs(engine: Engine, tree: TreeNode, streams: Readon
   const refs: StreamRef[] = [];
   for (const f of found) {
     const parts = await Promise.all(f.filters.map(async (c) => `(${await expressionSql(engine, c)})`));
-    refs.push({ token: f.token, source: f.source, alias: f.alias, filterSql: parts.length > 0 ? parts.join(' AND ') : undefined, scope: f.scope, scopeConjuncts: f.scopeConjuncts });
+    refs.push({
+      token: f.token,
+      source: f.source,
+      alias: f.alias,
+      filterSql: parts.length > 0 ? parts.join(' AND ') : undefined,
+      scope: f.scope,
+      scopeConjuncts: f.scopeConjuncts,
+    });
   }
   return { sql: await deparse(engine, edited), refs };
 }
@@ -113,7 +150,11 @@ export function replaceIdent(sql: string, token: string, replacement: string): s
 }
 
 /** Replace every BASE_TABLE reference to a stream by a placeholder table name (keeping the alias it had). */
-export async function replaceStreams(engine: Engine, tree: TreeNode, streams: ReadonlySet<string>): Promise<{ sql: string; placeholders: { token: string; source: string }[] }> {
+export async function replaceStreams(
+  engine: Engine,
+  tree: TreeNode,
+  streams: ReadonlySet<string>,
+): Promise<{ sql: string; placeholders: { token: string; source: string }[] }> {
   const placeholders: { token: string; source: string }[] = [];
   const edited = rewrite(tree, (node) => {
     const table = baseTable(node);

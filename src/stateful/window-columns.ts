@@ -17,6 +17,9 @@ export function referencedColumns(tree: TreeNode, sources: readonly string[]): S
 /** A `SELECT` list of the kept columns of a source's rows (in the source's order), or `*`. */
 export function projectionSql(columns: ReadonlySet<string> | undefined): string {
   if (!columns) return '*';
-  const list = [...columns].sort().map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
+  const list = [...columns]
+    .sort()
+    .map((c) => `'${c.replaceAll("'", "''")}'`)
+    .join(', ');
   return `COLUMNS(c -> lower(c) IN (${list}))`;
 }

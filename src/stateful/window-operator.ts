@@ -28,7 +28,9 @@ export interface WindowPanes {
  */
 export class WindowOperator implements StatefulOperator {
   readonly storesWholeRows = false;
-  get storesNamedColumnsOnly(): boolean { return !this.findsRowsByLogPosition; }
+  get storesNamedColumnsOnly(): boolean {
+    return !this.findsRowsByLogPosition;
+  }
   readonly streams: readonly string[];
   readonly stateTables: readonly string[];
   readonly outputTable: string;
@@ -99,7 +101,8 @@ export class WindowOperator implements StatefulOperator {
       for (const p of this.panes) await p.merge(exec, undefined);
       for (const rule of this.paned!.prune) await this.storeUnbeaten(exec, rule);
     }
-    const input = (s: string) => (this.storeOnlyOpen && !pruned.has(s) ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s));
+    const input = (s: string) =>
+      this.storeOnlyOpen && !pruned.has(s) ? `(SELECT * FROM ${this.buffer(s)} UNION ALL BY NAME ${this.onTime(s)})` : this.buffer(s);
     const shared = new Map<string, string>();
     const emit = await this.emitSql(exec, { lo, hi, input, merged: pruneFirst, shared });
     if (!this.created) {
@@ -118,11 +121,16 @@ export class WindowOperator implements StatefulOperator {
    * their combined panes (`merged`: the batch's partials are in the stored ones already). Relations several
    * references share are materialised once, as temp tables listed in `shared` (dropped by the caller).
    */
-  private async emitSql(exec: Exec, o: { lo: string; hi: string; input: (source: string) => string; merged: boolean; shared: Map<string, string> }): Promise<string> {
+  private async emitSql(
+    exec: Exec,
+    o: { lo: string; hi: string; input: (source: string) => string; merged: boolean; shared: Map<string, string> },
+  ): Promise<string> {
     const { lo, hi, input, merged, shared } = o;
     if (this.mode === 'update') {
       for (const [i, t] of this.tvfs.entries()) {
-        await exec(`CREATE OR REPLACE TEMP TABLE "__ds_touched_${i}" AS SELECT DISTINCT window_start, window_end FROM (${windowExpansionSql(t, onTimeTable(t.source))})`);
+        await exec(
+          `CREATE OR REPLACE TEMP TABLE "__ds_touched_${i}" AS SELECT DISTINCT window_start, window_end FROM (${windowExpansionSql(t, onTimeTable(t.source))})`,
+        );
       }
     }
     const expansion = (i: number): string => {
@@ -133,19 +141,29 @@ export class WindowOperator implements StatefulOperator {
         return windowExpansionSql(t, input(t.source), `window_end > ${lo} AND window_end <= ${hi}`, closing);
       }
       if (this.mode === 'update') {
-        return windowExpansionSql(t, input(t.source), `window_end > ${lo} AND (window_start, window_end) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`);
+        return windowExpansionSql(
+          t,
+          input(t.source),
+          `window_end > ${lo} AND (window_start, window_end) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`,
+        );
       }
       return windowExpansionSql(t, input(t.source));
     };
     const windows = (i: number): string => {
       const p = this.panes[this.paned!.plan.uses.get(i)!.spec]!;
       if (this.mode === 'append') return p.windowsSql(`__we > ${lo} AND __we <= ${hi}`, `make_timestamp(__ds_pane + ${p.spec.tvf.slideUs}) <= ${hi}`, merged);
-      if (this.mode === 'update') return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '', merged);
+      if (this.mode === 'update')
+        return p.windowsSql(`__we > ${lo} AND (__ws, __we) IN (SELECT window_start, window_end FROM "__ds_touched_${i}")`, '', merged);
       return p.windowsSql('', '', merged);
     };
     // References to the same window of the same source (a self-join, q5/q7) share one expansion; pane sub-selects
     // of the same state, one combination.
-    const share = async (kind: string, indices: readonly number[], same: (a: number, b: number) => boolean, sql: (i: number) => string): Promise<(i: number) => string> => {
+    const share = async (
+      kind: string,
+      indices: readonly number[],
+      same: (a: number, b: number) => boolean,
+      sql: (i: number) => string,
+    ): Promise<(i: number) => string> => {
       const firstOf = new Map(indices.map((i) => [i, indices.find((j) => same(i, j))!]));
       for (const i of indices) {
         if (firstOf.get(i) === i && indices.filter((j) => firstOf.get(j) === i).length > 1) {
@@ -185,7 +203,9 @@ export class WindowOperator implements StatefulOperator {
         await exec(`DELETE FROM ${this.buffer(s)} WHERE (${keep}) IS NOT TRUE`);
         if (this.storeOnlyOpen && !stored.has(s)) await exec(`INSERT INTO ${this.buffer(s)} BY NAME ${this.onTime(s)} WHERE ${keep}`);
       } else {
-        const closed = tvfs.map((t) => `SELECT _topic, _partition, _offset FROM (${windowExpansionSql(t, this.buffer(s), `window_end <= ${hi}`)})`).join(' INTERSECT ');
+        const closed = tvfs
+          .map((t) => `SELECT _topic, _partition, _offset FROM (${windowExpansionSql(t, this.buffer(s), `window_end <= ${hi}`)})`)
+          .join(' INTERSECT ');
         await exec(`DELETE FROM ${this.buffer(s)} WHERE (_topic, _partition, _offset) IN (${closed})`);
       }
     }
@@ -201,7 +221,11 @@ export class WindowOperator implements StatefulOperator {
     const s = t.source;
     const panes = this.panes[rule.spec]!.table;
     const beaten = (row: string) =>
-      [`p.__ds_pane = ${row}.__ds_row_pane`, ...rule.keys.map((k) => `p.__k${k.index} = ${row}.${JSON.stringify(k.column)}`), `p.__p${rule.partial} ${rule.fn === 'max' ? '>' : '<'} ${row}.${JSON.stringify(rule.column)}`].join(' AND ');
+      [
+        `p.__ds_pane = ${row}.__ds_row_pane`,
+        ...rule.keys.map((k) => `p.__k${k.index} = ${row}.${JSON.stringify(k.column)}`),
+        `p.__p${rule.partial} ${rule.fn === 'max' ? '>' : '<'} ${row}.${JSON.stringify(rule.column)}`,
+      ].join(' AND ');
     await exec(
       `DELETE FROM ${this.buffer(s)} WHERE rowid IN (SELECT b.rowid FROM (SELECT rowid, *, ${lastWindowStartUs(t)} AS __ds_row_pane FROM ${this.buffer(s)}) AS b ` +
         `SEMI JOIN ${panes} AS p ON ${beaten('b')})`,
@@ -214,5 +238,12 @@ export class WindowOperator implements StatefulOperator {
 }
 
 function sameWindow(a: WindowTvf, b: WindowTvf): boolean {
-  return a.source === b.source && a.kind === b.kind && a.timeSql === b.timeSql && a.sizeUs === b.sizeUs && a.slideUs === b.slideUs && a.keySql.join('\u0000') === b.keySql.join('\u0000');
+  return (
+    a.source === b.source &&
+    a.kind === b.kind &&
+    a.timeSql === b.timeSql &&
+    a.sizeUs === b.sizeUs &&
+    a.slideUs === b.slideUs &&
+    a.keySql.join('\u0000') === b.keySql.join('\u0000')
+  );
 }

@@ -84,7 +84,17 @@ export async function planPanes(
     if (t.kind === 'session' || !select || renamesColumns(t)) continue;
     const found = await paneSubselect(engine, select, t, aggregates, i);
     if (!found || !(await sumsExact(engine, found.spec, schemaOf(t.source)))) continue;
-    const key = JSON.stringify([t.source, t.alias, t.timeSql, t.kind, String(t.sizeUs), String(t.slideUs), found.spec.whereSql, found.spec.keySql, found.spec.partials]);
+    const key = JSON.stringify([
+      t.source,
+      t.alias,
+      t.timeSql,
+      t.kind,
+      String(t.sizeUs),
+      String(t.slideUs),
+      found.spec.whereSql,
+      found.spec.keySql,
+      found.spec.partials,
+    ]);
     let spec = specKeys.indexOf(key);
     if (spec < 0) {
       spec = specs.push(found.spec) - 1;
@@ -112,7 +122,11 @@ async function paneSubselect(
 
   const groups = groupExpressions(n);
   if (groups.length === 0) return undefined;
-  const aliases = new Set(selectList(n).map((i) => String(i['alias'] ?? '').toLowerCase()).filter((a) => a));
+  const aliases = new Set(
+    selectList(n)
+      .map((i) => String(i['alias'] ?? '').toLowerCase())
+      .filter((a) => a),
+  );
   const keySql: string[] = [];
   const keyColumns: (string | undefined)[] = [];
   // Per GROUP BY expression: the column the pane relation gives it.
@@ -217,14 +231,22 @@ async function sumsExact(engine: Engine, spec: PaneSpec, schema: string | undefi
     return false;
   }
   try {
-    const [row] = await engine.all(`SELECT ${sums.map((p, i) => `typeof(${p.partial}) AS t${i}`).join(', ')} FROM (SELECT ${columns}) AS ${JSON.stringify(spec.tvf.alias)}`);
+    const [row] = await engine.all(
+      `SELECT ${sums.map((p, i) => `typeof(${p.partial}) AS t${i}`).join(', ')} FROM (SELECT ${columns}) AS ${JSON.stringify(spec.tvf.alias)}`,
+    );
     return sums.every((_, i) => EXACT_SUM.test(String(row?.[`t${i}`])));
   } catch {
     return false;
   }
 }
 
-const METADATA = ['NULL::VARCHAR AS _topic', 'NULL::INTEGER AS _partition', 'NULL::BIGINT AS _offset', 'NULL::TIMESTAMP AS _timestamp', 'NULL::VARCHAR AS _key'];
+const METADATA = [
+  'NULL::VARCHAR AS _topic',
+  'NULL::INTEGER AS _partition',
+  'NULL::BIGINT AS _offset',
+  'NULL::TIMESTAMP AS _timestamp',
+  'NULL::VARCHAR AS _key',
+];
 const EXACT_SUM = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|DECIMAL\(\d+,\s*\d+\)|INTERVAL)$/;
 
 /**

@@ -40,11 +40,18 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
   });
   const out: Omit<WindowTvf, 'columns'>[] = [];
   for (const { node, kind, args } of nodes) {
-    const usage = { tumble: 'TUMBLE(source, time_column, INTERVAL size)', hop: 'HOP(source, time_column, INTERVAL slide, INTERVAL size)', session: 'SESSION(source, time_column, INTERVAL gap [, key …])' }[kind];
+    const usage = {
+      tumble: 'TUMBLE(source, time_column, INTERVAL size)',
+      hop: 'HOP(source, time_column, INTERVAL slide, INTERVAL size)',
+      session: 'SESSION(source, time_column, INTERVAL gap [, key …])',
+    }[kind];
     const first = args[0];
     const names = columnRef(first);
     if (!names || names.length !== 1 || !streams.has(names[0]!.toLowerCase())) {
-      throw userError(`sink '${sinkName}': the first argument of ${kind.toUpperCase()} must name a source of the job (${[...streams].join(', ')})`, `write ${usage}`);
+      throw userError(
+        `sink '${sinkName}': the first argument of ${kind.toUpperCase()} must name a source of the job (${[...streams].join(', ')})`,
+        `write ${usage}`,
+      );
     }
     const minArgs = kind === 'hop' ? 4 : 3;
     if (args.length < minArgs || (kind !== 'session' && args.length !== minArgs)) throw userError(`sink '${sinkName}': ${kind.toUpperCase()} takes ${usage}`);
@@ -54,7 +61,10 @@ export async function findWindowTvfs(engine: Engine, tree: TreeNode, streams: Re
     const b = kind === 'hop' ? await intervalUs(engine, args[3]!, sinkName, kind) : a;
     const [slideUs, sizeUs] = kind === 'hop' ? [a, b] : [a, a];
     if (kind === 'hop' && sizeUs % slideUs !== 0n) {
-      throw userError(`sink '${sinkName}': HOP size must be a whole multiple of its slide (got slide ${slideUs / 1000n} ms, size ${sizeUs / 1000n} ms)`, 'pick a size that is N × slide');
+      throw userError(
+        `sink '${sinkName}': HOP size must be a whole multiple of its slide (got slide ${slideUs / 1000n} ms, size ${sizeUs / 1000n} ms)`,
+        'pick a size that is N × slide',
+      );
     }
     const keySql = kind === 'session' ? await Promise.all(args.slice(3).map((k) => expressionSql(engine, k))) : [];
     const alias = String(node['alias'] ?? '') || source;

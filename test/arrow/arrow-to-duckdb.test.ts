@@ -20,12 +20,24 @@ interface Spec {
 }
 
 const nullAt = (i: number): boolean => i % 7 === 3;
-const nullable = (f: (i: number) => Value) => (i: number): Value => (nullAt(i) ? null : f(i));
+const nullable =
+  (f: (i: number) => Value) =>
+  (i: number): Value =>
+    nullAt(i) ? null : f(i);
 const pick = <T>(i: number, extremes: readonly T[], rest: (i: number) => T): T => (i < extremes.length ? extremes[i]! : rest(i));
 
 const STRINGS = [
-  '', 'a', 'exactly12byt', 'thirteen13byt', 'élan12bytes', 'é2345678901é', 'ünïcödé — long enough to be stored out of line',
-  '😀 emoji 👍🏽', 'line\nbreak\ttab "double" \'single\' , comma \\ backslash', '日本語のテキスト', '\u0000nul inside',
+  '',
+  'a',
+  'exactly12byt',
+  'thirteen13byt',
+  'élan12bytes',
+  'é2345678901é',
+  'ünïcödé — long enough to be stored out of line',
+  '😀 emoji 👍🏽',
+  'line\nbreak\ttab "double" \'single\' , comma \\ backslash',
+  '日本語のテキスト',
+  '\u0000nul inside',
 ];
 const str = (i: number): string => (i < STRINGS.length ? STRINGS[i]! : `${STRINGS[i % STRINGS.length]!}#${i}${i % 5 === 0 ? 'x'.repeat(300) : ''}`);
 const bytesOf = (i: number): Uint8Array => new Uint8Array(Array.from({ length: (i * 7) % 40 }, (_, k) => (i * 31 + k * 17) % 256));
@@ -36,9 +48,19 @@ const US_PER_DAY = 86_400_000_000n;
 
 const SPECS: readonly Spec[] = [
   { name: 'i8', type: new arrow.Int8(), sqlType: 'TINYINT', value: nullable((i) => pick(i, [-128, 127], (j) => (j % 256) - 128)) },
-  { name: 'i16', type: new arrow.Int16(), sqlType: 'SMALLINT', value: nullable((i) => pick(i, [-32768, 32767], (j) => (j * 13) % 65536 - 32768)) },
-  { name: 'i32', type: new arrow.Int32(), sqlType: 'INTEGER', value: nullable((i) => pick(i, [-2147483648, 2147483647], (j) => (j * 7919) % 1000003 - 500000)) },
-  { name: 'i64', type: new arrow.Int64(), sqlType: 'BIGINT', value: nullable((i) => pick(i, [I64_MIN, I64_MAX], (j) => BigInt.asIntN(64, BigInt(j) * -1234567890123457n))) },
+  { name: 'i16', type: new arrow.Int16(), sqlType: 'SMALLINT', value: nullable((i) => pick(i, [-32768, 32767], (j) => ((j * 13) % 65536) - 32768)) },
+  {
+    name: 'i32',
+    type: new arrow.Int32(),
+    sqlType: 'INTEGER',
+    value: nullable((i) => pick(i, [-2147483648, 2147483647], (j) => ((j * 7919) % 1000003) - 500000)),
+  },
+  {
+    name: 'i64',
+    type: new arrow.Int64(),
+    sqlType: 'BIGINT',
+    value: nullable((i) => pick(i, [I64_MIN, I64_MAX], (j) => BigInt.asIntN(64, BigInt(j) * -1234567890123457n))),
+  },
   { name: 'u8', type: new arrow.Uint8(), sqlType: 'UTINYINT', value: nullable((i) => pick(i, [0, 255], (j) => j % 256)) },
   { name: 'u16', type: new arrow.Uint16(), sqlType: 'USMALLINT', value: nullable((i) => pick(i, [0, 65535], (j) => (j * 3) % 65536)) },
   { name: 'u32', type: new arrow.Uint32(), sqlType: 'UINTEGER', value: nullable((i) => pick(i, [0, 4294967295], (j) => j * 104729)) },
@@ -49,42 +71,81 @@ const SPECS: readonly Spec[] = [
   { name: 'utf8', type: new arrow.Utf8(), sqlType: 'VARCHAR', value: nullable(str) },
   { name: 'large_utf8', type: new arrow.LargeUtf8(), sqlType: 'VARCHAR', value: nullable((i) => str(i + 3)) },
   {
-    name: 'json', type: new arrow.Utf8(), sqlType: 'JSON', value: nullable((i) => `{"i":${i},"s":${JSON.stringify(str(i))}}`),
-    metadata: new Map([[DUCKDB_TYPE_METADATA, 'JSON']]), read: (c) => `CAST(${c} AS VARCHAR)`,
+    name: 'json',
+    type: new arrow.Utf8(),
+    sqlType: 'JSON',
+    value: nullable((i) => `{"i":${i},"s":${JSON.stringify(str(i))}}`),
+    metadata: new Map([[DUCKDB_TYPE_METADATA, 'JSON']]),
+    read: (c) => `CAST(${c} AS VARCHAR)`,
   },
   { name: 'binary', type: new arrow.Binary(), sqlType: 'BLOB', value: nullable(bytesOf), read: (c) => `hex(${c})`, expect: (v) => hex(v as Uint8Array) },
-  { name: 'large_binary', type: new arrow.LargeBinary(), sqlType: 'BLOB', value: nullable((i) => bytesOf(i + 1)), read: (c) => `hex(${c})`, expect: (v) => hex(v as Uint8Array) },
   {
-    name: 'ts_us', type: new arrow.TimestampMicrosecond(), sqlType: 'TIMESTAMP', read: (c) => `epoch_us(${c})`,
+    name: 'large_binary',
+    type: new arrow.LargeBinary(),
+    sqlType: 'BLOB',
+    value: nullable((i) => bytesOf(i + 1)),
+    read: (c) => `hex(${c})`,
+    expect: (v) => hex(v as Uint8Array),
+  },
+  {
+    name: 'ts_us',
+    type: new arrow.TimestampMicrosecond(),
+    sqlType: 'TIMESTAMP',
+    read: (c) => `epoch_us(${c})`,
     value: nullable((i) => pick(i, [-62135596800000000n, -1n, 0n], (j) => BigInt(j - 5000) * (US_PER_DAY + 123457n))),
   },
   {
-    name: 'ts_ms', type: new arrow.TimestampMillisecond(), sqlType: 'TIMESTAMP', read: (c) => `epoch_us(${c})`, expect: (v) => (v as bigint) * 1000n,
+    name: 'ts_ms',
+    type: new arrow.TimestampMillisecond(),
+    sqlType: 'TIMESTAMP',
+    read: (c) => `epoch_us(${c})`,
+    expect: (v) => (v as bigint) * 1000n,
     value: nullable((i) => pick(i, [-62135596800000n, -1n, 1700000000123n], (j) => BigInt(j - 5000) * 86400001n)),
   },
   {
-    name: 'ts_s', type: new arrow.TimestampSecond(), sqlType: 'TIMESTAMP', read: (c) => `epoch_us(${c})`, expect: (v) => (v as bigint) * 1_000_000n,
+    name: 'ts_s',
+    type: new arrow.TimestampSecond(),
+    sqlType: 'TIMESTAMP',
+    read: (c) => `epoch_us(${c})`,
+    expect: (v) => (v as bigint) * 1_000_000n,
     value: nullable((i) => pick(i, [-62135596800n, -1n], (j) => BigInt(j - 5000) * 86401n)),
   },
   {
-    name: 'ts_ns', type: new arrow.TimestampNanosecond(), sqlType: 'TIMESTAMP_NS', read: (c) => `epoch_ns(${c})`,
+    name: 'ts_ns',
+    type: new arrow.TimestampNanosecond(),
+    sqlType: 'TIMESTAMP_NS',
+    read: (c) => `epoch_ns(${c})`,
     value: nullable((i) => pick(i, [-1n, 1700000000123456789n], (j) => BigInt(j - 5000) * 86400000000123n)),
   },
   {
-    name: 'ts_tz', type: new arrow.TimestampMicrosecond('UTC'), sqlType: 'TIMESTAMP WITH TIME ZONE', read: (c) => `epoch_us(${c})`,
+    name: 'ts_tz',
+    type: new arrow.TimestampMicrosecond('UTC'),
+    sqlType: 'TIMESTAMP WITH TIME ZONE',
+    read: (c) => `epoch_us(${c})`,
     value: nullable((i) => BigInt(i - 100) * 3_600_000_001n),
   },
   {
-    name: 'ts_ms_tz', type: new arrow.TimestampMillisecond('Europe/Paris'), sqlType: 'TIMESTAMP WITH TIME ZONE', read: (c) => `epoch_us(${c})`,
-    expect: (v) => (v as bigint) * 1000n, value: nullable((i) => BigInt(i - 100) * 3_600_001n),
+    name: 'ts_ms_tz',
+    type: new arrow.TimestampMillisecond('Europe/Paris'),
+    sqlType: 'TIMESTAMP WITH TIME ZONE',
+    read: (c) => `epoch_us(${c})`,
+    expect: (v) => (v as bigint) * 1000n,
+    value: nullable((i) => BigInt(i - 100) * 3_600_001n),
   },
   {
-    name: 'date_day', type: new arrow.DateDay(), sqlType: 'DATE', read: (c) => `CAST(${c} - DATE '1970-01-01' AS INTEGER)`,
+    name: 'date_day',
+    type: new arrow.DateDay(),
+    sqlType: 'DATE',
+    read: (c) => `CAST(${c} - DATE '1970-01-01' AS INTEGER)`,
     value: nullable((i) => pick(i, [-719162, -1, 0, 2932896], (j) => j * 37 - 100000)),
   },
   {
-    name: 'date_ms', type: new arrow.DateMillisecond(), sqlType: 'DATE', read: (c) => `CAST(${c} - DATE '1970-01-01' AS INTEGER)`,
-    expect: (v) => Number((v as bigint) / 86_400_000n), value: nullable((i) => BigInt(i * 37 - 100000) * 86_400_000n),
+    name: 'date_ms',
+    type: new arrow.DateMillisecond(),
+    sqlType: 'DATE',
+    read: (c) => `CAST(${c} - DATE '1970-01-01' AS INTEGER)`,
+    expect: (v) => Number((v as bigint) / 86_400_000n),
+    value: nullable((i) => BigInt(i * 37 - 100000) * 86_400_000n),
   },
 ];
 
@@ -107,10 +168,12 @@ function build(specs: readonly Spec[], from: number, to: number): { columns: arr
   const inputs = specs.map((s) => idx.map((i) => s.value(i)));
   const columns = specs.map((s, c) => columnData(s, inputs[c]!));
   const expected = idx.map((_, r) =>
-    Object.fromEntries(specs.map((s, c) => {
-      const v = inputs[c]![r]!;
-      return [s.name, v === null ? null : s.expect ? s.expect(v) : v];
-    })),
+    Object.fromEntries(
+      specs.map((s, c) => {
+        const v = inputs[c]![r]!;
+        return [s.name, v === null ? null : s.expect ? s.expect(v) : v];
+      }),
+    ),
   );
   return { columns, expected };
 }
@@ -200,11 +263,17 @@ describe('appendArrow', () => {
         await conn.run('CREATE SCHEMA "My Schema"');
         await conn.run('CREATE TABLE "My Schema"."x" (a BIGINT, b VARCHAR)');
       });
-      const data = table([new arrow.Field('n', new arrow.Int32()), new arrow.Field('s', new arrow.Utf8())], [[fixed(new arrow.Int32(), [-5, 7]), varwidth(new arrow.Utf8(), ['p', 'q'])]]);
+      const data = table(
+        [new arrow.Field('n', new arrow.Int32()), new arrow.Field('s', new arrow.Utf8())],
+        [[fixed(new arrow.Int32(), [-5, 7]), varwidth(new arrow.Utf8(), ['p', 'q'])]],
+      );
       await appendArrow(conn, '"My Schema"."x"', data);
       await appendArrow(conn, '"My Schema"."x"', data);
       expect(await rows(conn, 'SELECT a, b FROM "My Schema"."x" ORDER BY rowid')).toEqual([
-        { a: -5n, b: 'p' }, { a: 7n, b: 'q' }, { a: -5n, b: 'p' }, { a: 7n, b: 'q' },
+        { a: -5n, b: 'p' },
+        { a: 7n, b: 'q' },
+        { a: -5n, b: 'p' },
+        { a: 7n, b: 'q' },
       ]);
     });
   });

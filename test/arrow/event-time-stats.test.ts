@@ -21,10 +21,22 @@ function sourceTable(tsType: arrow.DataType, chunks: readonly (readonly Row[])[]
   return table(
     fields(tsType, name),
     chunks.map((rows) => [
-      varwidth(new arrow.Utf8(), rows.map((r) => r.topic)),
-      fixed(new arrow.Int32(), rows.map((r) => r.partition)),
-      fixed(new arrow.Int32(), rows.map((_, i) => i)),
-      fixed(tsType as arrow.Timestamp, rows.map((r) => r.ts)),
+      varwidth(
+        new arrow.Utf8(),
+        rows.map((r) => r.topic),
+      ),
+      fixed(
+        new arrow.Int32(),
+        rows.map((r) => r.partition),
+      ),
+      fixed(
+        new arrow.Int32(),
+        rows.map((_, i) => i),
+      ),
+      fixed(
+        tsType as arrow.Timestamp,
+        rows.map((r) => r.ts),
+      ),
     ]),
   );
 }
@@ -62,7 +74,14 @@ describe('eventTimeStatsFromArrow', () => {
         { topic: 'a', partition: 1, ts: 1_000_000n }, // exactly the watermark: on time
       ],
     ]);
-    const expected = { maxima: [['a:0', 3000], ['a:1', 2000], ['b:0', -1]], late: 3 };
+    const expected = {
+      maxima: [
+        ['a:0', 3000],
+        ['a:1', 2000],
+        ['b:0', -1],
+      ],
+      late: 3,
+    };
     expect(sorted(eventTimeStatsFromArrow(t, 'ts', 1000)!)).toEqual(expected);
     expect(sorted(await viaSql(t, 'ts', 1000))).toEqual(expected);
     // no watermark yet: nothing is late
@@ -76,7 +95,15 @@ describe('eventTimeStatsFromArrow', () => {
     const topics = ['ab', 'ab', 'ba', 'ab', 'a', 'a', 'aba', 'ab', 'ab', 'ba'];
     const rows = topics.map((topic, i) => ({ topic, partition: 3, ts: BigInt(1_000_000 * (10 - i) + (topic === 'ab' ? 7 : 0)) }));
     const t = sourceTable(new arrow.Timestamp(US), [rows]);
-    const expected = { maxima: [['a:3', 6000], ['ab:3', 10000], ['aba:3', 4000], ['ba:3', 8000]], late: 4 };
+    const expected = {
+      maxima: [
+        ['a:3', 6000],
+        ['ab:3', 10000],
+        ['aba:3', 4000],
+        ['ba:3', 8000],
+      ],
+      late: 4,
+    };
     expect(sorted(eventTimeStatsFromArrow(t, 'ts', 4500)!)).toEqual(expected);
     expect(sorted(await viaSql(t, 'ts', 4500))).toEqual(expected);
   });
@@ -105,9 +132,17 @@ describe('eventTimeStatsFromArrow', () => {
   }
 
   it('reads sliced tables (non-zero Data offsets in values, offsets and validity)', async () => {
-    const rows: Row[] = Array.from({ length: 40 }, (_, i) => ({ topic: `t${i % 2}`, partition: i % 3, ts: i % 7 === 0 ? null : BigInt((i * 7919) % 50) * 1000n - 20_000n }));
+    const rows: Row[] = Array.from({ length: 40 }, (_, i) => ({
+      topic: `t${i % 2}`,
+      partition: i % 3,
+      ts: i % 7 === 0 ? null : BigInt((i * 7919) % 50) * 1000n - 20_000n,
+    }));
     const whole = sourceTable(new arrow.Timestamp(US), [rows]);
-    for (const [from, to] of [[3, 29], [9, 40], [13, 14]] as const) {
+    for (const [from, to] of [
+      [3, 29],
+      [9, 40],
+      [13, 14],
+    ] as const) {
       const t = whole.slice(from, to);
       expect(t.batches[0]!.data.children[3]!.offset).toBe(from);
       expect(sorted(eventTimeStatsFromArrow(t, 'ts', -5)!)).toEqual(sorted(await viaSql(t, 'ts', -5)));

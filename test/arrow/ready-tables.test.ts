@@ -19,7 +19,9 @@ async function contents(name: string): Promise<unknown[]> {
   return (await engine.allJson(`SELECT * FROM ${name}`)).map((r) => Object.values(r));
 }
 async function columns(name: string): Promise<string[]> {
-  return (await engine.all(`SELECT column_name || ' ' || data_type AS c FROM duckdb_columns() WHERE table_name = '${name}' ORDER BY column_index`)).map((r) => String(r['c']));
+  return (await engine.all(`SELECT column_name || ' ' || data_type AS c FROM duckdb_columns() WHERE table_name = '${name}' ORDER BY column_index`)).map((r) =>
+    String(r['c']),
+  );
 }
 
 describe('ReadyTables with ingestSourceBatch', () => {
@@ -46,7 +48,10 @@ describe('ReadyTables with ingestSourceBatch', () => {
     );
     await engine.exclusive((c) => ingestSourceBatch(c, 't', batchOf(other), ready));
     expect(await columns('t')).toEqual(['y VARCHAR', 'x INTEGER']);
-    expect(await contents('t')).toEqual([['a', 7], [null, 8]]);
+    expect(await contents('t')).toEqual([
+      ['a', 7],
+      [null, 8],
+    ]);
   });
 
   it('prepare is queued behind statements already waiting for the connection, and settled() waits for it', async () => {

@@ -114,7 +114,9 @@ describe('Checkpoint', () => {
 
   it('refuses a job with other sources, accepts a changed query with a note', () => {
     Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
-    expect(() => Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's2', jobHash: 'j1' } })).toThrow(/belongs to a job with other sources[\s\S]*fix: run with a new --checkpoint/);
+    expect(() => Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's2', jobHash: 'j1' } })).toThrow(
+      /belongs to a job with other sources[\s\S]*fix: run with a new --checkpoint/,
+    );
     const notes: string[] = [];
     Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's1', jobHash: 'j2' }, onNote: (n) => notes.push(n) }).close();
     expect(notes).toHaveLength(1);

@@ -60,7 +60,9 @@ describe('README tour', () => {
     const run = duckstream(['run', 'jobs/clicks.sql', '--trigger', 'available-now'], { cwd });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Batch: 0/); // the console sink
-    expect(await rows(`SELECT "user", url, status FROM read_parquet(${literal(join(cwd, 'out/clicks/errors/*.parquet'))})`)).toEqual([{ user: 'bob', url: '/cart', status: '500' }]);
+    expect(await rows(`SELECT "user", url, status FROM read_parquet(${literal(join(cwd, 'out/clicks/errors/*.parquet'))})`)).toEqual([
+      { user: 'bob', url: '/cart', status: '500' },
+    ]);
     const status = duckstream(['status', '.duckstream/clicks', '--json'], { cwd });
     expect(status.status, status.stderr).toBe(0);
     const s = JSON.parse(status.stdout) as { lastCommitted: { batchId: number }; pending: unknown; partitions: { lag: string }[] };
@@ -89,7 +91,10 @@ describe('README tour', () => {
     const missing = duckstream(['run', 'jobs/nope.sql'], { cwd });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read job file jobs\/nope.sql[\s\S]*fix:/);
-    writeFileSync(join(cwd, 'jobs', 'bad.sql'), `CREATE SOURCE s WITH (path = 'data/logs/clicks');\nCREATE SINK k WITH (connector = 'parquet') AS SELECT * FROM s;`);
+    writeFileSync(
+      join(cwd, 'jobs', 'bad.sql'),
+      `CREATE SOURCE s WITH (path = 'data/logs/clicks');\nCREATE SINK k WITH (connector = 'parquet') AS SELECT * FROM s;`,
+    );
     const bad = duckstream(['run', 'jobs/bad.sql', '--trigger', 'once'], { cwd });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/sink 'k': connector 'parquet' needs path = '<dir>'/);

@@ -13,11 +13,19 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'ds-runopts-'));
   const log = await createLog(join(cwd, 'log'), { partitions: 2 });
   const rows = Array.from({ length: 40 }, (_, i) => ({ ts: new Date(T0 + i * 1000).toISOString(), sku: `s${i % 4}`, qty: 1 + (i % 3) }));
-  await log.append(0, rows.filter((_, i) => i % 2 === 0).map((r) => ({ value: JSON.stringify(r) })));
-  await log.append(1, rows.filter((_, i) => i % 2 === 1).map((r) => ({ value: JSON.stringify(r) })));
+  await log.append(
+    0,
+    rows.filter((_, i) => i % 2 === 0).map((r) => ({ value: JSON.stringify(r) })),
+  );
+  await log.append(
+    1,
+    rows.filter((_, i) => i % 2 === 1).map((r) => ({ value: JSON.stringify(r) })),
+  );
   await log.close();
   const e = await Engine.open();
-  await e.run(`COPY (SELECT * FROM (VALUES ('s0', 'apple'), ('s1', 'pear'), ('s2', 'plum')) t(sku, name)) TO ${literal(join(cwd, 'products.parquet'))} (FORMAT PARQUET)`);
+  await e.run(
+    `COPY (SELECT * FROM (VALUES ('s0', 'apple'), ('s1', 'pear'), ('s2', 'plum')) t(sku, name)) TO ${literal(join(cwd, 'products.parquet'))} (FORMAT PARQUET)`,
+  );
   e.close();
   mkdirSync(join(cwd, 'jobs'));
 });
@@ -34,18 +42,23 @@ describe('duckstream run options', () => {
     );
     const run = duckstream(['run', 'jobs/orders.sql', '--trigger', 'once', '--max-records-per-partition', '5', '--json'], { cwd });
     expect(run.status, run.stderr).toBe(0);
-    const progress = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { batchId: number; numInputRows: number });
+    const progress = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { batchId: number; numInputRows: number });
     expect(progress.map((p) => [p.batchId, p.numInputRows])).toEqual([[0, 40]]);
     const e = await Engine.open();
     try {
-      const expected = await e.allJson(`SELECT 's' || (i % 4) AS sku, CASE i % 4 WHEN 0 THEN 'apple' WHEN 1 THEN 'pear' WHEN 2 THEN 'plum' END AS name, 1 + i % 3 AS qty FROM range(40) t(i)`);
+      const expected = await e.allJson(
+        `SELECT 's' || (i % 4) AS sku, CASE i % 4 WHEN 0 THEN 'apple' WHEN 1 THEN 'pear' WHEN 2 THEN 'plum' END AS name, 1 + i % 3 AS qty FROM range(40) t(i)`,
+      );
       expect(canonical(await e.allJson(`SELECT * FROM read_json_auto(${literal(join(cwd, 'out/named/*.jsonl'))})`))).toEqual(canonical(expected));
     } finally {
       e.close();
     }
   });
 
-  it('duckstream state queries a stateful job\'s state read-only, and the catalog has a _latest view for update sinks', async () => {
+  it("duckstream state queries a stateful job's state read-only, and the catalog has a _latest view for update sinks", async () => {
     writeFileSync(
       join(cwd, 'jobs', 'stock.sql'),
       `CREATE SOURCE orders WITH (connector = 'log', path = 'log', format = 'json', event_time = 'ts', watermark = '2 seconds');
@@ -58,10 +71,16 @@ describe('duckstream run options', () => {
     expect(run.status, run.stderr).toBe(0);
     const tables = duckstream(['state', '.duckstream/stock', '--json'], { cwd });
     expect(tables.status, tables.stderr).toBe(0);
-    const names = tables.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { table: string }).table);
+    const names = tables.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { table: string }).table);
     expect(names).toEqual(expect.arrayContaining(['pane0__per_10s__orders', 'buf__per_sku__orders', 'meta']));
     // Windows not yet closed are in state (a count per 10 s pane): the watermark is min over partitions (38 s, 39 s) − 2 s = 36 s, so only [30 s, 40 s) is open.
-    const open = duckstream(['state', '.duckstream/stock', '--json', '--sql', `SELECT __p0::INTEGER AS n, make_timestamp(__ds_pane) AS first FROM "pane0__per_10s__orders"`], { cwd });
+    const open = duckstream(
+      ['state', '.duckstream/stock', '--json', '--sql', `SELECT __p0::INTEGER AS n, make_timestamp(__ds_pane) AS first FROM "pane0__per_10s__orders"`],
+      { cwd },
+    );
     expect(open.status, open.stderr).toBe(0);
     expect(JSON.parse(open.stdout) as unknown).toEqual({ n: 10, first: '2026-01-01 10:00:30' });
     const e = await Engine.open(join(cwd, 'out/stock/catalog.duckdb'), { access_mode: 'READ_ONLY' });

@@ -15,8 +15,12 @@ describe('one connector registry', () => {
       /^source 'ev': connector 'log' does not take 'fromat' \(it takes connector, path, format, .*\) — did you mean 'format'\?\n {2}fix: fix the WITH \(…\) options of source 'ev'/,
     );
     await expect(createSource(def({ format: 'json' }))).rejects.toThrow(/source 'ev': connector 'log' needs path = '<log directory>'/);
-    await expect(createSource(def({ connector: 'kafak' }))).rejects.toThrow(/unknown connector 'kafak'\n {2}fix: use one of 'log', 'kafka' \(did you mean 'kafka'\?\)/);
-    await expect(createSource(def({ connector: 'log', path: '/nowhere', max_value_bytes: '1e3' }))).rejects.toThrow(/max_value_bytes = '1e3' must be a positive whole number/);
+    await expect(createSource(def({ connector: 'kafak' }))).rejects.toThrow(
+      /unknown connector 'kafak'\n {2}fix: use one of 'log', 'kafka' \(did you mean 'kafka'\?\)/,
+    );
+    await expect(createSource(def({ connector: 'log', path: '/nowhere', max_value_bytes: '1e3' }))).rejects.toThrow(
+      /max_value_bytes = '1e3' must be a positive whole number/,
+    );
   });
 });
 

@@ -47,7 +47,11 @@ describe('decoding from shared buffers (RawRecordBatch.bytes) matches decoding p
 
   it('text and csv', () => {
     const lines = ['a,1', '"b,c",2', 'd', '"unclosed,3', 'e,x', 'f,4\r\n', new Uint8Array([0x67, 0xff, 0x2c, 0x35])];
-    const batch = rawBatch('t', 1, lines.map((value) => ({ value })));
+    const batch = rawBatch(
+      't',
+      1,
+      lines.map((value) => ({ value })),
+    );
     expectSameDecode([batch], { format: 'text', schema: TEXT_SCHEMA });
     expectSameDecode([batch], {
       format: 'csv',
@@ -59,6 +63,9 @@ describe('decoding from shared buffers (RawRecordBatch.bytes) matches decoding p
   });
 
   it('an empty batch and a batch of only dead letters', () => {
-    expectSameDecode([rawBatch('t', 0, []), rawBatch('t', 1, ['nope', '{"id":"x"}'])], { format: 'json', schema: [{ name: 'id', type: 'BIGINT', required: false }] });
+    expectSameDecode([rawBatch('t', 0, []), rawBatch('t', 1, ['nope', '{"id":"x"}'])], {
+      format: 'json',
+      schema: [{ name: 'id', type: 'BIGINT', required: false }],
+    });
   });
 });

@@ -43,8 +43,16 @@ describe('dead-letter reasons', () => {
     ['missing required', '{"s":"x"}', "missing required field 'id'"],
     ['required null', '{"id":null}', "required field 'id' is null"],
     ['INTEGER from string', '{"id":1,"status":"abc"}', 'field \'status\': expected INTEGER, got string "abc"'],
-    ['INTEGER above int32', '{"id":1,"status":2147483648}', "field 'status': expected INTEGER, got number 2147483648 (out of INTEGER range; declare it BIGINT)"],
-    ['INTEGER below int32', '{"id":1,"status":-2147483649}', "field 'status': expected INTEGER, got number -2147483649 (out of INTEGER range; declare it BIGINT)"],
+    [
+      'INTEGER above int32',
+      '{"id":1,"status":2147483648}',
+      "field 'status': expected INTEGER, got number 2147483648 (out of INTEGER range; declare it BIGINT)",
+    ],
+    [
+      'INTEGER below int32',
+      '{"id":1,"status":-2147483649}',
+      "field 'status': expected INTEGER, got number -2147483649 (out of INTEGER range; declare it BIGINT)",
+    ],
     ['INTEGER with fraction', '{"id":1,"status":1.5}', "field 'status': expected INTEGER, got number 1.5 (not an integer)"],
     ['BIGINT above int64', '{"id":9223372036854775808}', "field 'id': expected BIGINT, got number 9223372036854775808 (out of BIGINT range)"],
     ['BIGINT exponent beyond 2^53', '{"id":1e300}', "field 'id': expected BIGINT, got number 1e300 (beyond ±2^53 in exponent form: precision would be lost)"],
@@ -56,13 +64,25 @@ describe('dead-letter reasons', () => {
     ['VARCHAR from object', '{"id":1,"s":{"a":1}}', 'field \'s\': expected VARCHAR, got object {"a":1}'],
     ['VARCHAR from boolean', '{"id":1,"s":false}', "field 's': expected VARCHAR, got boolean false"],
     ['DOUBLE from string', '{"id":1,"d":"1.5"}', 'field \'d\': expected DOUBLE, got string "1.5"'],
-    ['TIMESTAMP not ISO', '{"id":1,"t":"yesterday"}', 'field \'t\': expected TIMESTAMP, got string "yesterday" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)'],
-    ['TIMESTAMP month 13', '{"id":1,"t":"2024-13-01T00:00:00Z"}', 'field \'t\': expected TIMESTAMP, got string "2024-13-01T00:00:00Z" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)'],
-    ['TIMESTAMP bad offset', '{"id":1,"t":"2024-01-01T00:00:00+5"}', 'field \'t\': expected TIMESTAMP, got string "2024-01-01T00:00:00+5" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)'],
+    [
+      'TIMESTAMP not ISO',
+      '{"id":1,"t":"yesterday"}',
+      'field \'t\': expected TIMESTAMP, got string "yesterday" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)',
+    ],
+    [
+      'TIMESTAMP month 13',
+      '{"id":1,"t":"2024-13-01T00:00:00Z"}',
+      'field \'t\': expected TIMESTAMP, got string "2024-13-01T00:00:00Z" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)',
+    ],
+    [
+      'TIMESTAMP bad offset',
+      '{"id":1,"t":"2024-01-01T00:00:00+5"}',
+      'field \'t\': expected TIMESTAMP, got string "2024-01-01T00:00:00+5" (write ISO-8601 like 2024-05-01T12:00:00.000Z, or epoch milliseconds)',
+    ],
     ['TIMESTAMP from boolean', '{"id":1,"t":true}', "field 't': expected TIMESTAMP, got boolean true"],
     ['TIMESTAMP epoch ms out of range', '{"id":1,"t":1e300}', "field 't': expected TIMESTAMP, got number 1e300 (out of range for epoch milliseconds)"],
-    ['DATE Feb 30', '{"id":1,"dt":"2023-02-29"}', 'field \'dt\': expected DATE, got string "2023-02-29" (write dates as \'YYYY-MM-DD\')'],
-    ['DATE with time', '{"id":1,"dt":"2024-05-01T00:00:00Z"}', 'field \'dt\': expected DATE, got string "2024-05-01T00:00:00Z" (write dates as \'YYYY-MM-DD\')'],
+    ['DATE Feb 30', '{"id":1,"dt":"2023-02-29"}', "field 'dt': expected DATE, got string \"2023-02-29\" (write dates as 'YYYY-MM-DD')"],
+    ['DATE with time', '{"id":1,"dt":"2024-05-01T00:00:00Z"}', "field 'dt': expected DATE, got string \"2024-05-01T00:00:00Z\" (write dates as 'YYYY-MM-DD')"],
     ['DATE from number', '{"id":1,"dt":20240501}', "field 'dt': expected DATE, got number 20240501"],
     ['long actual value trimmed to 60 chars', `{"id":1,"s":[${'1,'.repeat(50)}1]}`, `field 's': expected VARCHAR, got array [${'1,'.repeat(29)}1…`],
     ['not an object: array', '[1,2]', 'expected a JSON object, got array [1,2]'],
@@ -76,13 +96,29 @@ describe('dead-letter reasons', () => {
     ['invalid JSON: trailing comma', '{"id":1,}', "invalid JSON: expected a field name, found '}' at byte 8"],
     ['invalid JSON: single quotes', "{'id':1}", "invalid JSON: expected a field name, found ''' at byte 1"],
     ['invalid JSON: bad number', '{"id":-}', "invalid JSON: expected a valid number, found '-' at byte 6"],
-    ['invalid JSON: raw newline in string', '{"id":1,"s":"a\nb"}', 'invalid JSON: expected no raw control character inside a string, found byte 0x0a at byte 14'],
-    ['invalid JSON: bad escape', '{"id":1,"s":"a\\x"}', 'invalid JSON: expected a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX), found \'\\\' at byte 14'],
+    [
+      'invalid JSON: raw newline in string',
+      '{"id":1,"s":"a\nb"}',
+      'invalid JSON: expected no raw control character inside a string, found byte 0x0a at byte 14',
+    ],
+    [
+      'invalid JSON: bad escape',
+      '{"id":1,"s":"a\\x"}',
+      "invalid JSON: expected a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX), found '\\' at byte 14",
+    ],
     ['invalid JSON: bad error in an ignored field', '{"id":1,"other":[1,}', "invalid JSON: expected a JSON value, found '}' at byte 19"],
     ['invalid JSON: NaN', '{"id":1,"d":NaN}', "invalid JSON: expected a JSON value, found 'N' at byte 12"],
     ['invalid JSON: invalid UTF-8', concat(enc('{"id":1,"s":"a'), bytes(0xff), enc('"}')), 'invalid JSON: expected valid UTF-8, found byte 0xff at byte 14'],
-    ['invalid JSON: UTF-8 surrogate', concat(enc('{"id":1,"s":"'), bytes(0xed, 0xa0, 0x80), enc('"}')), 'invalid JSON: expected valid UTF-8, found byte 0xed at byte 13'],
-    ['invalid JSON: deep nesting', `{"id":1,"x":${'['.repeat(600)}${']'.repeat(600)}}`, "invalid JSON: expected at most 500 levels of nesting, found '[' at byte 511"],
+    [
+      'invalid JSON: UTF-8 surrogate',
+      concat(enc('{"id":1,"s":"'), bytes(0xed, 0xa0, 0x80), enc('"}')),
+      'invalid JSON: expected valid UTF-8, found byte 0xed at byte 13',
+    ],
+    [
+      'invalid JSON: deep nesting',
+      `{"id":1,"x":${'['.repeat(600)}${']'.repeat(600)}}`,
+      "invalid JSON: expected at most 500 levels of nesting, found '[' at byte 511",
+    ],
   ];
   for (const [name, value, reason] of cases) {
     it(name, () => expect(reasonFor(value)).toBe(reason));
@@ -127,10 +163,10 @@ describe('dead-letter reasons', () => {
   });
 
   it('a record that fails on a later field leaves no partial row behind', () => {
-    const out = decodeRecords(
-      [rawBatch('t', 0, ['{"id":1,"s":"first","status":1}', '{"id":2,"s":"partial","status":"bad"}', '{"id":3}'])],
-      { format: 'json', schema },
-    );
+    const out = decodeRecords([rawBatch('t', 0, ['{"id":1,"s":"first","status":1}', '{"id":2,"s":"partial","status":"bad"}', '{"id":3}'])], {
+      format: 'json',
+      schema,
+    });
     expect(out.deadLetters.map((d) => d.offset)).toEqual([101n]);
     expect(col(out.table, 'id')).toEqual([1n, 3n]);
     expect(col(out.table, 's')).toEqual(['first', null]);

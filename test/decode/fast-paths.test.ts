@@ -28,9 +28,36 @@ function packedBuffers(batch: RawRecordBatch, shift: number): RawRecordBatch {
 
 /** Decodes `values` every way; checks the ways agree; returns the plain result. */
 function decodeAll(values: readonly (string | Uint8Array)[], schema: ValueSchema) {
-  const plain = decodeRecords([rawBatch('t', 0, values.map((value) => ({ value })))], { format: 'json', schema });
-  const batches = [packed(rawBatch('t', 0, values.map((value) => ({ value }))))];
-  for (let shift = 0; shift < 8; shift++) batches.push(packedBuffers(rawBatch('t', 0, values.map((value) => ({ value }))), shift));
+  const plain = decodeRecords(
+    [
+      rawBatch(
+        't',
+        0,
+        values.map((value) => ({ value })),
+      ),
+    ],
+    { format: 'json', schema },
+  );
+  const batches = [
+    packed(
+      rawBatch(
+        't',
+        0,
+        values.map((value) => ({ value })),
+      ),
+    ),
+  ];
+  for (let shift = 0; shift < 8; shift++)
+    batches.push(
+      packedBuffers(
+        rawBatch(
+          't',
+          0,
+          values.map((value) => ({ value })),
+        ),
+        shift,
+      ),
+    );
   for (const batch of batches) {
     const other = decodeRecords([batch], { format: 'json', schema });
     expect(other.deadLetters.map((d) => [d.offset, d.reason])).toEqual(plain.deadLetters.map((d) => [d.offset, d.reason]));
@@ -105,7 +132,9 @@ describe('strings scanned four bytes at a time', () => {
     const values: string[] = [];
     const expected: string[] = [];
     for (let len = 0; len <= 400; len++) {
-      const s = Array.from({ length: len }, (_, k) => String.fromCharCode(0x21 + ((k * 7 + len) % 90))).join('').replace(/["\\]/g, 'q');
+      const s = Array.from({ length: len }, (_, k) => String.fromCharCode(0x21 + ((k * 7 + len) % 90)))
+        .join('')
+        .replace(/["\\]/g, 'q');
       values.push(JSON.stringify({ s }));
       expected.push(s);
     }
@@ -121,8 +150,7 @@ describe('known field names', () => {
   const schema: ValueSchema = names.map((name) => ({ name, type: 'VARCHAR', required: false }));
 
   it('match in the usual order, after a change of order, with spaces, escapes, unknown and duplicate fields', () => {
-    const record = (order: readonly string[], format: (n: string) => string = (n) => `"${n}":`) =>
-      `{${order.map((n) => `${format(n)}"v-${n}"`).join(',')}}`;
+    const record = (order: readonly string[], format: (n: string) => string = (n) => `"${n}":`) => `{${order.map((n) => `${format(n)}"v-${n}"`).join(',')}}`;
     const values = [
       record(names),
       record(names),
@@ -144,7 +172,17 @@ describe('known field names', () => {
     const got = (name: string) => col(out.table, name);
     const all = (n: string) => `v-${n}`;
     expect(got('a')).toEqual([all('a'), all('a'), all('a'), all('a'), all('a'), all('a'), all('a'), null, null]);
-    expect(got('abcdefgh')).toEqual([all('abcdefgh'), all('abcdefgh'), all('abcdefgh'), all('abcdefgh'), all('abcdefgh'), all('abcdefgh'), all('abcdefgh'), null, null]);
+    expect(got('abcdefgh')).toEqual([
+      all('abcdefgh'),
+      all('abcdefgh'),
+      all('abcdefgh'),
+      all('abcdefgh'),
+      all('abcdefgh'),
+      all('abcdefgh'),
+      all('abcdefgh'),
+      null,
+      null,
+    ]);
     expect(got('abcd')).toEqual([all('abcd'), all('abcd'), all('abcd'), all('abcd'), all('abcd'), all('abcd'), null, null, 'second']);
     expect(got('ab')).toEqual([all('ab'), all('ab'), all('ab'), all('ab'), all('ab'), all('ab'), null, all('ab'), null]);
     expect(got('date_time')).toEqual([...Array(6).fill(all('date_time')), null, null, null]);
@@ -157,8 +195,20 @@ describe('integers at the edges', () => {
     { name: 'i', type: 'INTEGER', required: false },
   ];
   const bigints = [
-    '0', '-0', '7', '-7', '999999999999999', '-999999999999999', '1000000000000000', '9007199254740991', '9007199254740992',
-    '9007199254740993', '-9007199254740993', '9223372036854775807', '-9223372036854775808', '123456789012345678',
+    '0',
+    '-0',
+    '7',
+    '-7',
+    '999999999999999',
+    '-999999999999999',
+    '1000000000000000',
+    '9007199254740991',
+    '9007199254740992',
+    '9007199254740993',
+    '-9007199254740993',
+    '9223372036854775807',
+    '-9223372036854775808',
+    '123456789012345678',
   ];
 
   it('read BIGINT exactly over the whole int64 range, and refuse what is outside', () => {
@@ -204,22 +254,59 @@ function oracleMicros(s: string): bigint | null {
 describe('timestamps after a timestamp with the same date and hour', () => {
   const schema: ValueSchema = [{ name: 't', type: 'TIMESTAMP', required: false }];
   const forms = [
-    '2015-07-15 00:00:00.001', '2015-07-15 00:00:00.002', '2015-07-15 00:59:59.999999', '2015-07-15 00:60:00', '2015-07-15 00:5', '2015-07-15 00:00',
-    '2015-07-15 00', '2015-07-15 00:00:00.', '2015-07-15 00:00:00.1234567891', '2015-07-15 00:00:00+01:30', '2015-07-15 00:00:00-0130',
-    '2015-07-15 00:00:00+24:00', '2015-07-15 00:00:00Zx', '2015-07-15T00:00:00.000Z', '2015-07-15t00:00:00z', '2015-07-15', '2015-07-15x00:00',
-    '2015-07-15T24:00:00Z', '2016-02-29T23:01:02Z', '2016-02-29T23:01:02.5+00:00', '2015-02-29T23:01:02Z', '0000-01-01T00:00:00Z',
-    '9999-12-31T23:59:59.999999999Z', '1969-12-31T23:59:59.999999Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z',
+    '2015-07-15 00:00:00.001',
+    '2015-07-15 00:00:00.002',
+    '2015-07-15 00:59:59.999999',
+    '2015-07-15 00:60:00',
+    '2015-07-15 00:5',
+    '2015-07-15 00:00',
+    '2015-07-15 00',
+    '2015-07-15 00:00:00.',
+    '2015-07-15 00:00:00.1234567891',
+    '2015-07-15 00:00:00+01:30',
+    '2015-07-15 00:00:00-0130',
+    '2015-07-15 00:00:00+24:00',
+    '2015-07-15 00:00:00Zx',
+    '2015-07-15T00:00:00.000Z',
+    '2015-07-15t00:00:00z',
+    '2015-07-15',
+    '2015-07-15x00:00',
+    '2015-07-15T24:00:00Z',
+    '2016-02-29T23:01:02Z',
+    '2016-02-29T23:01:02.5+00:00',
+    '2015-02-29T23:01:02Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999999999Z',
+    '1969-12-31T23:59:59.999999Z',
+    '2026-01-01T00:00:00.000Z',
+    '2026-01-01T00:00:01.000Z',
     // neighbours that differ from '2015-07-15 00' in one byte of the prefix only
-    '2015-07-15 01:00:00', '2015-07-15 10:00:00', '2015-07-15 20:00:00', '2015-07-15 30:00:00', '2015-07-15 0a:00:00', '2015-07-15T00:00:00',
-    '2015-07-16 00:00:00', '2015-07-25 00:00:00', '2015-08-15 00:00:00', '2015-17-15 00:00:00', '2016-07-15 00:00:00', '3015-07-15 00:00:00',
-    '2015-07-15 00:00:00', '2015/07/15 00:00:00', '2015-07-35 00:00:00', '2015-06-31 00:00:00',
+    '2015-07-15 01:00:00',
+    '2015-07-15 10:00:00',
+    '2015-07-15 20:00:00',
+    '2015-07-15 30:00:00',
+    '2015-07-15 0a:00:00',
+    '2015-07-15T00:00:00',
+    '2015-07-16 00:00:00',
+    '2015-07-25 00:00:00',
+    '2015-08-15 00:00:00',
+    '2015-17-15 00:00:00',
+    '2016-07-15 00:00:00',
+    '3015-07-15 00:00:00',
+    '2015-07-15 00:00:00',
+    '2015/07/15 00:00:00',
+    '2015-07-35 00:00:00',
+    '2015-06-31 00:00:00',
   ];
 
   it('parse exactly as without the cache, whatever came before', () => {
     // every form after every other one (the cache holds the previous date-and-hour prefix)
     const texts: string[] = [];
     for (const a of forms) for (const b of forms) texts.push(a, b);
-    const out = decodeAll(texts.map((t) => JSON.stringify({ t })), schema);
+    const out = decodeAll(
+      texts.map((t) => JSON.stringify({ t })),
+      schema,
+    );
     const r = reasons(out);
     const stored = col(out.table, 't');
     let row = 0;

@@ -85,12 +85,18 @@ export function packed(batch: RawRecordBatch): RawRecordBatch {
   const valueLength = new Int32Array(n);
   const half = n >> 1;
   const chunks: Uint8Array[] = [];
-  for (const [from, to] of [[0, half], [half, n]] as const) {
+  for (const [from, to] of [
+    [0, half],
+    [half, n],
+  ] as const) {
     const parts: Uint8Array[] = [JUNK];
     let at = JUNK.length;
     for (let i = from; i < to; i++) {
       chunkOf[i] = chunks.length;
-      for (const [field, start, length] of [[batch.keys[i], keyStart, keyLength], [batch.values[i], valueStart, valueLength]] as const) {
+      for (const [field, start, length] of [
+        [batch.keys[i], keyStart, keyLength],
+        [batch.values[i], valueStart, valueLength],
+      ] as const) {
         start[i] = at;
         length[i] = field == null ? -1 : field.length;
         if (field != null) {

@@ -53,11 +53,23 @@ describe('JSON values', () => {
     expect(col(out.table, 'i')).toEqual([2147483647, -2147483648, n, n, n, 0, n, n, n, 2, 4, 5, n, n]));
   it('BIGINT (full int64 range from integer literals, 1e3)', () =>
     expect(col(out.table, 'l')).toEqual([
-      9007199254740991n, -9223372036854775808n, n, n, 9223372036854775807n, 1000n, n, n, n, n, n, n, n, -9007199254740992n,
+      9007199254740991n,
+      -9223372036854775808n,
+      n,
+      n,
+      9223372036854775807n,
+      1000n,
+      n,
+      n,
+      n,
+      n,
+      n,
+      n,
+      n,
+      -9007199254740992n,
     ]));
   it('DOUBLE', () => expect(col(out.table, 'd')).toEqual([1.5, -0.001, n, n, 1e300, 12, n, n, n, n, n, n, 123456789012345678, n]));
-  it('VARCHAR (UTF-8, empty, escapes)', () =>
-    expect(col(out.table, 's')).toEqual(['héllo', '', n, n, 'tab\there "q" é 😀', n, n, n, n, n, 'x', '/', n, n]));
+  it('VARCHAR (UTF-8, empty, escapes)', () => expect(col(out.table, 's')).toEqual(['héllo', '', n, n, 'tab\there "q" é 😀', n, n, n, n, n, 'x', '/', n, n]));
   it('TIMESTAMP (Z, offsets, space, date-only, epoch ms, nanos truncated, no offset = UTC)', () =>
     expect(col(out.table, 't')).toEqual([
       micros('2024-05-01T12:34:56.789Z'),

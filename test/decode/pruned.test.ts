@@ -27,17 +27,42 @@ function prng(seed: number): () => number {
 function jsonRecords(count: number, seed: number): RawRecord[] {
   const random = prng(seed);
   const defects: Record<string, unknown>[] = [
-    { n: 'twelve' }, { n: 1.5 }, { n: 2 ** 40 }, { b: 'yes' }, { s: 12 }, { t: 'not a time' }, { t: true }, { dt: '2024-13-45' },
-    { d: 'x' }, { d: [1] }, { id: null }, { id: 'one' }, { r: null }, { s: 'esc\\u00e9\\n' }, { j: { deep: [1, { a: null }] } },
-    { t: 1_714_564_800_123 }, { s: null, t: null, dt: null, d: null, j: null, n: null, b: null },
+    { n: 'twelve' },
+    { n: 1.5 },
+    { n: 2 ** 40 },
+    { b: 'yes' },
+    { s: 12 },
+    { t: 'not a time' },
+    { t: true },
+    { dt: '2024-13-45' },
+    { d: 'x' },
+    { d: [1] },
+    { id: null },
+    { id: 'one' },
+    { r: null },
+    { s: 'esc\\u00e9\\n' },
+    { j: { deep: [1, { a: null }] } },
+    { t: 1_714_564_800_123 },
+    { s: null, t: null, dt: null, d: null, j: null, n: null, b: null },
   ];
   return Array.from({ length: count }, (_, k) => {
-    const plain: Record<string, unknown> = { id: k, n: k % 1000, b: k % 3 === 0, s: `s${k}é`, t: `2024-05-01T12:00:${String(k % 60).padStart(2, '0')}Z`, dt: '2024-02-29', d: k / 7, j: [k], r: `r${k}` };
+    const plain: Record<string, unknown> = {
+      id: k,
+      n: k % 1000,
+      b: k % 3 === 0,
+      s: `s${k}é`,
+      t: `2024-05-01T12:00:${String(k % 60).padStart(2, '0')}Z`,
+      dt: '2024-02-29',
+      d: k / 7,
+      j: [k],
+      r: `r${k}`,
+    };
     const roll = random();
     let value: string | null;
     if (roll < 0.5) value = JSON.stringify(plain);
     else if (roll < 0.9) value = JSON.stringify({ ...plain, ...defects[Math.floor(random() * defects.length)]! }).replace('esc\\\\u00e9\\\\n', 'esc\\u00e9\\n');
-    else if (roll < 0.93) value = JSON.stringify(Object.fromEntries(Object.entries(plain).filter(([key]) => key !== NAMES[Math.floor(random() * NAMES.length)])));
+    else if (roll < 0.93)
+      value = JSON.stringify(Object.fromEntries(Object.entries(plain).filter(([key]) => key !== NAMES[Math.floor(random() * NAMES.length)])));
     else if (roll < 0.95) value = null;
     else if (roll < 0.97) value = '{"id": 1, "r": "x"';
     else value = '[1, 2]';
@@ -47,7 +72,14 @@ function jsonRecords(count: number, seed: number): RawRecord[] {
 
 function batches(records: readonly RawRecord[], per: number): RawRecordBatch[] {
   const out: RawRecordBatch[] = [];
-  for (let at = 0, p = 0; at < records.length; at += per, p++) out.push(rawBatch('events', p % 3, records.slice(at, at + per).map((r, i) => ({ ...r, offset: BigInt(at + i) }))));
+  for (let at = 0, p = 0; at < records.length; at += per, p++)
+    out.push(
+      rawBatch(
+        'events',
+        p % 3,
+        records.slice(at, at + per).map((r, i) => ({ ...r, offset: BigInt(at + i) })),
+      ),
+    );
   return out;
 }
 
@@ -62,7 +94,9 @@ const META = ['_topic', '_partition', '_offset', '_timestamp', '_key'];
 
 function expectProjection(pruned: SourceBatch, full: SourceBatch, kept: readonly string[]): void {
   expect(pruned.table.schema.fields.map((f) => f.name)).toEqual([...META, ...kept]);
-  expect(pruned.table.schema.fields.slice(5).map((f) => String(f.type))).toEqual(kept.map((k) => String(full.table.schema.fields.find((f) => f.name === k)!.type)));
+  expect(pruned.table.schema.fields.slice(5).map((f) => String(f.type))).toEqual(
+    kept.map((k) => String(full.table.schema.fields.find((f) => f.name === k)!.type)),
+  );
   expect(pruned.table.numRows).toBe(full.table.numRows);
   expect(rows(viaIpc(pruned.table), [...META, ...kept])).toEqual(rows(full.table, [...META, ...kept]));
   expect(pruned.deadLetters).toStrictEqual(full.deadLetters);
@@ -96,7 +130,13 @@ describe('decodeRecords with storedColumns', () => {
   }
 
   it('a record whose only defect is in a pruned column is a dead letter with the same reason', () => {
-    const recs = ['{"id":1,"r":"a","t":"2024-05-01T00:00:00Z"}', '{"id":2,"r":"b","t":"yesterday"}', '{"id":3,"t":"2024-05-01T00:00:00Z"}', '{"id":4,"r":"d","n":"x"}', '{"id":5,"r":"e","j":{"a":1}}'];
+    const recs = [
+      '{"id":1,"r":"a","t":"2024-05-01T00:00:00Z"}',
+      '{"id":2,"r":"b","t":"yesterday"}',
+      '{"id":3,"t":"2024-05-01T00:00:00Z"}',
+      '{"id":4,"r":"d","n":"x"}',
+      '{"id":5,"r":"e","j":{"a":1}}',
+    ];
     const input1 = [rawBatch('events', 0, recs)];
     const pruned = decodeRecords(input1, { ...options, storedColumns: ['id'] });
     expect(pruned.deadLetters.map((d) => [d.offset, d.reason])).toEqual([
@@ -110,7 +150,12 @@ describe('decodeRecords with storedColumns', () => {
   });
 
   it('pruned columns get a one-row scratch column, kept ones a row per record', () => {
-    const out = new RowsBuilder(SCHEMA, input, [], SCHEMA.map((c) => c.name === 's' || c.name === 'id'));
+    const out = new RowsBuilder(
+      SCHEMA,
+      input,
+      [],
+      SCHEMA.map((c) => c.name === 's' || c.name === 'id'),
+    );
     const byName = new Map(SCHEMA.map((c, i) => [c.name, out.values[i]!]));
     expect(byName.get('id')!.i64.length).toBe(3000);
     expect(byName.get('s')!.utf8!.offsets.length).toBe(3001);
@@ -125,7 +170,17 @@ describe('decodeRecords with storedColumns', () => {
 describe('csv, text and raw with storedColumns', () => {
   it('csv: kept columns and dead letters as unpruned (a defect in a pruned field included)', () => {
     const schema = parseSchemaText('a BIGINT, b VARCHAR, c TIMESTAMP, d DOUBLE NOT NULL');
-    const input = [rawBatch('c', 0, ['1,x,2024-05-01T00:00:00Z,1.5', '2,"y,z",not-a-time,2', '3,,,', '4,"q""q",1714564800000,3', '5,w,2024-05-01T00:00:00Z', 'x,w,2024-05-01T00:00:00Z,4', '6,"a"b,,5'])];
+    const input = [
+      rawBatch('c', 0, [
+        '1,x,2024-05-01T00:00:00Z,1.5',
+        '2,"y,z",not-a-time,2',
+        '3,,,',
+        '4,"q""q",1714564800000,3',
+        '5,w,2024-05-01T00:00:00Z',
+        'x,w,2024-05-01T00:00:00Z,4',
+        '6,"a"b,,5',
+      ]),
+    ];
     const options: DecodeOptions = { format: 'csv', schema };
     const full = decodeRecords(input, options);
     expect(full.deadLetters.length).toBe(5);

@@ -50,7 +50,12 @@ describe('rows and metadata columns', () => {
   });
 
   it('_topic and _partition', () => {
-    expect(col(out.table, '_topic')).toEqual([...Array(4).fill('orders').map((t, i) => t), ...Array(many - 1).fill('payments')]);
+    expect(col(out.table, '_topic')).toEqual([
+      ...Array(4)
+        .fill('orders')
+        .map((t, i) => t),
+      ...Array(many - 1).fill('payments'),
+    ]);
     expect(col(out.table, '_partition')).toEqual([0, 0, 1, 1, ...Array(many - 1).fill(7)]);
   });
 

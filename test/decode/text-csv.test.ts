@@ -38,7 +38,16 @@ describe('csv values', () => {
     { name: 'e', type: 'TIMESTAMP', required: false },
   ];
   const decode = (lines: (string | Uint8Array)[], delimiter?: string) =>
-    decodeRecords([rawBatch('t', 0, lines.map((value) => ({ value })))], { format: 'csv', schema, csvDelimiter: delimiter });
+    decodeRecords(
+      [
+        rawBatch(
+          't',
+          0,
+          lines.map((value) => ({ value })),
+        ),
+      ],
+      { format: 'csv', schema, csvDelimiter: delimiter },
+    );
 
   it('fields by the text rules, quoting, escaped quotes, empty = NULL', () => {
     const out = decode([
@@ -102,10 +111,10 @@ describe('csv values', () => {
       { name: 'j', type: 'JSON', required: false },
       { name: 'day', type: 'DATE', required: false },
     ];
-    const out = decodeRecords(
-      [rawBatch('t', 0, ['9223372036854775807,"{""a"":[1,2]}",1970-01-02', '1,[1,,', ',1,', '2,"{""a"":}",', '3,,2024-02-30'])],
-      { format: 'csv', schema: s },
-    );
+    const out = decodeRecords([rawBatch('t', 0, ['9223372036854775807,"{""a"":[1,2]}",1970-01-02', '1,[1,,', ',1,', '2,"{""a"":}",', '3,,2024-02-30'])], {
+      format: 'csv',
+      schema: s,
+    });
     expect(col(out.table, 'id')).toEqual([9223372036854775807n]);
     expect(col(out.table, 'j')).toEqual(['{"a":[1,2]}']);
     expect(col(out.table, 'day')).toEqual([1]);
@@ -113,7 +122,7 @@ describe('csv values', () => {
       'invalid csv: expected 3 fields, got 4',
       "required field 'id' is null",
       'field \'j\': expected JSON, got "{"a":}" (invalid JSON: expected a JSON value, found \'}\' at byte 5)',
-      'field \'day\': expected DATE, got "2024-02-30" (write dates as \'YYYY-MM-DD\')',
+      "field 'day': expected DATE, got \"2024-02-30\" (write dates as 'YYYY-MM-DD')",
     ]);
   });
 });

@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openLog } from '../../src/log/index.js';
 import {
-  AddData, Assert, CheckAnswer, CheckBatches, CrashAt, ExpectFailure, ProcessAllAvailable, RunBatch, StartStream, StopStream, testStream,
+  AddData,
+  Assert,
+  CheckAnswer,
+  CheckBatches,
+  CrashAt,
+  ExpectFailure,
+  ProcessAllAvailable,
+  RunBatch,
+  StartStream,
+  StopStream,
+  testStream,
 } from '../support/stream-test.js';
 import type { ProtocolStep } from '../../src/driver/driver.js';
 
@@ -28,14 +38,27 @@ describe('Driver', () => {
       AddData('views', 1, v(4, 502)),
       StartStream(),
       RunBatch(4),
-      CheckAnswer('errors', [{ id: '2', url: '/p/2', status: 500 }, { id: '3', url: '/p/3', status: 503 }, { id: '4', url: '/p/4', status: 502 }]),
+      CheckAnswer('errors', [
+        { id: '2', url: '/p/2', status: 500 },
+        { id: '3', url: '/p/3', status: 503 },
+        { id: '4', url: '/p/4', status: 502 },
+      ]),
       StopStream,
       AddData('views', 1, v(5, 500)),
       StartStream(),
       ProcessAllAvailable,
-      CheckAnswer('errors', [{ id: '2', url: '/p/2', status: 500 }, { id: '3', url: '/p/3', status: 503 }, { id: '4', url: '/p/4', status: 502 }, { id: '5', url: '/p/5', status: 500 }]),
+      CheckAnswer('errors', [
+        { id: '2', url: '/p/2', status: 500 },
+        { id: '3', url: '/p/3', status: 503 },
+        { id: '4', url: '/p/4', status: 502 },
+        { id: '5', url: '/p/5', status: 500 },
+      ]),
       CheckAnswer('all_ids', [
-        { id: 1, p: 0, o: 0 }, { id: 2, p: 0, o: 1 }, { id: 3, p: 0, o: 2 }, { id: 4, p: 1, o: 0 }, { id: 5, p: 1, o: 1 },
+        { id: 1, p: 0, o: 0 },
+        { id: 2, p: 0, o: 1 },
+        { id: 3, p: 0, o: 2 },
+        { id: 4, p: 1, o: 0 },
+        { id: 5, p: 1, o: 1 },
       ]),
       CheckBatches(0, 1),
     );
@@ -69,9 +92,18 @@ describe('Driver', () => {
       CheckBatches(0, 1, 2),
       Assert('offsets of each batch', (ctx) =>
         expect(ctx.progress.map((p) => [p.sources[0]!.startOffset, p.sources[0]!.endOffset])).toEqual([
-          [{ 0: '0', 1: '0' }, { 0: '2', 1: '1' }],
-          [{ 0: '2', 1: '1' }, { 0: '4', 1: '1' }],
-          [{ 0: '4', 1: '1' }, { 0: '5', 1: '1' }],
+          [
+            { 0: '0', 1: '0' },
+            { 0: '2', 1: '1' },
+          ],
+          [
+            { 0: '2', 1: '1' },
+            { 0: '4', 1: '1' },
+          ],
+          [
+            { 0: '4', 1: '1' },
+            { 0: '5', 1: '1' },
+          ],
         ]),
       ),
     );
@@ -90,7 +122,10 @@ describe('Driver', () => {
       }),
       AddData('views', 2, v(7, 500)),
       RunBatch(1),
-      CheckAnswer('all_ids', [{ id: 1, p: 0, o: 0 }, { id: 7, p: 2, o: 0 }]),
+      CheckAnswer('all_ids', [
+        { id: 1, p: 0, o: 0 },
+        { id: 7, p: 2, o: 0 },
+      ]),
     );
   });
 
@@ -100,11 +135,17 @@ describe('Driver', () => {
       AddData('views', 0, v(1, 500), '{"id": 2, "url": "/x", "status": "oops"}', 'not json', '{"url": "/no-id", "status": 500}', v(3, 501)),
       StartStream(),
       RunBatch(5),
-      CheckAnswer('errors', [{ id: '1', url: '/p/1', status: 500 }, { id: '3', url: '/p/3', status: 501 }]),
+      CheckAnswer('errors', [
+        { id: '1', url: '/p/1', status: 500 },
+        { id: '3', url: '/p/3', status: 501 },
+      ]),
       Assert('progress counts 3 dead letters', (c) => expect(c.progress[0]!.numDeadLetterRows).toBe(3)),
       Assert('dead letters next to the sinks', (c) => {
         const file = join(c.dir, 'out', 'views.dead_letter', 'batch-0000000000.jsonl');
-        const letters = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const letters = readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(letters.map((l) => [l['offset'], l['value']])).toEqual([
           ['1', '{"id": 2, "url": "/x", "status": "oops"}'],
           ['2', 'not json'],
@@ -120,7 +161,10 @@ describe('Driver', () => {
   it('refuses, at start, a running aggregate in append mode, with the reason and the fix', async () => {
     await testStream(
       job(`CREATE SINK counts WITH (connector = 'console') AS SELECT url, count(*) FROM views GROUP BY url;`),
-      ExpectFailure(/sink 'counts': GROUP BY, aggregate count_star\(\) over the whole stream: its result rows keep changing[\s\S]*fix: add output_mode = 'update'/, StartStream()),
+      ExpectFailure(
+        /sink 'counts': GROUP BY, aggregate count_star\(\) over the whole stream: its result rows keep changing[\s\S]*fix: add output_mode = 'update'/,
+        StartStream(),
+      ),
     );
   });
 
@@ -142,18 +186,26 @@ describe('Driver', () => {
       AddData('bin', 0, 'not json', '{"a":1}', 'caf\u00e9'),
       StartStream(),
       RunBatch(3),
-      CheckAnswer('sizes', [{ o: 0, n: 8, h: '6E6F74206A736F6E' }, { o: 1, n: 7, h: '7B2261223A317D' }, { o: 2, n: 5, h: '636166C3A9' }]),
+      CheckAnswer('sizes', [
+        { o: 0, n: 8, h: '6E6F74206A736F6E' },
+        { o: 1, n: 7, h: '7B2261223A317D' },
+        { o: 2, n: 5, h: '636166C3A9' },
+      ]),
     );
   });
 
   it('refuses a second driver on the same checkpoint', async () => {
-    await testStream(job(), StartStream(), Assert('second start', async (ctx) => {
-      const { runJob } = await import('../../src/driver/run-job.js');
-      const { writeFileSync } = await import('node:fs');
-      const file = join(ctx.dir, 'job.sql');
-      writeFileSync(file, job().sql.replaceAll('${dir}', ctx.dir));
-      await expect(runJob({ jobFile: file, checkpoint: join(ctx.dir, 'checkpoint'), trigger: { kind: 'once' } })).rejects.toThrow(/checkpoint is in use/);
-    }));
+    await testStream(
+      job(),
+      StartStream(),
+      Assert('second start', async (ctx) => {
+        const { runJob } = await import('../../src/driver/run-job.js');
+        const { writeFileSync } = await import('node:fs');
+        const file = join(ctx.dir, 'job.sql');
+        writeFileSync(file, job().sql.replaceAll('${dir}', ctx.dir));
+        await expect(runJob({ jobFile: file, checkpoint: join(ctx.dir, 'checkpoint'), trigger: { kind: 'once' } })).rejects.toThrow(/checkpoint is in use/);
+      }),
+    );
   });
 });
 
@@ -167,7 +219,11 @@ describe('Driver recovery: a crash between any two protocol steps', () => {
   ];
   for (const [step, sink] of steps) {
     it(`after ${step}${sink ? ` (${sink})` : ''}: the restarted job's output equals a run that never crashed`, async () => {
-      const expectedErrors = [{ id: '2', url: '/p/2', status: 500 }, { id: '5', url: '/p/5', status: 504 }, { id: '6', url: '/p/6', status: 500 }];
+      const expectedErrors = [
+        { id: '2', url: '/p/2', status: 500 },
+        { id: '5', url: '/p/5', status: 504 },
+        { id: '6', url: '/p/6', status: 500 },
+      ];
       const expectedIds = [1, 2, 3, 4, 5, 6].map((id) => ({ id, p: id <= 3 ? 0 : 1, o: id <= 3 ? id - 1 : id - 4 }));
       const ctx = await testStream(
         job(),
@@ -203,8 +259,15 @@ describe('Driver recovery: a crash between any two protocol steps', () => {
       StartStream(),
       RunBatch(2), // the recovered batch 0: offsets 0-2 only
       RunBatch(1),
-      CheckAnswer('all_ids', [{ id: 1, p: 0, o: 0 }, { id: 2, p: 0, o: 1 }, { id: 3, p: 0, o: 2 }]),
+      CheckAnswer('all_ids', [
+        { id: 1, p: 0, o: 0 },
+        { id: 2, p: 0, o: 1 },
+        { id: 3, p: 0, o: 2 },
+      ]),
     );
-    expect(ctx.progress.map((p) => [p.batchId, p.recovered, p.sources[0]!.endOffset['0']])).toEqual([[0, true, '2'], [1, false, '3']]);
+    expect(ctx.progress.map((p) => [p.batchId, p.recovered, p.sources[0]!.endOffset['0']])).toEqual([
+      [0, true, '2'],
+      [1, false, '3'],
+    ]);
   });
 });

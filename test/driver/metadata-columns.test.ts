@@ -49,8 +49,15 @@ describe('metadata columns loaded into DuckDB', () => {
         expect([...c.driver!.job.metadataColumns.get('views')!].sort()).toEqual(['_offset', '_partition']);
         expect(await loadedColumns(c)).toEqual(['_partition', '_offset', 'id', 'url']);
       }),
-      CheckAnswer('urls', [{ id: 1, url: '/a' }, { id: 3, url: '/c' }]),
-      CheckAnswer('positions', [{ p: 0, o: 0, id: 1 }, { p: 0, o: 1, id: 2 }, { p: 1, o: 0, id: 3 }]),
+      CheckAnswer('urls', [
+        { id: 1, url: '/a' },
+        { id: 3, url: '/c' },
+      ]),
+      CheckAnswer('positions', [
+        { p: 0, o: 0, id: 1 },
+        { p: 0, o: 1, id: 2 },
+        { p: 1, o: 0, id: 3 },
+      ]),
     );
   });
 
@@ -84,7 +91,10 @@ describe('metadata columns loaded into DuckDB', () => {
       const late: number[] = [];
       let columns: string[] = [];
       const ctx = await testStream(
-        { logs: { views: 2 }, sql: `${source(`, event_time = '${eventTime}', watermark = '1 second'`)}\nCREATE SINK ids WITH (connector = 'parquet', path = '\${dir}/out/ids') AS SELECT id FROM views;` },
+        {
+          logs: { views: 2 },
+          sql: `${source(`, event_time = '${eventTime}', watermark = '1 second'`)}\nCREATE SINK ids WITH (connector = 'parquet', path = '\${dir}/out/ids') AS SELECT id FROM views;`,
+        },
         AddData('views', 0, { id: 1, url: '/a', ts: at(10) }, { id: 2, url: '/b', ts: at(20) }),
         AddData('views', 1, { id: 3, url: '/c', ts: at(15) }),
         StartStream(),
@@ -166,7 +176,10 @@ describe('metadata columns loaded into DuckDB', () => {
         expect((await loadedColumns(c)).slice(0, 5)).toEqual(['_topic', '_partition', '_offset', '_timestamp', '_key']);
       }),
       Drain,
-      CheckAnswer('sessions', [{ window_start: ts(1), n: 2 }, { window_start: ts(20), n: 1 }]),
+      CheckAnswer('sessions', [
+        { window_start: ts(1), n: 2 },
+        { window_start: ts(20), n: 1 },
+      ]),
     );
   });
 
@@ -176,8 +189,11 @@ describe('metadata columns loaded into DuckDB', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       await (await createLog(join(dir, 'logs'), { partitions: 1 })).close();
-      const def = parseJob(`CREATE SOURCE views WITH (connector = 'log', path = '${join(dir, 'logs')}', format = 'json', schema = '${SCHEMA}');
-        CREATE SINK s WITH (connector = 'parquet', path = '${join(dir, 'out')}') AS SELECT _key, id FROM views;`, 'meta.sql');
+      const def = parseJob(
+        `CREATE SOURCE views WITH (connector = 'log', path = '${join(dir, 'logs')}', format = 'json', schema = '${SCHEMA}');
+        CREATE SINK s WITH (connector = 'parquet', path = '${join(dir, 'out')}') AS SELECT _key, id FROM views;`,
+        'meta.sql',
+      );
       const job = await compileJob(def, engine, { checkpointDir: join(dir, 'ck') });
       expect([...job.metadataColumns.get('views')!]).toEqual(['_key']);
       const missed = { ...job, metadataColumns: new Map([['views', new Set<string>()]]) }; // as if the analysis had missed _key

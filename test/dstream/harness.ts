@@ -84,7 +84,10 @@ export async function runCase(c: DStreamCase): Promise<Row[][]> {
       const records = c.input[b] ?? [];
       if (records.length > 0) {
         const log = await openLog(logPath);
-        await log.append(0, records.map((r) => ({ value: typeof r === 'string' ? r : JSON.stringify(r), timestamp: clock.now() })));
+        await log.append(
+          0,
+          records.map((r) => ({ value: typeof r === 'string' ? r : JSON.stringify(r), timestamp: clock.now() })),
+        );
         await log.close();
       }
       try {
@@ -117,7 +120,12 @@ export function norm(batches: readonly (readonly Row[])[], options: { sortLists?
       const items = x.map(v);
       return options.sortLists === false ? items : items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
     }
-    if (x && typeof x === 'object' && !(x instanceof Date)) return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, y]) => [k, v(y)]));
+    if (x && typeof x === 'object' && !(x instanceof Date))
+      return Object.fromEntries(
+        Object.entries(x)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, y]) => [k, v(y)]),
+      );
     return x;
   };
   return batches.map((rows) => rows.map((r) => JSON.stringify(v(r))).sort());

@@ -23,7 +23,11 @@ describe('DStream example jobs', () => {
     try {
       await engine.run(`ATTACH ${literal(join(cwd, 'out/user_views.duckdb'))} AS o (READ_ONLY)`);
       const rows = await engine.all('SELECT user_id::INTEGER AS u, views::INTEGER AS n FROM o.user_views ORDER BY u');
-      expect(rows).toEqual([{ u: 1, n: 3 }, { u: 2, n: 1 }, { u: 3, n: 1 }]);
+      expect(rows).toEqual([
+        { u: 1, n: 3 },
+        { u: 2, n: 1 },
+        { u: 3, n: 1 },
+      ]);
     } finally {
       engine.close();
     }
@@ -57,7 +61,18 @@ describe('jobs/wordcount.ts', () => {
     const engine = await Engine.open();
     try {
       const rows = await engine.all(`SELECT word, n::INTEGER AS n FROM read_parquet(${literal(join(cwd, 'out/word_counts_30s/*.parquet'))}) ORDER BY word`);
-      expect(rows).toEqual([['be', 2], ['is', 1], ['not', 1], ['or', 1], ['question', 1], ['that', 1], ['the', 1], ['to', 2]].map(([word, n]) => ({ word, n })));
+      expect(rows).toEqual(
+        [
+          ['be', 2],
+          ['is', 1],
+          ['not', 1],
+          ['or', 1],
+          ['question', 1],
+          ['that', 1],
+          ['the', 1],
+          ['to', 2],
+        ].map(([word, n]) => ({ word, n })),
+      );
     } finally {
       engine.close();
     }

@@ -25,9 +25,49 @@ describe.concurrent("Spark's MapWithStateSuite", () => {
   it('mapWithState - basic operation: mapped values and state snapshots', async () => {
     const mapped = await runCase({ schema: 'w VARCHAR', input: mwsInput, operation: (s) => s.map(sql`w, 1 AS n`).mapWithState('w', runningSum) });
     expect(norm(mapped)).toEqual(norm(rows(['value'], [[], [1], [2, 1], [3, 2, 1], [4, 3], [5], []])));
-    const snapshots = await runCase({ schema: 'w VARCHAR', input: mwsInput, operation: (s) => s.map(sql`w, 1 AS n`).mapWithState('w', runningSum).stateSnapshots() });
+    const snapshots = await runCase({
+      schema: 'w VARCHAR',
+      input: mwsInput,
+      operation: (s) =>
+        s
+          .map(sql`w, 1 AS n`)
+          .mapWithState('w', runningSum)
+          .stateSnapshots(),
+    });
     expect(norm(snapshots)).toEqual(
-      norm(rows(['w', 'state'], [[], [['a', 1]], [['a', 2], ['b', 1]], [['a', 3], ['b', 2], ['c', 1]], [['a', 4], ['b', 3], ['c', 1]], [['a', 5], ['b', 3], ['c', 1]], [['a', 5], ['b', 3], ['c', 1]]])),
+      norm(
+        rows(
+          ['w', 'state'],
+          [
+            [],
+            [['a', 1]],
+            [
+              ['a', 2],
+              ['b', 1],
+            ],
+            [
+              ['a', 3],
+              ['b', 2],
+              ['c', 1],
+            ],
+            [
+              ['a', 4],
+              ['b', 3],
+              ['c', 1],
+            ],
+            [
+              ['a', 5],
+              ['b', 3],
+              ['c', 1],
+            ],
+            [
+              ['a', 5],
+              ['b', 3],
+              ['c', 1],
+            ],
+          ],
+        ),
+      ),
     );
   });
 
@@ -45,12 +85,53 @@ describe.concurrent("Spark's MapWithStateSuite", () => {
     // b last had data in batch 0: idle through batches 1–2, timed out in batch 2; a (last data batch 2) in batch 4.
     expect(norm(out)).toEqual(norm(rows(['value'], [[], [], ['b timed out at 1'], [], ['a timed out at 3'], []])));
     const snaps = await runCase({ schema: 'w VARCHAR', input, operation: (s) => build(s).stateSnapshots() });
-    expect(norm(snaps)).toEqual(norm(rows(['w', 'state'], [[['a', 1], ['b', 1]], [['a', 2], ['b', 1]], [['a', 3]], [['a', 3]], [], []])));
+    expect(norm(snaps)).toEqual(
+      norm(
+        rows(
+          ['w', 'state'],
+          [
+            [
+              ['a', 1],
+              ['b', 1],
+            ],
+            [
+              ['a', 2],
+              ['b', 1],
+            ],
+            [['a', 3]],
+            [['a', 3]],
+            [],
+            [],
+          ],
+        ),
+      ),
+    );
   });
 
   it('mapWithState - initial state', async () => {
-    const out = await runCase({ schema: 'w VARCHAR', input: [words('a'), words('b')], operation: (s) => s.map(sql`w, 1 AS n`).mapWithState('w', runningSum.initialState([{ key: 'a', state: 10 }])).stateSnapshots() });
-    expect(norm(out)).toEqual(norm(rows(['w', 'state'], [[['a', 11]], [['a', 11], ['b', 1]]])));
+    const out = await runCase({
+      schema: 'w VARCHAR',
+      input: [words('a'), words('b')],
+      operation: (s) =>
+        s
+          .map(sql`w, 1 AS n`)
+          .mapWithState('w', runningSum.initialState([{ key: 'a', state: 10 }]))
+          .stateSnapshots(),
+    });
+    expect(norm(out)).toEqual(
+      norm(
+        rows(
+          ['w', 'state'],
+          [
+            [['a', 11]],
+            [
+              ['a', 11],
+              ['b', 1],
+            ],
+          ],
+        ),
+      ),
+    );
   });
 });
 
@@ -59,7 +140,8 @@ describe.concurrent('restart in the middle of windowed and stateful pipelines', 
   const pipelines: Record<string, (s: DStream) => DStream> = {
     window: (s) => s.map(sql`w, v`).window(seconds(3), seconds(2)),
     reduceByKeyAndWindow: (s) => s.reduceByKeyAndWindow('w', sql`sum(v)`, seconds(4), seconds(2)),
-    'reduceByKeyAndWindow (inverse, JS)': (s) => s.reduceByKeyAndWindow('w', (a, b) => (a as number) + (b as number), seconds(3), seconds(1), { inverse: (a, b) => (a as number) - (b as number) }),
+    'reduceByKeyAndWindow (inverse, JS)': (s) =>
+      s.reduceByKeyAndWindow('w', (a, b) => (a as number) + (b as number), seconds(3), seconds(1), { inverse: (a, b) => (a as number) - (b as number) }),
     updateStateByKey: (s) => s.updateStateByKey('w', sql`coalesce(state, 0) + coalesce(list_sum(vals), 0)`),
     mapWithState: (s) => s.map(sql`w, 1 AS n`).mapWithState('w', runningSum),
   };

@@ -44,12 +44,13 @@ function writeJob(name: string): string {
   return file;
 }
 
-
-
 describe('SIGKILL during a long run', () => {
   // --no-fsync gives up power-cut durability only: a killed process leaves its writes in the page cache, and
   // every checkpoint and sink file is still renamed into place whole, so exactly-once must hold the same.
-  for (const [name, flags, seed] of [['fsync', [], 11], ['no-fsync', ['--no-fsync'], 13]] as const) {
+  for (const [name, flags, seed] of [
+    ['fsync', [], 11],
+    ['no-fsync', ['--no-fsync'], 13],
+  ] as const) {
     it(`ends with exactly-once output in parquet, jsonl and duckdb sinks (${name})`, async () => {
       const rand = prng(seed);
       const job = writeJob(name);
@@ -63,12 +64,16 @@ describe('SIGKILL during a long run', () => {
       const engine = await Engine.open();
       try {
         const input = literal(join(dir, 'input.ndjson'));
-        const expectedErrors = await engine.allJson(`SELECT id, url FROM read_ndjson(${input}, columns = {id: 'BIGINT', status: 'INTEGER', url: 'VARCHAR'}) WHERE status >= 500`);
+        const expectedErrors = await engine.allJson(
+          `SELECT id, url FROM read_ndjson(${input}, columns = {id: 'BIGINT', status: 'INTEGER', url: 'VARCHAR'}) WHERE status >= 500`,
+        );
         const actualErrors = await engine.allJson(`SELECT id, url FROM read_parquet(${literal(join(out, 'errors/*.parquet'))})`);
         expect(actualErrors.length).toBe(expectedErrors.length);
         expect(canonical(actualErrors)).toEqual(canonical(expectedErrors));
 
-        const ids = await engine.all(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d, min(id)::INTEGER AS lo, max(id)::INTEGER AS hi FROM read_json_auto(${literal(join(out, 'ids/*.jsonl'))})`);
+        const ids = await engine.all(
+          `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d, min(id)::INTEGER AS lo, max(id)::INTEGER AS hi FROM read_json_auto(${literal(join(out, 'ids/*.jsonl'))})`,
+        );
         expect(ids[0]).toEqual({ n: RECORDS, d: RECORDS, lo: 0, hi: RECORDS - 1 });
 
         await engine.run(`ATTACH ${literal(join(out, 'results.duckdb'))} AS r (READ_ONLY)`);
@@ -91,10 +96,18 @@ describe('SIGKILL during a long run of a stateful job', () => {
       const rand = prng(5);
       const t0 = Date.UTC(2026, 0, 1);
       // Out of order by up to 1 s with a 5 s watermark delay: no row is ever late, wherever the batches are cut.
-      const events = Array.from({ length: 20_000 }, (_, i) => ({ ts: new Date(t0 + i * 50 + Math.floor(rand() * 1000)).toISOString(), k: `k${Math.floor(rand() * 5)}`, v: 1 + Math.floor(rand() * 9) }));
+      const events = Array.from({ length: 20_000 }, (_, i) => ({
+        ts: new Date(t0 + i * 50 + Math.floor(rand() * 1000)).toISOString(),
+        k: `k${Math.floor(rand() * 5)}`,
+        v: 1 + Math.floor(rand() * 9),
+      }));
       writeFileSync(join(sdir, 'input.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
       const log = await createLog(join(sdir, 'log'), { partitions: 2 });
-      for (let p = 0; p < 2; p++) await log.append(p, events.filter((_, i) => i % 2 === p).map((e) => ({ value: JSON.stringify(e) })));
+      for (let p = 0; p < 2; p++)
+        await log.append(
+          p,
+          events.filter((_, i) => i % 2 === p).map((e) => ({ value: JSON.stringify(e) })),
+        );
       await log.close();
       writeFileSync(
         join(sdir, 'job.sql'),
@@ -109,7 +122,9 @@ describe('SIGKILL during a long run of a stateful job', () => {
       const engine = await Engine.open();
       try {
         const input = `read_ndjson(${literal(join(sdir, 'input.ndjson'))}, columns = {ts: 'TIMESTAMP', k: 'VARCHAR', v: 'INTEGER'})`;
-        const expectedW = await engine.allJson(`SELECT time_bucket(INTERVAL '10 seconds', ts) AS window_start, k, count(*) AS n, sum(v) AS s FROM ${input} GROUP BY ALL`);
+        const expectedW = await engine.allJson(
+          `SELECT time_bucket(INTERVAL '10 seconds', ts) AS window_start, k, count(*) AS n, sum(v) AS s FROM ${input} GROUP BY ALL`,
+        );
         const actualW = await engine.allJson(`SELECT window_start, k, n, s FROM read_parquet(${literal(join(sdir, 'out/w/*.parquet'))})`);
         expect(actualW.length).toBe(expectedW.length);
         expect(canonical(actualW)).toEqual(canonical(expectedW));

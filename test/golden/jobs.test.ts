@@ -52,7 +52,11 @@ describe('golden jobs', () => {
             byPartition[r.partition]!.push(JSON.stringify(r.value));
             ndjson.push(JSON.stringify({ ...r.value, _partition: r.partition, _offset: offset, _key: r.key }));
           }
-          for (let p = 0; p < PARTITIONS; p++) await log.append(p, records.filter((r) => r.partition === p).map((r) => ({ key: r.key, value: JSON.stringify(r.value) })));
+          for (let p = 0; p < PARTITIONS; p++)
+            await log.append(
+              p,
+              records.filter((r) => r.partition === p).map((r) => ({ key: r.key, value: JSON.stringify(r.value) })),
+            );
           await log.close();
           const input = join(cwd, `${source.name}.ndjson`);
           writeFileSync(input, ndjson.join('\n') + '\n');
@@ -68,7 +72,10 @@ describe('golden jobs', () => {
         const oracleFile = join(jobsDir, file.replace(/\.sql$/, '.oracle.sql'));
         const oracleViews = new Set<string>();
         if (existsSync(oracleFile)) {
-          for (const stmt of readFileSync(oracleFile, 'utf8').split(/;\s*\n/).map((x) => x.replace(/^\s*--.*$/gm, '').trim()).filter((x) => x.length > 0)) {
+          for (const stmt of readFileSync(oracleFile, 'utf8')
+            .split(/;\s*\n/)
+            .map((x) => x.replace(/^\s*--.*$/gm, '').trim())
+            .filter((x) => x.length > 0)) {
             await oracle.run(stmt);
             const view = /^CREATE VIEW (\w+)/i.exec(stmt);
             if (view) oracleViews.add(view[1]!);

@@ -15,7 +15,18 @@ import { referencedColumns as windowColumns } from '../../src/stateful/window-co
 const BID = ['auction', 'bidder', 'price', 'channel', 'url', 'date_time', 'extra'];
 const AUCTION = ['id', 'item_name', 'description', 'initial_bid', 'reserve', 'date_time', 'expires', 'seller', 'category', 'extra'];
 const COLUMNS: Record<string, string[]> = { bid: BID, auction: AUCTION };
-const TYPES: Record<string, string> = { auction: 'BIGINT', bidder: 'BIGINT', price: 'BIGINT', id: 'BIGINT', seller: 'BIGINT', category: 'BIGINT', initial_bid: 'BIGINT', reserve: 'BIGINT', date_time: 'TIMESTAMP', expires: 'TIMESTAMP' };
+const TYPES: Record<string, string> = {
+  auction: 'BIGINT',
+  bidder: 'BIGINT',
+  price: 'BIGINT',
+  id: 'BIGINT',
+  seller: 'BIGINT',
+  category: 'BIGINT',
+  initial_bid: 'BIGINT',
+  reserve: 'BIGINT',
+  date_time: 'TIMESTAMP',
+  expires: 'TIMESTAMP',
+};
 const META = '_topic VARCHAR, _partition INTEGER, _offset BIGINT, _timestamp TIMESTAMP, _key VARCHAR';
 
 let engine: Engine;
@@ -55,9 +66,18 @@ const STATELESS: [string, string, Record<string, string[] | 'all'>, Record<strin
   ['subquery in FROM', 'SELECT a FROM (SELECT auction AS a, price FROM bid WHERE url IS NULL) s WHERE price > 10', { bid: ['auction', 'price', 'url'] }],
   ['CTE', 'WITH c AS (SELECT auction AS a, extra FROM bid) SELECT a, length(extra) FROM c', { bid: ['auction', 'extra'] }],
   ['scalar subquery', 'SELECT auction, (SELECT max(price) FROM bid) AS m FROM bid', { bid: ['auction', 'price'] }],
-  ['struct-ish references', "SELECT bid.extra.x, extra.y, url['k'] FROM bid", { bid: ['url', 'extra'] }, { extra: 'STRUCT(x INTEGER, y INTEGER)', url: 'MAP(VARCHAR, INTEGER)' }],
+  [
+    'struct-ish references',
+    "SELECT bid.extra.x, extra.y, url['k'] FROM bid",
+    { bid: ['url', 'extra'] },
+    { extra: 'STRUCT(x INTEGER, y INTEGER)', url: 'MAP(VARCHAR, INTEGER)' },
+  ],
   ['count(*) is not a star', 'SELECT auction, count(*) OVER (PARTITION BY bidder) FROM bid', { bid: ['auction', 'bidder'] }],
-  ['QUALIFY and ORDER BY', 'SELECT auction FROM bid QUALIFY row_number() OVER (PARTITION BY channel ORDER BY price) = 1 ORDER BY bidder', { bid: ['auction', 'bidder', 'price', 'channel'] }],
+  [
+    'QUALIFY and ORDER BY',
+    'SELECT auction FROM bid QUALIFY row_number() OVER (PARTITION BY channel ORDER BY price) = 1 ORDER BY bidder',
+    { bid: ['auction', 'bidder', 'price', 'channel'] },
+  ],
   ['lambda', 'SELECT list_transform([price], x -> x + bidder) FROM bid', { bid: ['bidder', 'price'] }],
   ['join USING', 'SELECT b.price FROM bid b JOIN auction a USING (date_time)', { bid: ['price', 'date_time'], auction: ['date_time'] }],
   ['metadata only', 'SELECT _offset, _key FROM bid', { bid: [] }],
@@ -148,16 +168,27 @@ describe('sourceReadColumns over a job', () => {
   });
 
   it('sink key / partition_by options are kept', async () => {
-    const got = await jobColumns(`CREATE SINK a WITH (connector = 'parquet', path = 'out/a', partition_by = 'channel') AS SELECT price, channel AS c FROM bid;`);
+    const got = await jobColumns(
+      `CREATE SINK a WITH (connector = 'parquet', path = 'out/a', partition_by = 'channel') AS SELECT price, channel AS c FROM bid;`,
+    );
     expect(got['bid']).toEqual(['price', 'channel', 'date_time']);
   });
 
   it('a view in a setup statement, a late-data output, or an operator storing whole rows keeps every column', async () => {
-    expect(await jobColumns(`CREATE VIEW v AS SELECT price FROM bid;
-      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM v;`)).toEqual({ bid: 'all', auction: [] });
-    const late = parseJob(SOURCES.replace("watermark = '4 seconds'", "watermark = '4 seconds', late_data_path = 'late'") + `CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM bid;`, 'job.sql');
+    expect(
+      await jobColumns(`CREATE VIEW v AS SELECT price FROM bid;
+      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM v;`),
+    ).toEqual({ bid: 'all', auction: [] });
+    const late = parseJob(
+      SOURCES.replace("watermark = '4 seconds'", "watermark = '4 seconds', late_data_path = 'late'") +
+        `CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM bid;`,
+      'job.sql',
+    );
     expect((await sourceReadColumns(engine, late)).get('bid')).toBeUndefined();
-    expect(await jobColumns(`CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM bid;`, ['BID'])).toEqual({ bid: 'all', auction: [] });
+    expect(await jobColumns(`CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT price FROM bid;`, ['BID'])).toEqual({
+      bid: 'all',
+      auction: [],
+    });
   });
 
   it('a call to a macro of the setup keeps every column of the sources read (its body may name their columns)', async () => {
@@ -166,8 +197,10 @@ describe('sourceReadColumns over a job', () => {
       CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT auction, dear() AS d FROM bid;
       CREATE SINK b WITH (connector = 'parquet', path = 'out/b') AS SELECT other(id) FROM auction;`);
     expect(got).toEqual({ bid: 'all', auction: 'all' });
-    expect(await jobColumns(`CREATE MACRO dear(p) AS p * 2;
-      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT auction, abs(price) AS d FROM bid;`)).toEqual({ bid: ['auction', 'price', 'date_time'], auction: [] });
+    expect(
+      await jobColumns(`CREATE MACRO dear(p) AS p * 2;
+      CREATE SINK a WITH (connector = 'parquet', path = 'out/a') AS SELECT auction, abs(price) AS d FROM bid;`),
+    ).toEqual({ bid: ['auction', 'price', 'date_time'], auction: [] });
   });
 
   it('an event-time expression that does not parse keeps every column', async () => {

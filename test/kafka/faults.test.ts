@@ -15,7 +15,11 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
     const topic = randomTopic('faults');
     await mock.cluster.createTopic(topic, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 1000 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 1000 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     const group = randomTopic('group');
     writeFileSync(
@@ -33,7 +37,10 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
       jobFile: join(dir, 'job.sql'),
       checkpoint: join(dir, 'ck'),
       trigger: { kind: 'interval', ms: 50 },
-      onBatch: (p) => (progress.push(p), process.env['DS_DEBUG'] && console.log(Date.now() % 100000, 'batch', p.batchId, p.numInputRows, JSON.stringify(p.durationMs))),
+      onBatch: (p) => (
+        progress.push(p),
+        process.env['DS_DEBUG'] && console.log(Date.now() % 100000, 'batch', p.batchId, p.numInputRows, JSON.stringify(p.durationMs))
+      ),
       note: (m) => notes.push(m),
       signal: controller.signal,
       // The outage starts right after batch 3's ranges are logged, so that batch is read through it.
@@ -61,7 +68,11 @@ describeKafka('kafka source: faults injected through the mock broker', () => {
     await until('two batches after the injected errors', () => progress.length >= afterErrors + 2);
     await until('the outage', () => outage !== undefined);
     await outage;
-    await produce(kafka, topic, Array.from({ length: 500 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 1000 + i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 500 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 1000 + i }) })),
+    );
     const processed = () => progress.reduce((n, p) => n + p.numInputRows, 0);
     await until('all 1500 records', () => processed() >= 1500);
     // Let the last advisory commit land, then stop after the current batch.
@@ -96,7 +107,11 @@ describeKafka('kafka source: permanent errors', () => {
     const topic = randomTopic('denied');
     await mock.cluster.createTopic(topic, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     writeFileSync(
       join(dir, 'job.sql'),

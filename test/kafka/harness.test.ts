@@ -4,14 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import {
-  describeKafka,
-  kafkaClient,
-  randomTopic,
-  runKcat,
-  startMockCluster,
-  type MockCluster,
-} from './mock-cluster.js';
+import { describeKafka, kafkaClient, randomTopic, runKcat, startMockCluster, type MockCluster } from './mock-cluster.js';
 
 interface Rec {
   partition: number;
@@ -159,14 +152,17 @@ describeKafka('mock broker harness', () => {
         input: `${lines1.join('\n')}\n`,
       });
       const out = await runKcat(['-C', '-b', cluster.bootstrap.join(','), '-t', topic, '-e', '-o', 'beginning', '-q', '-f', '%p %o %k %s\n']);
-      const expected = [
-        ...lines0.map((l, i) => `0 ${i} ${l.replace(':', ' ')}`),
-        ...lines1.map((l, i) => `1 ${i} ${l.replace(':', ' ')}`),
-      ];
+      const expected = [...lines0.map((l, i) => `0 ${i} ${l.replace(':', ' ')}`), ...lines1.map((l, i) => `1 ${i} ${l.replace(':', ' ')}`)];
       // kcat interleaves partitions arbitrarily; within a partition order is kept.
       const outLines = out.split('\n').filter((l) => l !== '');
-      expect(outLines.filter((l) => l.startsWith('0 ')), codec).toEqual(expected.filter((l) => l.startsWith('0 ')));
-      expect(outLines.filter((l) => l.startsWith('1 ')), codec).toEqual(expected.filter((l) => l.startsWith('1 ')));
+      expect(
+        outLines.filter((l) => l.startsWith('0 ')),
+        codec,
+      ).toEqual(expected.filter((l) => l.startsWith('0 ')));
+      expect(
+        outLines.filter((l) => l.startsWith('1 ')),
+        codec,
+      ).toEqual(expected.filter((l) => l.startsWith('1 ')));
       expect(outLines, codec).toHaveLength(57);
     }
   });
@@ -385,7 +381,13 @@ describeKafka('mock broker fault injection', () => {
       const t0 = Date.now();
       await expect(producer.send({ topic, messages: [{ partition: 1, value: 'to-down-broker' }] })).rejects.toThrow();
       const failMs = Date.now() - t0;
-      await producer.send({ topic, messages: [{ partition: 0, value: 'p0' }, { partition: 2, value: 'p2' }] });
+      await producer.send({
+        topic,
+        messages: [
+          { partition: 0, value: 'p0' },
+          { partition: 2, value: 'p2' },
+        ],
+      });
 
       await cluster.brokerUp(2);
       await producer.send({ topic, messages: [{ partition: 1, value: 'p1-after-up' }] });
@@ -395,7 +397,12 @@ describeKafka('mock broker fault injection', () => {
     }
 
     const out = await runKcat(['-C', '-b', cluster.bootstrap.join(','), '-t', topic, '-e', '-o', 'beginning', '-q', '-f', '%p %o %s\n']);
-    expect(out.split('\n').filter((l) => l).sort()).toEqual(['0 0 p0', '1 0 p1-after-up', '2 0 p2']);
+    expect(
+      out
+        .split('\n')
+        .filter((l) => l)
+        .sort(),
+    ).toEqual(['0 0 p0', '1 0 p1-after-up', '2 0 p2']);
   });
 
   it('(c) all brokers down: admin call rejects; back up: it succeeds', async () => {

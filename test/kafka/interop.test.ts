@@ -10,7 +10,10 @@ const PER_PARTITION = 40;
 /** kcat's view of a topic: one line per record, `partition offset timestamp key value`, sorted. */
 async function kcatRecords(bootstrap: string, topic: string, extra: string[] = []): Promise<string[]> {
   const out = await runKcat(['-C', '-b', bootstrap, '-t', topic, '-e', '-q', '-f', '%p|%o|%T|%k|%s|%h\\n', ...extra]);
-  return out.split('\n').filter((l) => l.length > 0).sort();
+  return out
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .sort();
 }
 
 describeKafka('kafka interop with kcat', () => {
@@ -48,7 +51,7 @@ describeKafka('kafka interop with kcat', () => {
     }
   });
 
-  it('writes records kcat reads back: JSON values, keys on the Java client\'s partitions, batch id header, every codec', async () => {
+  it("writes records kcat reads back: JSON values, keys on the Java client's partitions, batch id header, every codec", async () => {
     const input = randomTopic('sink-in');
     await mock.cluster.createTopic(input, 1);
     const lines = Array.from({ length: 60 }, (_, i) => `user${i % 13}\t${JSON.stringify({ id: i, user: `user${i % 13}`, amount: i * 1.5 })}`);
@@ -68,7 +71,10 @@ describeKafka('kafka interop with kcat', () => {
       dir,
       `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${input}', read_timeout_ms = '20000');
        ${CODECS.map(
-         (codec, i) => `CREATE SINK out_${codec} WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${outputs[i]}', key_column = 'user', idempotent = 'false', compression = '${codec}') AS
+         (
+           codec,
+           i,
+         ) => `CREATE SINK out_${codec} WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${outputs[i]}', key_column = 'user', idempotent = 'false', compression = '${codec}') AS
          SELECT id, "user", amount FROM ev WHERE id % 2 = 0;`,
        ).join('\n')}`,
       { maxRecordsPerPartition: 20 },

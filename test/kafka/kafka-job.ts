@@ -33,7 +33,11 @@ export interface JobRun {
 }
 
 /** Write `sql` to `<dir>/job.sql` and run it to the end of its trigger (default available-now). */
-export async function runKafkaJob(dir: string, sql: string, o: { trigger?: Trigger; checkpoint?: string; maxRecordsPerPartition?: number } = {}): Promise<JobRun> {
+export async function runKafkaJob(
+  dir: string,
+  sql: string,
+  o: { trigger?: Trigger; checkpoint?: string; maxRecordsPerPartition?: number } = {},
+): Promise<JobRun> {
   const jobFile = join(dir, 'job.sql');
   writeFileSync(jobFile, sql);
   const progress: BatchProgress[] = [];

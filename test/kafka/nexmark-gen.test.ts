@@ -16,7 +16,7 @@ const KINDS = ['person', 'auction', 'bid'] as const;
 describeKafka('gen nexmark to Kafka', () => {
   const mock = sharedMockCluster();
 
-  it('writes person/auction/bid under the prefix: exact counts, the embedded logs\' values, keys on murmur2 partitions', async () => {
+  it("writes person/auction/bid under the prefix: exact counts, the embedded logs' values, keys on murmur2 partitions", async () => {
     const prefix = `${randomTopic('nx')}.`;
     for (const k of KINDS) await mock.cluster.createTopic(`${prefix}${k}`, PARTITIONS);
     const r = duckstream(['gen', 'nexmark', '--events', String(EVENTS), '--seed', '4', '--to', `kafka://${mock.bootstrap}/${prefix}`]);

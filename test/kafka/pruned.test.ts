@@ -25,7 +25,9 @@ CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _h
     const rows = await query(`SELECT id::INTEGER AS id, trace FROM ${jsonl(join(dir, 'out'))} ORDER BY id`);
     expect(rows).toEqual([0, 5, 10, 15, 20, 25, 30, 35].map((id) => ({ id, trace: id % 10 === 0 ? `t${id}` : null })));
     const deadDir = join(dir, 'ev.dead_letter');
-    const letters = readdirSync(deadDir).flatMap((f) => readFileSync(join(deadDir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { offset: string; reason: string });
+    const letters = readdirSync(deadDir)
+      .flatMap((f) => readFileSync(join(deadDir, f), 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as { offset: string; reason: string });
     expect(letters.map((l) => [String(l.offset), l.reason])).toEqual([['3', "field 'big': expected VARCHAR, got number 12"]]);
   });
 });

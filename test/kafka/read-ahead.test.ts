@@ -14,11 +14,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function deadLetters(dir: string): unknown[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort();
   } catch {
     return [];
   }
-  return files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as unknown));
+  return files.flatMap((f) =>
+    readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as unknown),
+  );
 }
 
 describeKafka('kafka source: read-ahead (the next batch fetched while this one is processed)', () => {
@@ -30,7 +37,11 @@ describeKafka('kafka source: read-ahead (the next batch fetched while this one i
     const kafka = kafkaClient(mock.cluster);
     // 600 records over 3 partitions; every 97th is not JSON (a dead letter)
     const value = (i: number) => (i % 97 === 5 ? `not json ${i}` : JSON.stringify({ id: i, name: `n${i}` }));
-    await produce(kafka, topic, Array.from({ length: 600 }, (_, i) => ({ partition: i % 3, value: value(i) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 600 }, (_, i) => ({ partition: i % 3, value: value(i) })),
+    );
     const runs: Record<string, { progress: BatchProgress[]; dir: string }> = {};
     for (const readAhead of ['true', 'false']) {
       const dir = tempDir();
@@ -69,7 +80,11 @@ describeKafka('kafka source: read-ahead (the next batch fetched while this one i
     const topic = randomTopic('ahead-other');
     await mock.cluster.createTopic(topic, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })),
+    );
     const source = (await createKafkaSource({
       name: 'ev',
       options: { connector: 'kafka', brokers: mock.bootstrap, topic, schema: 'id INTEGER', read_timeout_ms: '20000' },
@@ -112,7 +127,11 @@ describeKafka('kafka source: read-ahead (the next batch fetched while this one i
     const topic = randomTopic('ahead-outage');
     await mock.cluster.createTopic(topic, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 400 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     writeFileSync(
       join(dir, 'job.sql'),

@@ -16,7 +16,11 @@ describeKafka('SIGKILL of a job reading Kafka into Parquet', () => {
     await mock.cluster.createTopic(topic, 3);
     const kafka = kafkaClient(mock.cluster);
     const rand = prng(5);
-    await produce(kafka, topic, Array.from({ length: RECORDS }, (_, i) => ({ partition: i % 3, key: `u${i % 97}`, value: JSON.stringify({ id: i, status: rand() < 0.2 ? 500 : 200 }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: RECORDS }, (_, i) => ({ partition: i % 3, key: `u${i % 97}`, value: JSON.stringify({ id: i, status: rand() < 0.2 ? 500 : 200 }) })),
+    );
     const dir = tempDir('ds-kafka-kill-');
     writeFileSync(
       join(dir, 'job.sql'),
@@ -29,7 +33,12 @@ describeKafka('SIGKILL of a job reading Kafka into Parquet', () => {
     const log = await killRepeatedly(args, join(dir, 'ck'), { rounds: 3, rand, maxDelayMs: 100 });
     // The kills came before the end: fewer distinct batches than the 27 of 450 records (a re-run batch after a kill
     // appends a second progress line with the same id, so lines are not batches).
-    const batchIds = new Set(readFileSync(progressFile, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => (JSON.parse(l) as { batchId: number }).batchId));
+    const batchIds = new Set(
+      readFileSync(progressFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith('}'))
+        .map((l) => (JSON.parse(l) as { batchId: number }).batchId),
+    );
     expect(batchIds.size, log).toBeLessThan(27);
     const finish = duckstream(['run', join(dir, 'job.sql'), '--checkpoint', join(dir, 'ck'), '--trigger', 'available-now']);
     expect(finish.status, `${log}\nfinish: ${finish.stderr}`).toBe(0);

@@ -27,7 +27,11 @@ describeKafka('kafka sink: delivery', () => {
     await mock.cluster.createTopic(plain, 2);
     await mock.cluster.createTopic(txn, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, input, Array.from({ length: 30 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      input,
+      Array.from({ length: 30 }, (_, i) => ({ value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     const txnId = randomTopic('txn');
     writeFileSync(
@@ -66,7 +70,11 @@ describeKafka('kafka sink: delivery', () => {
     await mock.cluster.createTopic(input, 1);
     await mock.cluster.createTopic(output, 1);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, input, Array.from({ length: 20 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      input,
+      Array.from({ length: 20 }, (_, i) => ({ value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     const txnId = randomTopic('txn');
     writeFileSync(

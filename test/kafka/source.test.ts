@@ -29,7 +29,9 @@ CREATE SINK star WITH (connector = 'parquet', path = '${dir}/star') AS SELECT * 
     await produce(kafka, topic, msgs.slice(200));
     const second = await runKafkaJob(dir, sql);
     expect(second.batches).toBe(2); // 100, 100, 100 per partition: 10 more to 67+33=100 → batches of 30, 3
-    const rows = await query(`SELECT id::INTEGER AS id, name, t, p::INTEGER AS p, o::INTEGER AS o, ts::DOUBLE AS ts, k, trace FROM ${jsonl(join(dir, 'out'))} ORDER BY id`);
+    const rows = await query(
+      `SELECT id::INTEGER AS id, name, t, p::INTEGER AS p, o::INTEGER AS o, ts::DOUBLE AS ts, k, trace FROM ${jsonl(join(dir, 'out'))} ORDER BY id`,
+    );
     expect(rows.length).toBe(300);
     for (const [i, r] of rows.entries()) {
       expect(r).toEqual({ id: i, name: `n${i}`, t: topic, p: i % 3, o: Math.floor(i / 3), ts: base + i, k: `k${i}`, trace: i % 50 === 0 ? `t${i}` : null });
@@ -37,8 +39,12 @@ CREATE SINK star WITH (connector = 'parquet', path = '${dir}/star') AS SELECT * 
     // SELECT *: the shared metadata columns, the value columns, then _headers (as the bind check and checkpoint see it).
     const columns = await query(`DESCRIBE SELECT * FROM read_parquet('${dir}/star/*.parquet')`);
     expect(columns.map((c) => c['column_name'])).toEqual(['_topic', '_partition', '_offset', '_timestamp', '_key', 'id', 'name', '_headers']);
-    const headers = await query(`SELECT _offset::INTEGER AS o, _partition::INTEGER AS p, _headers::VARCHAR AS h FROM read_parquet('${dir}/star/*.parquet') WHERE _headers IS NOT NULL ORDER BY id`);
-    expect(headers).toEqual([0, 50, 100, 150, 200, 250].map((i) => ({ p: i % 3, o: Math.floor(i / 3), h: JSON.stringify({ trace: `t${i}`, tag: ['x', 'base64:/wA='] }) })));
+    const headers = await query(
+      `SELECT _offset::INTEGER AS o, _partition::INTEGER AS p, _headers::VARCHAR AS h FROM read_parquet('${dir}/star/*.parquet') WHERE _headers IS NOT NULL ORDER BY id`,
+    );
+    expect(headers).toEqual(
+      [0, 50, 100, 150, 200, 250].map((i) => ({ p: i % 3, o: Math.floor(i / 3), h: JSON.stringify({ trace: `t${i}`, tag: ['x', 'base64:/wA='] }) })),
+    );
     const ranges = [...first.progress, ...second.progress].map((p) => p.sources[0]!.startOffset['0'] + '-' + p.sources[0]!.endOffset['0']);
     expect(ranges).toEqual(['0-30', '30-60', '60-67', '67-97', '97-100']);
   });
@@ -51,11 +57,19 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     const topic = randomTopic('lag');
     await mock.cluster.createTopic(topic, 3);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 100 }, (_, i) => ({ partition: i % 3, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ partition: i % 3, value: JSON.stringify({ id: i }) })),
+    );
     const group = randomTopic('group');
     const dir = tempDir();
-    const run = await runKafkaJob(dir, `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
-      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _headers FROM ev;`, { maxRecordsPerPartition: 10 });
+    const run = await runKafkaJob(
+      dir,
+      `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', group_id = '${group}', read_timeout_ms = '20000');
+      CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _headers FROM ev;`,
+      { maxRecordsPerPartition: 10 },
+    );
     expect(run.batches).toBe(4);
     // Records without headers: _headers is NULL.
     expect(await query(`SELECT count(*)::INTEGER AS n, count(_headers)::INTEGER AS h FROM ${jsonl(join(dir, 'out'))}`)).toEqual([{ n: 100, h: 0 }]);
@@ -67,7 +81,11 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
       const ends = await admin.fetchTopicOffsets(topic);
       const lag = ends.map((e) => Number(e.high) - Number(committed[0]!.partitions.find((p) => p.partition === e.partition)!.offset)).sort();
       expect(lag).toEqual([0, 0, 0]);
-      expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '34'], [1, '33'], [2, '33']]);
+      expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+        [0, '34'],
+        [1, '33'],
+        [2, '33'],
+      ]);
     } finally {
       await admin.disconnect();
     }
@@ -78,7 +96,11 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     const a = `${prefix}-a`;
     await mock.cluster.createTopic(a, 2);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, a, Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      a,
+      Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
     // Partition 0 from offset 7, partition 1 from its end (-1): 3 records of a, then everything of b.
     const sql = `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic_pattern = '${prefix}-.*', read_timeout_ms = '20000',
@@ -87,7 +109,11 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     await runKafkaJob(dir, sql);
     const b = `${prefix}-b`;
     await mock.cluster.createTopic(b, 2);
-    await produce(kafka, b, Array.from({ length: 6 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 100 + i }) })));
+    await produce(
+      kafka,
+      b,
+      Array.from({ length: 6 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 100 + i }) })),
+    );
     await produce(kafka, a, [{ partition: 1, value: JSON.stringify({ id: 20 }) }]);
     await runKafkaJob(dir, sql);
     const rows = await query(`SELECT id::INTEGER AS id, t, p::INTEGER AS p, o::INTEGER AS o FROM ${jsonl(join(dir, 'out'))} ORDER BY id`);
@@ -104,9 +130,15 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     const topic = randomTopic('loss');
     await mock.cluster.createTopic(topic, 1);
     const kafka = kafkaClient(mock.cluster);
-    await produce(kafka, topic, Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ id: i }) })),
+    );
     const dir = tempDir();
-    const sql = (fail: boolean) => `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', read_timeout_ms = '20000', schema = 'id INTEGER',
+    const sql = (
+      fail: boolean,
+    ) => `CREATE SOURCE ev WITH (connector = 'kafka', brokers = '${mock.bootstrap}', topic = '${topic}', read_timeout_ms = '20000', schema = 'id INTEGER',
         fail_on_data_loss = '${fail}', max_records_per_partition = '5', retries = '1');
       CREATE SINK out WITH (connector = 'jsonl', path = '${dir}/out') AS SELECT id, _offset AS o FROM ev;`;
     const first = await runKafkaJob(dir, sql(true), { trigger: { kind: 'once' } });
@@ -121,7 +153,11 @@ describeKafka('kafka source: groups, partitions, starting offsets, data loss', (
     const low = Number(bounds!.low);
     expect(low).toBeGreaterThan(5);
     // Batch 1 is planned as [10, 15) (max_records_per_partition = 5): its records are gone.
-    await expect(runKafkaJob(dir, sql(true))).rejects.toThrow(new RegExp(`${topic} partition 0, range \\[10, 15\\): data loss: offsets \\[10, 15\\) were deleted \\(retention\\) before they were read; the log now starts at ${low}`));
+    await expect(runKafkaJob(dir, sql(true))).rejects.toThrow(
+      new RegExp(
+        `${topic} partition 0, range \\[10, 15\\): data loss: offsets \\[10, 15\\) were deleted \\(retention\\) before they were read; the log now starts at ${low}`,
+      ),
+    );
     const stderr: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
     let skipped;

@@ -11,7 +11,10 @@ export const DIST_CLI = join(ROOT, 'dist/src/cli/main.js');
 
 /** The sources the child processes run, compiled: ours plus what they import. */
 function sources(): string[] {
-  const dir = (d: string) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`);
+  const dir = (d: string) =>
+    readdirSync(join(ROOT, d))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `${d}/${f}`);
   return [...dir('src/log'), ...dir('src/util'), 'src/errors.ts', 'src/cli/log-commands.ts', 'src/cli/main.ts'];
 }
 

@@ -113,11 +113,15 @@ describe('duckstream log (CLI)', () => {
     expect(r.code).toBe(0);
     const rows = r.stdout.trim().split('\n');
     expect(rows).toHaveLength(Number(log.endOffset(pa)));
-    expect(rows).toContain(`${pa}\t${rows.findIndex((l) => l.includes('"n":1'))}\t2024-01-02T03:04:05.678Z\talice\t{"user":"alice","n":1,"at":"2024-01-02T03:04:05.678Z"}`);
+    expect(rows).toContain(
+      `${pa}\t${rows.findIndex((l) => l.includes('"n":1'))}\t2024-01-02T03:04:05.678Z\talice\t{"user":"alice","n":1,"at":"2024-01-02T03:04:05.678Z"}`,
+    );
     const all = cli(['read', dir]).stdout.trim().split('\n');
     expect(all).toHaveLength(4);
     expect(cli(['read', dir, '--limit', '3']).stdout.trim().split('\n')).toHaveLength(3);
-    const from = cli(['read', dir, '--partition', String(pa), '--from', '1']).stdout.trim().split('\n');
+    const from = cli(['read', dir, '--partition', String(pa), '--from', '1'])
+      .stdout.trim()
+      .split('\n');
     expect(from.every((l) => Number(l.split('\t')[1]) >= 1)).toBe(true);
     expect(from).toHaveLength(Number(log.endOffset(pa)) - 1);
     const missing = cli(['read', join(t.dir, 'nope')]);

@@ -96,9 +96,9 @@ describe('CrcRun', () => {
     let missed = 0;
     for (let at = 0; at < bytes.length; at++) {
       if (lengthFields.has(at)) continue; // the length is not under the CRC: structure checks catch it
-      bytes[at]! ^= 1 << at % 8;
+      bytes[at]! ^= 1 << (at % 8);
       if (check()) missed++;
-      bytes[at]! ^= 1 << at % 8;
+      bytes[at]! ^= 1 << (at % 8);
     }
     expect(missed).toBe(0);
     expect(new CrcRun().matches(bytes)).toBe(true);

@@ -21,7 +21,7 @@ describe('murmur2', () => {
     expect(murmur2(enc(input))).toBe(expected);
   });
 
-  it('matches kafkajs\'s Java-compatible murmur2 on many keys of every length remainder, including high bytes', () => {
+  it("matches kafkajs's Java-compatible murmur2 on many keys of every length remainder, including high bytes", () => {
     let s = 99;
     for (let n = 0; n < 2000; n++) {
       const key = Buffer.alloc(n % 41);

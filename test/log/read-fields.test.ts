@@ -20,7 +20,10 @@ async function logWith(values: readonly string[]): Promise<{ dir: string; file: 
   cleanups.push(t.cleanup);
   const dir = join(t.dir, 'fields');
   const log = await createLog(dir, { partitions: 1 });
-  await log.append(0, values.map((value, i) => ({ key: `k${i}`, value, headers: [['h', `x${i}`]] })));
+  await log.append(
+    0,
+    values.map((value, i) => ({ key: `k${i}`, value, headers: [['h', `x${i}`]] })),
+  );
   await log.close();
   return { dir, file: listSegments(join(dir, '0')).at(-1)!.logFile };
 }
@@ -62,7 +65,12 @@ describe('records across chunk boundaries', () => {
     const values = Array.from({ length: 400 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(i % 50 === 7 ? 1_200_000 + i : (i * 7919) % 20_000));
     const { dir } = await logWith(values);
     const log = await openLog(dir);
-    for (const [from, until] of [[0, 400], [1, 399], [137, 138], [200, 400]] as const) {
+    for (const [from, until] of [
+      [0, 400],
+      [1, 399],
+      [137, 138],
+      [200, 400],
+    ] as const) {
       const c = log.readColumns(0, BigInt(from), BigInt(until));
       expect(c.count).toBe(until - from);
       for (let i = 0; i < c.count; i++) {

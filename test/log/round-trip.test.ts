@@ -22,7 +22,15 @@ describe('embedded log round trip', () => {
     const records: AppendRecord[] = [
       { key: 'k1', value: '{"a":1}', timestamp: 1_700_000_000_123 },
       { key: null, value: null, timestamp: 5 },
-      { value: new Uint8Array([0, 1, 2, 255]), timestamp: 1.5, headers: [['h1', 'v1'], ['empty', new Uint8Array(0)], ['ünï', 'ç']] },
+      {
+        value: new Uint8Array([0, 1, 2, 255]),
+        timestamp: 1.5,
+        headers: [
+          ['h1', 'v1'],
+          ['empty', new Uint8Array(0)],
+          ['ünï', 'ç'],
+        ],
+      },
       { key: new Uint8Array(0), value: '', timestamp: 0 },
     ];
     expect(await log.append(1, records)).toEqual({ baseOffset: 0n, count: 4 });
@@ -39,7 +47,11 @@ describe('embedded log round trip', () => {
     expect(b.values.map(text)).toEqual(['{"a":1}', null, '\u0000\u0001\u0002\ufffd', '', 'x']);
     expect([...b.values[2]!]).toEqual([0, 1, 2, 255]);
     expect(b.headers[0]).toBeNull();
-    expect(b.headers[2]!.map(([n, v]) => [n, text(v)])).toEqual([['h1', 'v1'], ['empty', ''], ['ünï', 'ç']]);
+    expect(b.headers[2]!.map(([n, v]) => [n, text(v)])).toEqual([
+      ['h1', 'v1'],
+      ['empty', ''],
+      ['ünï', 'ç'],
+    ]);
     await log.close();
   });
 
@@ -82,7 +94,10 @@ describe('embedded log round trip', () => {
 
   it('reads exact sub-ranges, and an empty range', async () => {
     const log = await createLog(fresh(), { partitions: 1 });
-    await log.append(0, Array.from({ length: 100 }, (_, i) => ({ value: `v${i}` })));
+    await log.append(
+      0,
+      Array.from({ length: 100 }, (_, i) => ({ value: `v${i}` })),
+    );
     const b = log.read(0, 37n, 42n);
     expect([...b.offsets]).toEqual([37n, 38n, 39n, 40n, 41n]);
     expect(b.values.map(text)).toEqual(['v37', 'v38', 'v39', 'v40', 'v41']);
@@ -138,7 +153,12 @@ describe('embedded log round trip', () => {
     await b.append(3, [{ value: 'p3' }]);
     expect(text(a.read(3, 0n, 1n).values[0])).toBe('p3');
     expect(existsSync(join(dir, '3'))).toBe(true);
-    expect(a.describe().map((d) => [d.partition, d.endOffset])).toEqual([[0, 0n], [1, 0n], [2, 0n], [3, 1n]]);
+    expect(a.describe().map((d) => [d.partition, d.endOffset])).toEqual([
+      [0, 0n],
+      [1, 0n],
+      [2, 0n],
+      [3, 1n],
+    ]);
     await a.close();
     await b.close();
   });
@@ -147,11 +167,11 @@ describe('embedded log round trip', () => {
     const dir = fresh();
     const log = await createLog(dir, { partitions: 1, segmentBytes: 100 });
     for (let i = 0; i < 3; i++) await log.append(0, [{ value: 'x'.repeat(70) }]);
-    expect(readdirSync(join(dir, '0')).filter((f) => f.endsWith('.log')).sort()).toEqual([
-      '00000000000000000000.log',
-      '00000000000000000001.log',
-      '00000000000000000002.log',
-    ]);
+    expect(
+      readdirSync(join(dir, '0'))
+        .filter((f) => f.endsWith('.log'))
+        .sort(),
+    ).toEqual(['00000000000000000000.log', '00000000000000000001.log', '00000000000000000002.log']);
     const d = log.describe()[0]!;
     expect(d).toMatchObject({ partition: 0, startOffset: 0n, endOffset: 3n, segments: 3 });
     expect(d.bytes).toBe(3 * (36 + 70));

@@ -13,8 +13,13 @@ const valueOf = (i: number): string => `value-${i}-${'y'.repeat((i * 7) % 61)}`;
 /** Deterministic pseudo-random ranges [from, until) over [0, N]. */
 function ranges(count: number): [number, number][] {
   let s = 12345;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const out: [number, number][] = [[0, N], [N - 1, N], [0, 1], [N, N]];
+  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const out: [number, number][] = [
+    [0, N],
+    [N - 1, N],
+    [0, 1],
+    [N, N],
+  ];
   while (out.length < count) {
     const a = Math.floor(rnd() * N);
     const b = Math.min(N, a + Math.floor(rnd() * 400));
@@ -43,7 +48,10 @@ describe('seeking across many small segments', () => {
   beforeAll(async () => {
     log = await createLog(dir, { partitions: 1, segmentBytes: 16 * 1024, indexIntervalBytes: 256 });
     for (let i = 0; i < N; i += 50) {
-      await log.append(0, Array.from({ length: 50 }, (_, j) => ({ key: `k${i + j}`, value: valueOf(i + j), timestamp: (i + j) * 10 })));
+      await log.append(
+        0,
+        Array.from({ length: 50 }, (_, j) => ({ key: `k${i + j}`, value: valueOf(i + j), timestamp: (i + j) * 10 })),
+      );
     }
     await log.close();
     log = await openLog(dir);

@@ -15,10 +15,20 @@ describe('nexmark generator', () => {
     const config = nexmarkConfig({ seed: 3 });
     const chunk = new NexmarkGenerator(config, 1).generate(5000);
     const person = lines(chunk, 'person').map((l) => JSON.parse(l) as { id: number; date_time: string });
-    const auction = lines(chunk, 'auction').map((l) => JSON.parse(l) as { id: number; seller: number; category: number; expires: string; date_time: string; initial_bid: number; reserve: number });
-    const bid = lines(chunk, 'bid').map((l) => JSON.parse(l) as { auction: number; bidder: number; price: number; channel: string; url: string; date_time: string; extra: string });
+    const auction = lines(chunk, 'auction').map(
+      (l) => JSON.parse(l) as { id: number; seller: number; category: number; expires: string; date_time: string; initial_bid: number; reserve: number },
+    );
+    const bid = lines(chunk, 'bid').map(
+      (l) => JSON.parse(l) as { auction: number; bidder: number; price: number; channel: string; url: string; date_time: string; extra: string },
+    );
     expect([person.length, auction.length, bid.length]).toEqual([100, 300, 4600]);
-    expect([kindOf(config, 0), kindOf(config, 1), kindOf(config, 3), kindOf(config, 4), kindOf(config, 50)]).toEqual(['person', 'auction', 'auction', 'bid', 'person']);
+    expect([kindOf(config, 0), kindOf(config, 1), kindOf(config, 3), kindOf(config, 4), kindOf(config, 50)]).toEqual([
+      'person',
+      'auction',
+      'auction',
+      'bid',
+      'person',
+    ]);
     expect(person.map((p) => p.id)).toEqual(person.map((_, i) => 1000 + i));
     expect(auction.map((a) => a.id)).toEqual(auction.map((_, i) => 1000 + i));
     for (const a of auction) {

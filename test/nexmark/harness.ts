@@ -53,18 +53,26 @@ export async function nexmarkFixture(events: number, overrides: Partial<NexmarkC
  * Returns the number of output rows.
  */
 export async function checkQuery(f: NexmarkFixture, query: string, expectedSql: string, maxPerPartition: number, minBatches: number): Promise<number> {
-  const run = duckstream(['run', resolve(`jobs/nexmark/${query}.sql`), '--trigger', 'available-now', '--drain', '--max-records-per-partition', String(maxPerPartition)], { cwd: f.cwd });
+  const run = duckstream(
+    ['run', resolve(`jobs/nexmark/${query}.sql`), '--trigger', 'available-now', '--drain', '--max-records-per-partition', String(maxPerPartition)],
+    { cwd: f.cwd },
+  );
   expect(run.status, run.stderr).toBe(0);
   const progress = readFileSync(join(f.cwd, '.duckstream', query, 'progress.ndjson'), 'utf8')
     .split('\n')
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l) as { numRowsDroppedByWatermark: number });
   expect(progress.length).toBeGreaterThanOrEqual(minBatches);
-  expect(progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0), 'late rows').toBe(0);
+  expect(
+    progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0),
+    'late rows',
+  ).toBe(0);
   const expected = await f.oracle.allJson(expectedSql);
   const dir = join(f.cwd, 'out/nexmark', query);
   // `**`: partitioned sinks (q10) keep their files in dt=…/hm=… directories; their values come back as VARCHAR.
-  const actual = existsSync(dir) ? await f.oracle.allJson(`SELECT * FROM read_parquet(${literal(join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types_autocast = false)`) : [];
+  const actual = existsSync(dir)
+    ? await f.oracle.allJson(`SELECT * FROM read_parquet(${literal(join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types_autocast = false)`)
+    : [];
   expect(expected.length, 'the oracle finds rows').toBeGreaterThan(0);
   expect(actual.length, `${query}: row count`).toBe(expected.length);
   expect(canonical(actual), `${query}: rows`).toEqual(canonical(expected));

@@ -38,7 +38,10 @@ describe('nexmark oracle: stream–stream joins', () => {
       .filter((l) => l.trim().length > 0)
       .map((l) => JSON.parse(l) as { numRowsDroppedByWatermark: number; sinks: { numOutputRows: number }[] });
     expect(progress.length).toBeGreaterThanOrEqual(6);
-    expect(progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0), 'late rows').toBe(0);
+    expect(
+      progress.reduce((a, p) => a + p.numRowsDroppedByWatermark, 0),
+      'late rows',
+    ).toBe(0);
     // Update mode emits changed rows only: several batches, and fewer rows than categories × batches.
     const emitted = progress.map((p) => p.sinks[0]?.numOutputRows ?? 0);
     expect(emitted.filter((n) => n > 0).length).toBeGreaterThan(1);
@@ -61,5 +64,4 @@ describe('nexmark oracle: stream–stream joins', () => {
     const all = await f.oracle.allJson(`SELECT count(*)::INTEGER AS n FROM read_parquet(${literal(glob)})`);
     expect(Number(all[0]!['n'])).toBe(emitted.reduce((a, n) => a + n, 0));
   });
-
 });

@@ -27,11 +27,21 @@ describe('nexmark oracle: stateless queries', () => {
     const hm = `lpad(hour(date_time)::VARCHAR, 2, '0') || ':' || lpad(minute(date_time)::VARCHAR, 2, '0')`;
     await checkQuery(f, 'q10', `SELECT auction, bidder, price, date_time, extra, date_time::DATE::VARCHAR AS dt, ${hm} AS hm FROM bid`, 250, 3);
     // One directory per (date, minute) the bids fall in, every file inside one: Hive layout, ':' escaped.
-    const dirs = filesUnder(join(f.cwd, 'out/nexmark/q10')).filter((p) => !p.startsWith('_manifest/')).map((p) => p.replace(/\/[^/]+$/, ''));
-    const expected = await f.oracle.allJson(`SELECT DISTINCT 'dt=' || date_time::DATE::VARCHAR || '/hm=' || replace(${hm}, ':', '%3A') AS d FROM bid ORDER BY d`);
+    const dirs = filesUnder(join(f.cwd, 'out/nexmark/q10'))
+      .filter((p) => !p.startsWith('_manifest/'))
+      .map((p) => p.replace(/\/[^/]+$/, ''));
+    const expected = await f.oracle.allJson(
+      `SELECT DISTINCT 'dt=' || date_time::DATE::VARCHAR || '/hm=' || replace(${hm}, ':', '%3A') AS d FROM bid ORDER BY d`,
+    );
     expect([...new Set(dirs)].sort()).toEqual(expected.map((r) => r['d']));
   });
   it('q22: url directories', async () => {
-    await checkQuery(f, 'q22', `SELECT auction, bidder, price, channel, string_split(url, '/')[4] AS dir1, string_split(url, '/')[5] AS dir2, string_split(url, '/')[6] AS dir3 FROM bid`, 250, 3);
+    await checkQuery(
+      f,
+      'q22',
+      `SELECT auction, bidder, price, channel, string_split(url, '/')[4] AS dir1, string_split(url, '/')[5] AS dir2, string_split(url, '/')[6] AS dir3 FROM bid`,
+      250,
+      3,
+    );
   });
 });

@@ -44,6 +44,8 @@ describe('planBatch', () => {
   });
 
   it('refuses a source that ends before what was already read', () => {
-    expect(() => planBatch(m({ 't:0': 10 }), m({ 't:0': 3 }), m({}))).toThrow(/t partition 0: the source ends at offset 3 but the checkpoint has already read up to 10/);
+    expect(() => planBatch(m({ 't:0': 10 }), m({ 't:0': 3 }), m({}))).toThrow(
+      /t partition 0: the source ends at offset 3 but the checkpoint has already read up to 10/,
+    );
   });
 });

@@ -73,10 +73,15 @@ describe('DuckDbSink', () => {
 
         // Batch 2: rows 3 and 4 are fine, then row 2 again violates the primary key.
         const dup = await makeBatch(engine, 2, `SELECT * FROM (VALUES (3, 'row-3'), (4, 'row-4'), (2, 'dup')) t(id, name)`);
-        const err = await sink.addBatch(dup).then(() => undefined, (e: unknown) => e);
+        const err = await sink.addBatch(dup).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(DuckstreamError);
         expect((err as DuckstreamError).domain).toBe('user');
-        expect((err as Error).message).toMatch(/sink 'errors': batch 2 could not be written to table errors .* \(nothing of it was committed\): Constraint Error/);
+        expect((err as Error).message).toMatch(
+          /sink 'errors': batch 2 could not be written to table errors .* \(nothing of it was committed\): Constraint Error/,
+        );
         expect(await sink.lastBatchId()).toBe(1);
         expect(await rowsIn(engine, 'ds_sink_errors', 'errors')).toEqual([
           [1, 'row-1'],

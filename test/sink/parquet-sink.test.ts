@@ -50,8 +50,12 @@ describe('ParquetSink', () => {
         const viaTable = new ParquetSink('t', join(dir, 'out', 'table'));
         const viaQuery = new ParquetSink('t', join(dir, 'out', 'query'));
         for (const sink of [viaTable, viaQuery]) await sink.open(engine);
-        const empty = 'SELECT * FROM (VALUES (0, \'x\')) t(id, name) WHERE id > 0';
-        for (const [batchId, select] of [[1, rowsOf(1)], [2, empty], [3, rowsOf(3)]] as const) {
+        const empty = "SELECT * FROM (VALUES (0, 'x')) t(id, name) WHERE id > 0";
+        for (const [batchId, select] of [
+          [1, rowsOf(1)],
+          [2, empty],
+          [3, rowsOf(3)],
+        ] as const) {
           const batchTime = Date.UTC(2025, 0, 1) + batchId * 1000;
           await viaTable.addBatch(await makeBatch(engine, batchId, select));
           expect(await viaQuery.addQuery({ batchId, batchTime, engine, query: select })).toBe(batchId === 2 ? 0 : 2);
@@ -159,7 +163,9 @@ describe('ParquetSink', () => {
         for (let id = 1; id <= 5; id++) {
           await sink.addBatch(await makeBatch(engine, id, `SELECT range AS id, 'x' AS name FROM range(${id * 1000})`));
           // Every file is whole and every batch's file has exactly its rows.
-          const counts = await engine.all(`SELECT filename, count(*)::INTEGER AS n FROM read_parquet('${sink.glob}', filename = true) GROUP BY ALL ORDER BY ALL`);
+          const counts = await engine.all(
+            `SELECT filename, count(*)::INTEGER AS n FROM read_parquet('${sink.glob}', filename = true) GROUP BY ALL ORDER BY ALL`,
+          );
           expect(counts.map((r) => r['n'])).toEqual(Array.from({ length: id }, (_, i) => (i + 1) * 1000));
         }
       }),

@@ -22,15 +22,26 @@ describe('file sinks with partition_by', () => {
 
         const data = filesUnder(sink.path).filter((f) => !f.startsWith('_manifest/'));
         expect(data.map((f) => f.replace(/[^/]+$/, ''))).toEqual([
-          'dt=2025-01-01/hm=10%3A00/', 'dt=2025-01-01/hm=10%3A00/',
-          'dt=2025-01-01/hm=10%3A01/', 'dt=2025-01-01/hm=10%3A01/',
-          'dt=2025-01-02/hm=10%3A00/', 'dt=2025-01-02/hm=10%3A00/',
+          'dt=2025-01-01/hm=10%3A00/',
+          'dt=2025-01-01/hm=10%3A00/',
+          'dt=2025-01-01/hm=10%3A01/',
+          'dt=2025-01-01/hm=10%3A01/',
+          'dt=2025-01-02/hm=10%3A00/',
+          'dt=2025-01-02/hm=10%3A00/',
         ]);
         expect(data.every((f) => /\/part-000000000[01]_\d+\.parquet$/.test(f))).toBe(true);
-        const read = await engine.all(`SELECT id, dt, hm FROM read_parquet(${JSON.stringify(sink.glob).replaceAll('"', "'")}, hive_partitioning = true, hive_types_autocast = false) ORDER BY id`);
+        const read = await engine.all(
+          `SELECT id, dt, hm FROM read_parquet(${JSON.stringify(sink.glob).replaceAll('"', "'")}, hive_partitioning = true, hive_types_autocast = false) ORDER BY id`,
+        );
         expect(read.map((r) => [r['id'], r['dt'], r['hm']])).toEqual([
-          [1, '2025-01-01', '10:00'], [2, '2025-01-01', '10:01'], [3, '2025-01-02', '10:00'], [4, '2025-01-01', '10:00'],
-          [11, '2025-01-01', '10:00'], [12, '2025-01-01', '10:01'], [13, '2025-01-02', '10:00'], [14, '2025-01-01', '10:00'],
+          [1, '2025-01-01', '10:00'],
+          [2, '2025-01-01', '10:01'],
+          [3, '2025-01-02', '10:00'],
+          [4, '2025-01-01', '10:00'],
+          [11, '2025-01-01', '10:00'],
+          [12, '2025-01-01', '10:01'],
+          [13, '2025-01-02', '10:00'],
+          [14, '2025-01-01', '10:00'],
         ]);
         const manifest = JSON.parse(readFileSync(sink.manifestPath(1), 'utf8'));
         expect(manifest.num_rows).toBe(4);
@@ -46,9 +57,16 @@ describe('file sinks with partition_by', () => {
         await sink.open(engine);
         await sink.addBatch(await makeBatch(engine, 0, rows(0)));
         await sink.addBatch(await makeBatch(engine, 1, `${rows(1)} WHERE false`));
-        expect(filesUnder(sink.path)).toEqual(['_manifest/0000000000.json', '_manifest/0000000001.json', 'dt=2025-01-01/part-0000000000_0.parquet', 'dt=2025-01-02/part-0000000000_0.parquet']);
+        expect(filesUnder(sink.path)).toEqual([
+          '_manifest/0000000000.json',
+          '_manifest/0000000001.json',
+          'dt=2025-01-01/part-0000000000_0.parquet',
+          'dt=2025-01-02/part-0000000000_0.parquet',
+        ]);
         expect(JSON.parse(readFileSync(sink.manifestPath(1), 'utf8')).files).toEqual([]);
-        expect(() => createSink('j', { connector: 'jsonl', path: join(dir, 'j'), partition_by: 'dt' }, { jobDir: dir })).toThrow(/connector 'jsonl' does not take 'partition_by'/);
+        expect(() => createSink('j', { connector: 'jsonl', path: join(dir, 'j'), partition_by: 'dt' }, { jobDir: dir })).toThrow(
+          /connector 'jsonl' does not take 'partition_by'/,
+        );
       }),
     ));
 
@@ -62,7 +80,11 @@ describe('file sinks with partition_by', () => {
     ));
 
   it('refuses an empty or repeated partition_by', () => {
-    expect(() => createSink('s', { connector: 'parquet', path: '/tmp/x', partition_by: 'dt,' }, { jobDir: '/tmp' })).toThrow(/partition_by = 'dt,' must name columns/);
-    expect(() => createSink('s', { connector: 'parquet', path: '/tmp/x', partition_by: 'dt, DT' }, { jobDir: '/tmp' })).toThrow(/partition_by = 'dt, DT' names a column twice/);
+    expect(() => createSink('s', { connector: 'parquet', path: '/tmp/x', partition_by: 'dt,' }, { jobDir: '/tmp' })).toThrow(
+      /partition_by = 'dt,' must name columns/,
+    );
+    expect(() => createSink('s', { connector: 'parquet', path: '/tmp/x', partition_by: 'dt, DT' }, { jobDir: '/tmp' })).toThrow(
+      /partition_by = 'dt, DT' names a column twice/,
+    );
   });
 });

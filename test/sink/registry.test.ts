@@ -47,7 +47,9 @@ describe('createSink', () => {
 
   it('refuses unknown connectors, unknown options and bad values', () => {
     expect(errorOf({}).message).toMatch(/^sink 'errors' needs connector = <one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka'>/);
-    expect(errorOf({ connector: 'kafkaa' }).message).toMatch(/unknown connector 'kafkaa'\n {2}fix: use one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka'/);
+    expect(errorOf({ connector: 'kafkaa' }).message).toMatch(
+      /unknown connector 'kafkaa'\n {2}fix: use one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka'/,
+    );
     expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(
       /connector 'parquet' does not take 'pth' \(it takes connector, path, compression, partition_by\)/,
     );
@@ -59,7 +61,9 @@ describe('createSink', () => {
   });
 
   it('suggests the option or connector a typo meant', () => {
-    expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(/\(it takes connector, path, compression, partition_by\) — did you mean 'path'\?/);
+    expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(
+      /\(it takes connector, path, compression, partition_by\) — did you mean 'path'\?/,
+    );
     expect(errorOf({ connector: 'parquet', path: 'x', qqq: 'y' }).message).not.toMatch(/did you mean/);
     expect(errorOf({ connector: 'kafkaa' }).message).toMatch(/\(did you mean 'kafka'\?\)/);
   });

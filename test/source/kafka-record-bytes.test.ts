@@ -6,7 +6,11 @@ import type { RawRecordBatch } from '../../src/source/source.js';
 import { col, rawBatch } from '../decode/helpers.js';
 
 /** Values (and keys) as kafkajs gives them: slices of a few large response buffers, with other bytes between. */
-function asFetched(values: readonly (string | null)[], keys: readonly (string | null)[], perBuffer: number): { keys: (Buffer | null)[]; values: (Buffer | null)[] } {
+function asFetched(
+  values: readonly (string | null)[],
+  keys: readonly (string | null)[],
+  perBuffer: number,
+): { keys: (Buffer | null)[]; values: (Buffer | null)[] } {
   const outKeys: (Buffer | null)[] = [];
   const outValues: (Buffer | null)[] = [];
   for (let from = 0; from < values.length; from += perBuffer) {
@@ -37,14 +41,19 @@ function asFetched(values: readonly (string | null)[], keys: readonly (string | 
 it('positions keys and values in the buffers kafkajs sliced them from; the decode is the same as value by value', () => {
   const n = 500;
   const values = Array.from({ length: n }, (_, i) =>
-    i % 50 === 7 ? null : i % 31 === 3 ? `{"id":${i},"name":"bad` : JSON.stringify({ id: i, name: `name ${'x'.repeat(i % 13)}${i}`, ts: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z` }),
+    i % 50 === 7
+      ? null
+      : i % 31 === 3
+        ? `{"id":${i},"name":"bad`
+        : JSON.stringify({ id: i, name: `name ${'x'.repeat(i % 13)}${i}`, ts: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z` }),
   );
   const keys = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `k${i}`));
   const fetched = asFetched(values, keys, 64);
   const bytes = kafkaRecordBytes(fetched.keys, fetched.values)!;
   expect(bytes).toBeDefined();
   expect(bytes.chunks.length).toBe(Math.ceil(n / 64));
-  const text = (chunk: number, start: number, length: number) => (length < 0 ? null : Buffer.from(bytes.chunks[chunk]!.subarray(start, start + length)).toString());
+  const text = (chunk: number, start: number, length: number) =>
+    length < 0 ? null : Buffer.from(bytes.chunks[chunk]!.subarray(start, start + length)).toString();
   for (let i = 0; i < n; i++) {
     expect(text(bytes.chunkOf[i]!, bytes.valueStart[i]!, bytes.valueLength[i]!)).toBe(values[i]);
     expect(text(bytes.chunkOf[i]!, bytes.keyStart[i]!, bytes.keyLength[i]!)).toBe(keys[i]);
@@ -55,14 +64,23 @@ it('positions keys and values in the buffers kafkajs sliced them from; the decod
     { name: 'name', type: 'VARCHAR', required: false },
     { name: 'ts', type: 'TIMESTAMP', required: false },
   ];
-  const plain = rawBatch('t', 0, values.map((value, i) => ({ value, key: keys[i] })));
+  const plain = rawBatch(
+    't',
+    0,
+    values.map((value, i) => ({ value, key: keys[i] })),
+  );
   const positioned: RawRecordBatch = { ...plain, keys: fetched.keys, values: fetched.values, bytes };
   const a = decodeRecords([plain], { format: 'json', schema });
   const b = decodeRecords([positioned], { format: 'json', schema });
   expect(b.table.numRows).toBe(a.table.numRows);
   expect(a.table.numRows).toBe(values.filter((v, i) => v !== null && i % 31 !== 3).length);
   for (const c of ['_key', '_offset', 'id', 'name', 'ts']) expect(col(b.table, c)).toEqual(col(a.table, c));
-  const letter = (d: (typeof a.deadLetters)[number]) => [d.offset, d.reason, d.key && Buffer.from(d.key).toString(), d.value && Buffer.from(d.value).toString()];
+  const letter = (d: (typeof a.deadLetters)[number]) => [
+    d.offset,
+    d.reason,
+    d.key && Buffer.from(d.key).toString(),
+    d.value && Buffer.from(d.value).toString(),
+  ];
   expect(b.deadLetters.map(letter)).toEqual(a.deadLetters.map(letter));
 });
 

@@ -17,11 +17,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ds-pruned-read-'));
   const log = await createLog(join(dir, 'events'), { partitions: 2 });
   for (let p = 0; p < 2; p++) {
-    await log.append(p, Array.from({ length: 300 }, (_, k) => {
-      const plain = { i: k, s: `s${k}`, t: '2024-05-01T00:00:00Z', r: `r${k}` };
-      const value = k % 10 === 3 ? JSON.stringify({ ...plain, t: 'later' }) : k % 10 === 7 ? JSON.stringify({ i: k }) : JSON.stringify(plain);
-      return { value, key: null, timestamp: 1_700_000_000_000 + k };
-    }));
+    await log.append(
+      p,
+      Array.from({ length: 300 }, (_, k) => {
+        const plain = { i: k, s: `s${k}`, t: '2024-05-01T00:00:00Z', r: `r${k}` };
+        const value = k % 10 === 3 ? JSON.stringify({ ...plain, t: 'later' }) : k % 10 === 7 ? JSON.stringify({ i: k }) : JSON.stringify(plain);
+        return { value, key: null, timestamp: 1_700_000_000_000 + k };
+      }),
+    );
   }
   await log.close();
 });
@@ -29,7 +32,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function read(keep: readonly string[] | undefined): Promise<{ batch: SourceBatch; readSchema: string[] }> {
   const source = await LogSource.open('events', join(dir, 'events'), {
-    format: 'json', schema: SCHEMA, maxValueBytes: undefined, startingPosition: 'earliest', timestampColumns: [],
+    format: 'json',
+    schema: SCHEMA,
+    maxValueBytes: undefined,
+    startingPosition: 'earliest',
+    timestampColumns: [],
   });
   try {
     source.keepColumns(keep);
@@ -53,5 +60,4 @@ describe('LogSource.keepColumns', () => {
     expect(main.batch.deadLetters.length).toBe(120);
     expect(main.batch.deadLetters).toStrictEqual(full.batch.deadLetters);
   });
-
 });

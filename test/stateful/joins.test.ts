@@ -24,7 +24,10 @@ const BATCHES = [
   { ev: [ev(7, 'a', 5)], other: [ev(7, 'a', 50)] },
 ];
 const ALL = { ev: { columns: COLUMNS, rows: BATCHES.flatMap((b) => b.ev) }, other: { columns: COLUMNS, rows: BATCHES.flatMap((b) => b.other) } };
-const feed = (b: (typeof BATCHES)[number]): Action[] => [...(b.ev.length ? [AddData('ev', 0, ...b.ev)] : []), ...(b.other.length ? [AddData('other', 0, ...b.other)] : [])];
+const feed = (b: (typeof BATCHES)[number]): Action[] => [
+  ...(b.ev.length ? [AddData('ev', 0, ...b.ev)] : []),
+  ...(b.other.length ? [AddData('other', 0, ...b.other)] : []),
+];
 const emitted = (ctx: { progress: { sinks: { numOutputRows: number }[] }[] }) => ctx.progress.map((p) => p.sinks[0]?.numOutputRows ?? 0);
 
 describe('regular (unbounded) stream–stream inner join, append mode', () => {
@@ -207,7 +210,9 @@ describe('joins bounded by event-time conjuncts (a column bound, as Nexmark q4: 
         Assert('latest version per key', async (c) => {
           const e = await Engine.open();
           try {
-            const latest = await e.allJson(`SELECT usr, mx, n FROM read_parquet(${literal(`${c.dir}/out/g/*.parquet`)}, filename = true) QUALIFY row_number() OVER (PARTITION BY usr ORDER BY filename DESC) = 1`);
+            const latest = await e.allJson(
+              `SELECT usr, mx, n FROM read_parquet(${literal(`${c.dir}/out/g/*.parquet`)}, filename = true) QUALIFY row_number() OVER (PARTITION BY usr ORDER BY filename DESC) = 1`,
+            );
             expect(canonical(latest)).toEqual(canonical(expected));
           } finally {
             e.close();
@@ -244,27 +249,71 @@ describe('joins bounded by event-time conjuncts (a column bound, as Nexmark q4: 
 
 describe('refusals of stream–stream joins, at start, with the reason', () => {
   const cases: [string, string, string, RegExp][] = [
-    ['a LEFT join without a time bound', `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr`, '', /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later, so its NULL-padded row is never final \(no interval bound: its ON has no BETWEEN on event time\)/],
-    ['a RIGHT join without a time bound', `SELECT * FROM ev a RIGHT JOIN other b ON a.usr = b.usr`, '', /RIGHT OUTER join of streams without an event-time bound/],
+    [
+      'a LEFT join without a time bound',
+      `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr`,
+      '',
+      /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later, so its NULL-padded row is never final \(no interval bound: its ON has no BETWEEN on event time\)/,
+    ],
+    [
+      'a RIGHT join without a time bound',
+      `SELECT * FROM ev a RIGHT JOIN other b ON a.usr = b.usr`,
+      '',
+      /RIGHT OUTER join of streams without an event-time bound/,
+    ],
     ['a FULL join without a time bound', `SELECT * FROM ev a FULL JOIN other b ON a.usr = b.usr`, '', /FULL OUTER join of streams without an event-time bound/],
-    ['a LEFT join bounded by a column, not an interval', `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr AND b.ts BETWEEN a.ts AND a.ts + a.price * INTERVAL '1 second'`, '', /LEFT OUTER join of streams without an event-time bound[\s\S]*its BETWEEN is not/],
+    [
+      'a LEFT join bounded by a column, not an interval',
+      `SELECT * FROM ev a LEFT JOIN other b ON a.usr = b.usr AND b.ts BETWEEN a.ts AND a.ts + a.price * INTERVAL '1 second'`,
+      '',
+      /LEFT OUTER join of streams without an event-time bound[\s\S]*its BETWEEN is not/,
+    ],
     ['a semi join', `SELECT * FROM ev a SEMI JOIN other b ON a.usr = b.usr`, '', /SEMI joins of streams are not supported/],
-    ['a UNION ALL of two streams (not linear in each: the delta rule would repeat rows)', `SELECT usr FROM ev UNION ALL SELECT usr FROM other`, '', /UNION of queries over several streams[\s\S]*fix: write one sink per branch/],
+    [
+      'a UNION ALL of two streams (not linear in each: the delta rule would repeat rows)',
+      `SELECT usr FROM ev UNION ALL SELECT usr FROM other`,
+      '',
+      /UNION of queries over several streams[\s\S]*fix: write one sink per branch/,
+    ],
     ['a stream inside IN (subquery)', `SELECT * FROM ev WHERE usr IN (SELECT usr FROM other)`, '', /a stream read inside a subquery expression/],
-    ['a join in update mode without aggregation', `SELECT a.usr, b.price FROM ev a JOIN other b ON a.usr = b.usr`, `, output_mode = 'update'`, /a stream–stream join without aggregation supports output_mode = 'append' only \(got 'update'\)/],
-    ['DISTINCT over an outer join in append mode', `SELECT DISTINCT a.usr, b.price FROM ev a LEFT JOIN other b ON a.usr = b.usr`, '', /DISTINCT in append mode over this join: LEFT OUTER join of streams without an event-time bound/],
-    ['an aggregate over a join in append mode', `SELECT a.usr, count(*) FROM ev a JOIN other b ON a.usr = b.usr GROUP BY a.usr`, '', /over the whole stream \(here over a stream–stream join\): its result rows keep changing/],
+    [
+      'a join in update mode without aggregation',
+      `SELECT a.usr, b.price FROM ev a JOIN other b ON a.usr = b.usr`,
+      `, output_mode = 'update'`,
+      /a stream–stream join without aggregation supports output_mode = 'append' only \(got 'update'\)/,
+    ],
+    [
+      'DISTINCT over an outer join in append mode',
+      `SELECT DISTINCT a.usr, b.price FROM ev a LEFT JOIN other b ON a.usr = b.usr`,
+      '',
+      /DISTINCT in append mode over this join: LEFT OUTER join of streams without an event-time bound/,
+    ],
+    [
+      'an aggregate over a join in append mode',
+      `SELECT a.usr, count(*) FROM ev a JOIN other b ON a.usr = b.usr GROUP BY a.usr`,
+      '',
+      /over the whole stream \(here over a stream–stream join\): its result rows keep changing/,
+    ],
   ];
   for (const [what, query, options, message] of cases) {
     it(what, async () => {
-      await testStream({ logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK s WITH (connector = 'console'${options}) AS ${query};` }, ExpectFailure(message, StartStream()));
+      await testStream(
+        { logs: { ev: 1, other: 1 }, sql: `${TWO} CREATE SINK s WITH (connector = 'console'${options}) AS ${query};` },
+        ExpectFailure(message, StartStream()),
+      );
     });
   }
   it('a join of a stream whose schema is inferred (its columns are unknown until its first record)', async () => {
     const inferred = `CREATE SOURCE other WITH (connector = 'log', path = '\${dir}/logs/other', format = 'json', event_time = 'ts', watermark = '5 seconds');`;
     await testStream(
-      { logs: { ev: 1, other: 1 }, sql: `${SOURCE('ev')} ${inferred} CREATE SINK s WITH (connector = 'console') AS SELECT a.usr FROM ev a JOIN other b ON a.usr = b.usr;` },
-      ExpectFailure(/sink 's' joins ev, other, but source 'other' has no declared schema[\s\S]*fix: declare it: CREATE SOURCE other WITH \(…, schema = /, StartStream()),
+      {
+        logs: { ev: 1, other: 1 },
+        sql: `${SOURCE('ev')} ${inferred} CREATE SINK s WITH (connector = 'console') AS SELECT a.usr FROM ev a JOIN other b ON a.usr = b.usr;`,
+      },
+      ExpectFailure(
+        /sink 's' joins ev, other, but source 'other' has no declared schema[\s\S]*fix: declare it: CREATE SOURCE other WITH \(…, schema = /,
+        StartStream(),
+      ),
     );
   });
 });

@@ -24,7 +24,12 @@ function events(seed: number, n: number, perBatch: number): Ev[][] {
       clock += Math.floor(rand() * 900);
       const late = rand() < 0.08 ? 15_000 : 0; // now and then an event far behind
       const jitter = Math.floor(rand() * 3000);
-      batch.push({ ts: new Date(clock - jitter - late).toISOString(), usr: `u${Math.floor(rand() * 4)}`, url: `/p${Math.floor(rand() * 3)}`, price: 1 + Math.floor(rand() * 100) });
+      batch.push({
+        ts: new Date(clock - jitter - late).toISOString(),
+        usr: `u${Math.floor(rand() * 4)}`,
+        url: `/p${Math.floor(rand() * 3)}`,
+        price: 1 + Math.floor(rand() * 100),
+      });
     }
     out.push(batch);
   }
@@ -119,7 +124,10 @@ describe('oracle: update mode', () => {
   it('running totals per user upserted into a DuckDB table equal the batch query; each batch emits only changed rows', async () => {
     const expected = await oracle(`SELECT usr, count(*) AS n, sum(price) AS s FROM ev GROUP BY usr`, { ev: { columns: COLUMNS, rows: onTime } });
     const ctx = await testStream(
-      { logs: { ev: 2 }, sql: `${SOURCE('ev')} CREATE SINK totals WITH (connector = 'duckdb', path = '\${dir}/out/t.duckdb', table = 'totals', output_mode = 'update') AS SELECT usr, count(*) AS n, sum(price) AS s FROM ev GROUP BY usr;` },
+      {
+        logs: { ev: 2 },
+        sql: `${SOURCE('ev')} CREATE SINK totals WITH (connector = 'duckdb', path = '\${dir}/out/t.duckdb', table = 'totals', output_mode = 'update') AS SELECT usr, count(*) AS n, sum(price) AS s FROM ev GROUP BY usr;`,
+      },
       StartStream(),
       ...feed('ev', batches),
       Assert('stop to read the table', async (c) => {
@@ -139,9 +147,14 @@ describe('oracle: update mode', () => {
   });
 
   it('windowed counts in update mode: the last version of each window equals the batch query', async () => {
-    const expected = await oracle(`SELECT ${bucket('10 seconds')} AS window_start, url, count(*) AS n FROM ev GROUP BY ALL`, { ev: { columns: COLUMNS, rows: onTime } });
+    const expected = await oracle(`SELECT ${bucket('10 seconds')} AS window_start, url, count(*) AS n FROM ev GROUP BY ALL`, {
+      ev: { columns: COLUMNS, rows: onTime },
+    });
     const ctx = await testStream(
-      { logs: { ev: 2 }, sql: `${SOURCE('ev')} CREATE SINK w WITH (connector = 'jsonl', path = '\${dir}/out/w', output_mode = 'update') AS SELECT window_start, url, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start, url;` },
+      {
+        logs: { ev: 2 },
+        sql: `${SOURCE('ev')} CREATE SINK w WITH (connector = 'jsonl', path = '\${dir}/out/w', output_mode = 'update') AS SELECT window_start, url, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start, url;`,
+      },
       StartStream(),
       ...feed('ev', batches),
       Drain,
@@ -165,9 +178,16 @@ describe('oracle: stream–stream joins', () => {
   const left = events(3, 120, 8);
   const right = events(4, 120, 8).map((b) => b.map((e) => ({ ...e, price: e.price * 10 })));
   const two = `${SOURCE('ev')} ${SOURCE('other')}`;
-  const feedBoth = (): Action[] => left.flatMap((b, i) => [AddData('ev', i % 2, ...b), AddData('other', i % 2, ...right[i]!), RunBatch(b.length + right[i]!.length)]);
+  const feedBoth = (): Action[] =>
+    left.flatMap((b, i) => [AddData('ev', i % 2, ...b), AddData('other', i % 2, ...right[i]!), RunBatch(b.length + right[i]!.length)]);
   const lateness = () => {
-    const sim = simulateWatermark(left.map((b, i) => [{ source: 'ev', partition: String(i % 2), rows: b }, { source: 'other', partition: String(i % 2), rows: right[i]! }]), DELAY);
+    const sim = simulateWatermark(
+      left.map((b, i) => [
+        { source: 'ev', partition: String(i % 2), rows: b },
+        { source: 'other', partition: String(i % 2), rows: right[i]! },
+      ]),
+      DELAY,
+    );
     return { onL: sim.get('ev')!.onTime, onR: sim.get('other')!.onTime };
   };
 
@@ -178,7 +198,10 @@ describe('oracle: stream–stream joins', () => {
       { ev: { columns: COLUMNS, rows: onL }, other: { columns: COLUMNS, rows: onR } },
     );
     await testStream(
-      { logs: { ev: 2, other: 2 }, sql: `${two} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS SELECT a.window_start, a.usr, a.price AS pa, b.price AS pb FROM TUMBLE(ev, ts, INTERVAL '10 seconds') a JOIN TUMBLE(other, ts, INTERVAL '10 seconds') b ON a.usr = b.usr AND a.window_start = b.window_start AND a.window_end = b.window_end;` },
+      {
+        logs: { ev: 2, other: 2 },
+        sql: `${two} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS SELECT a.window_start, a.usr, a.price AS pa, b.price AS pb FROM TUMBLE(ev, ts, INTERVAL '10 seconds') a JOIN TUMBLE(other, ts, INTERVAL '10 seconds') b ON a.usr = b.usr AND a.window_start = b.window_start AND a.window_end = b.window_end;`,
+      },
       StartStream(),
       ...feedBoth(),
       Drain,

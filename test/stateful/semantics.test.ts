@@ -3,7 +3,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProtocolStep } from '../../src/driver/driver.js';
 import { oracle, splitLate } from '../support/oracle.js';
-import { AddData, AdvanceManualClock, Assert, CheckAnswer, CrashAt, Drain, ExpectFailure, RunBatch, StartStream, StopStream, testStream } from '../support/stream-test.js';
+import {
+  AddData,
+  AdvanceManualClock,
+  Assert,
+  CheckAnswer,
+  CrashAt,
+  Drain,
+  ExpectFailure,
+  RunBatch,
+  StartStream,
+  StopStream,
+  testStream,
+} from '../support/stream-test.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const ev = (sec: number, usr = 'u1', price = 1) => ({ ts: new Date(T0 + sec * 1000).toISOString(), usr, price });
@@ -12,7 +24,7 @@ const SRC = (opts = `watermark = '5 seconds'`) =>
 const COLUMNS = `{ts: 'TIMESTAMP', usr: 'VARCHAR', price: 'INTEGER'}`;
 
 describe('deduplication with a watermark', () => {
-  it('DISTINCT ON (key) keeps each key\'s earliest row, emitted once it is final; later duplicates are dropped', async () => {
+  it("DISTINCT ON (key) keeps each key's earliest row, emitted once it is final; later duplicates are dropped", async () => {
     const batches = [
       [ev(3, 'a', 1), ev(1, 'b', 2), ev(2, 'a', 3)],
       [ev(4, 'a', 4), ev(2.5, 'b', 5), ev(6, 'c', 6)],
@@ -37,24 +49,54 @@ describe('deduplication with a watermark', () => {
 
 describe('refusals, at start, with the reason', () => {
   const cases: [string, string, RegExp][] = [
-    ['append on a running aggregate', `SELECT usr, count(*) FROM ev GROUP BY usr`, /its result rows keep changing, so output_mode 'append' cannot[\s\S]*fix: add output_mode = 'update'/],
-    ['an outer stream–stream join without bounds', `SELECT * FROM ev a LEFT JOIN ev b ON a.usr = b.usr`, /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later[\s\S]*fix: bound the join in event time/],
+    [
+      'append on a running aggregate',
+      `SELECT usr, count(*) FROM ev GROUP BY usr`,
+      /its result rows keep changing, so output_mode 'append' cannot[\s\S]*fix: add output_mode = 'update'/,
+    ],
+    [
+      'an outer stream–stream join without bounds',
+      `SELECT * FROM ev a LEFT JOIN ev b ON a.usr = b.usr`,
+      /LEFT OUTER join of streams without an event-time bound: a row without a partner may still find one later[\s\S]*fix: bound the join in event time/,
+    ],
     ['LIMIT over a stream', `SELECT * FROM ev LIMIT 10`, /LIMIT over a stream has no streaming meaning/],
-    ['a windowed GROUP BY without the window', `SELECT usr, count(*) FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY usr`, /must include window_start or window_end/],
-    ['update mode on session windows', `SELECT usr, window_end, count(*) FROM SESSION(ev, ts, INTERVAL '1 minute', usr) GROUP BY ALL`, /session windows support output_mode 'append' or 'complete'/],
-    ['a window function over the stream outside a window', `SELECT usr, row_number() OVER (PARTITION BY window_start ORDER BY ts) FROM TUMBLE(ev, ts, INTERVAL '1 minute') a JOIN ev b USING (usr)`, /both through a window and directly/],
-    ['a HOP whose size is not a multiple of its slide', `SELECT window_start, count(*) FROM HOP(ev, ts, INTERVAL '7 seconds', INTERVAL '10 seconds') GROUP BY ALL`, /HOP size must be a whole multiple of its slide/],
+    [
+      'a windowed GROUP BY without the window',
+      `SELECT usr, count(*) FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY usr`,
+      /must include window_start or window_end/,
+    ],
+    [
+      'update mode on session windows',
+      `SELECT usr, window_end, count(*) FROM SESSION(ev, ts, INTERVAL '1 minute', usr) GROUP BY ALL`,
+      /session windows support output_mode 'append' or 'complete'/,
+    ],
+    [
+      'a window function over the stream outside a window',
+      `SELECT usr, row_number() OVER (PARTITION BY window_start ORDER BY ts) FROM TUMBLE(ev, ts, INTERVAL '1 minute') a JOIN ev b USING (usr)`,
+      /both through a window and directly/,
+    ],
+    [
+      'a HOP whose size is not a multiple of its slide',
+      `SELECT window_start, count(*) FROM HOP(ev, ts, INTERVAL '7 seconds', INTERVAL '10 seconds') GROUP BY ALL`,
+      /HOP size must be a whole multiple of its slide/,
+    ],
   ];
   for (const [what, query, message] of cases) {
     it(what, async () => {
       const mode = what.startsWith('update mode') ? `, output_mode = 'update'` : '';
-      await testStream({ logs: { ev: 1 }, sql: `${SRC()} CREATE SINK s WITH (connector = 'console'${mode}) AS ${query};` }, ExpectFailure(message, StartStream()));
+      await testStream(
+        { logs: { ev: 1 }, sql: `${SRC()} CREATE SINK s WITH (connector = 'console'${mode}) AS ${query};` },
+        ExpectFailure(message, StartStream()),
+      );
     });
   }
 
   it('append mode on a window without a watermark', async () => {
     await testStream(
-      { logs: { ev: 1 }, sql: `CREATE SOURCE ev WITH (connector = 'log', path = '\${dir}/logs/ev', format = 'json', schema = 'ts TIMESTAMP, usr VARCHAR, price INTEGER'); CREATE SINK s WITH (connector = 'console') AS SELECT window_start, count(*) FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY ALL;` },
+      {
+        logs: { ev: 1 },
+        sql: `CREATE SOURCE ev WITH (connector = 'log', path = '\${dir}/logs/ev', format = 'json', schema = 'ts TIMESTAMP, usr VARCHAR, price INTEGER'); CREATE SINK s WITH (connector = 'console') AS SELECT window_start, count(*) FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY ALL;`,
+      },
       ExpectFailure(/needs a watermark on source 'ev': without one no window ever closes/, StartStream()),
     );
   });
@@ -119,7 +161,12 @@ describe('crash recovery of a stateful job', () => {
     ['sinksWritten', undefined],
     ['commitLogWritten', undefined],
   ];
-  const batches = [[ev(1), ev(3), ev(12)], [ev(14), ev(2), ev(25)], [ev(31), ev(22), ev(40)], [ev(41), ev(55)]];
+  const batches = [
+    [ev(1), ev(3), ev(12)],
+    [ev(14), ev(2), ev(25)],
+    [ev(31), ev(22), ev(40)],
+    [ev(41), ev(55)],
+  ];
   const sql = `${SRC()}
     CREATE SINK w WITH (connector = 'parquet', path = '\${dir}/out/w') AS SELECT window_start, count(*) AS n, sum(price) AS p FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start;
     CREATE SINK t WITH (connector = 'duckdb', path = '\${dir}/out/t.duckdb', table = 'totals', output_mode = 'update') AS SELECT usr, count(*) AS n FROM ev GROUP BY usr;`;
@@ -127,7 +174,9 @@ describe('crash recovery of a stateful job', () => {
   for (const [step, sink] of steps) {
     it(`crash after ${step}${sink ? ` (${sink})` : ''} in batch 2: output identical to a run without crashes`, async () => {
       const { onTime } = splitLate(batches, 5000);
-      const expected = await oracle(`SELECT time_bucket(INTERVAL '10 seconds', ts) AS window_start, count(*) AS n, sum(price) AS p FROM ev GROUP BY ALL`, { ev: { columns: COLUMNS, rows: onTime } });
+      const expected = await oracle(`SELECT time_bucket(INTERVAL '10 seconds', ts) AS window_start, count(*) AS n, sum(price) AS p FROM ev GROUP BY ALL`, {
+        ev: { columns: COLUMNS, rows: onTime },
+      });
       const ctx = await testStream(
         { logs: { ev: 1 }, sql },
         StartStream(),
@@ -164,14 +213,19 @@ describe('crash recovery of a stateful job', () => {
   it('state stays bounded on a long run with a watermark', async () => {
     const long = Array.from({ length: 40 }, (_, b) => Array.from({ length: 10 }, (_, i) => ev(b * 10 + i)));
     const ctx = await testStream(
-      { logs: { ev: 1 }, sql: `${SRC()} CREATE SINK w WITH (connector = 'jsonl', path = '\${dir}/out/w') AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start;` },
+      {
+        logs: { ev: 1 },
+        sql: `${SRC()} CREATE SINK w WITH (connector = 'jsonl', path = '\${dir}/out/w') AS SELECT window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10 seconds') GROUP BY window_start;`,
+      },
       StartStream(),
       ...long.flatMap((b) => [AddData('ev', 0, ...b), RunBatch(10)]),
     );
     const rows = ctx.progress.map((p) => p.stateRows);
     expect(Math.max(...rows)).toBeLessThanOrEqual(20);
     expect(rows.at(-1)).toBeGreaterThan(0);
-    expect(ctx.progress.at(-1)!.stateOperators).toEqual([{ sink: 'w', operator: 'TUMBLE window append, partials per pane', rows: rows.at(-1), bytes: expect.any(Number) }]);
+    expect(ctx.progress.at(-1)!.stateOperators).toEqual([
+      { sink: 'w', operator: 'TUMBLE window append, partials per pane', rows: rows.at(-1), bytes: expect.any(Number) },
+    ]);
     expect(ctx.progress.at(-1)!.stateOperators[0]!.bytes).toBeGreaterThan(0);
   });
 });

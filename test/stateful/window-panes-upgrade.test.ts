@@ -8,12 +8,26 @@ import { describe, expect, it, vi } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal } from '../../src/sql/engine.js';
 import { oracle, splitLate } from '../support/oracle.js';
-import { AddData, Assert, CheckAnswer, Drain, RunBatch, StartStream, StopStream, testStream, type Action, type StreamTestContext } from '../support/stream-test.js';
+import {
+  AddData,
+  Assert,
+  CheckAnswer,
+  Drain,
+  RunBatch,
+  StartStream,
+  StopStream,
+  testStream,
+  type Action,
+  type StreamTestContext,
+} from '../support/stream-test.js';
 
 const flags = vi.hoisted(() => ({ panes: true }));
 vi.mock('../../src/stateful/window-panes.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/stateful/window-panes.js')>();
-  return { ...original, planPanes: (...args: Parameters<typeof original.planPanes>) => (flags.panes ? original.planPanes(...args) : Promise.resolve(undefined)) };
+  return {
+    ...original,
+    planPanes: (...args: Parameters<typeof original.planPanes>) => (flags.panes ? original.planPanes(...args) : Promise.resolve(undefined)),
+  };
 });
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -27,7 +41,11 @@ function events(seed: number, batches: number, perBatch: number): Ev[][] {
   return Array.from({ length: batches }, () =>
     Array.from({ length: perBatch }, () => {
       clock += Math.floor(rand() * 600);
-      return { ts: new Date(clock - Math.floor(rand() * 3000) - (rand() < 0.05 ? 12_000 : 0)).toISOString(), usr: `u${Math.floor(rand() * 3)}`, price: 1 + Math.floor(rand() * 20) };
+      return {
+        ts: new Date(clock - Math.floor(rand() * 3000) - (rand() < 0.05 ? 12_000 : 0)).toISOString(),
+        usr: `u${Math.floor(rand() * 3)}`,
+        price: 1 + Math.floor(rand() * 20),
+      };
     }),
   );
 }
@@ -36,7 +54,9 @@ async function tables(ctx: StreamTestContext): Promise<string[]> {
   const e = await Engine.open();
   try {
     await e.run(`ATTACH ${literal(join(ctx.dir, 'checkpoint', 'state-snapshot.duckdb'))} AS snap (READ_ONLY)`);
-    return (await e.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap' AND table_name <> 'meta' ORDER BY 1`)).map((r) => String(r['table_name']));
+    return (await e.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap' AND table_name <> 'meta' ORDER BY 1`)).map((r) =>
+      String(r['table_name']),
+    );
   } finally {
     e.close();
   }

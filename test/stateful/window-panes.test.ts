@@ -9,7 +9,20 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/demo/pageviews.js';
 import { Engine, literal, type Row } from '../../src/sql/engine.js';
 import { oracle, simulateWatermark, splitLate } from '../support/oracle.js';
-import { AddData, Assert, CheckAnswer, CrashAt, Drain, RunBatch, StartStream, StopStream, canonical, testStream, type Action, type StreamTestContext } from '../support/stream-test.js';
+import {
+  AddData,
+  Assert,
+  CheckAnswer,
+  CrashAt,
+  Drain,
+  RunBatch,
+  StartStream,
+  StopStream,
+  canonical,
+  testStream,
+  type Action,
+  type StreamTestContext,
+} from '../support/stream-test.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const DELAY = 4000;
@@ -197,7 +210,7 @@ describe('pane partials: count/min/max per key and window', () => {
   });
 });
 
-describe('rows below their window\'s running max are not kept', () => {
+describe("rows below their window's running max are not kept", () => {
   const top = `SELECT B.usr, B.price, B.ts, B.url FROM ${TUMBLE} B
     JOIN (SELECT usr, max(price) AS top, window_start FROM ${TUMBLE} WHERE url <> '/p1' GROUP BY usr, window_start, window_end) M
     ON B.window_start = M.window_start AND B.usr = M.usr AND B.price >= M.top`;
@@ -238,18 +251,26 @@ describe('rows below their window\'s running max are not kept', () => {
         expect(expected.length).toBeGreaterThan(0);
         expect(expected.length).toBeLessThan(Number(all!['n']) / 2);
         expect(canonical(await stateRows(ctx, (t) => `SELECT ts, usr, url, price FROM ${t}`, 'buf__out__ev'))).toEqual(canonical(expected));
-        expect(ctx.progress.at(-1)!.stateOperators.map((o) => o.operator)).toEqual(['TUMBLE ⋈ TUMBLE window append, partials per pane, rows below the window max dropped']);
+        expect(ctx.progress.at(-1)!.stateOperators.map((o) => o.operator)).toEqual([
+          'TUMBLE ⋈ TUMBLE window append, partials per pane, rows below the window max dropped',
+        ]);
       }),
     );
   });
 });
 
-describe('a window join of raw rows with another stream\'s pane aggregate', () => {
-  it('each ev row with its user\'s count in the same window of other: equal to the batch query', async () => {
+describe("a window join of raw rows with another stream's pane aggregate", () => {
+  it("each ev row with its user's count in the same window of other: equal to the batch query", async () => {
     const left = events(10, 160, 8);
     const right = events(11, 160, 8);
     const OTHER = SOURCE.replace('SOURCE ev', 'SOURCE other').replace('logs/ev', 'logs/other');
-    const sim = simulateWatermark(left.map((b, i) => [{ source: 'ev', partition: String(i % 2), rows: b }, { source: 'other', partition: String(i % 2), rows: right[i]! }]), DELAY);
+    const sim = simulateWatermark(
+      left.map((b, i) => [
+        { source: 'ev', partition: String(i % 2), rows: b },
+        { source: 'other', partition: String(i % 2), rows: right[i]! },
+      ]),
+      DELAY,
+    );
     const expected = await oracle(
       `SELECT a.usr, a.price, a.ts, b.n FROM ev a JOIN (SELECT usr, ${bucket('10 seconds')} AS ws, count(*) AS n FROM other GROUP BY ALL) b ON a.usr = b.usr AND ${bucket('10 seconds', 'a.ts')} = b.ws`,
       { ev: { columns: COLUMNS, rows: sim.get('ev')!.onTime }, other: { columns: COLUMNS, rows: sim.get('other')!.onTime } },

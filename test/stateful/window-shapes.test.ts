@@ -28,7 +28,9 @@ async function plan(sql: string, schema?: string) {
 
 describe('pane partials: which sub-selects', () => {
   it('count(*), count(x), min, max per row keys and window, with a row-level WHERE', async () => {
-    const { panes } = await plan(`SELECT usr, lower(url), window_start, count(*), count(price), min(price), max(ts) FROM ${H} WHERE price > 3 GROUP BY usr, lower(url), window_start, window_end`);
+    const { panes } = await plan(
+      `SELECT usr, lower(url), window_start, count(*), count(price), min(price), max(ts) FROM ${H} WHERE price > 3 GROUP BY usr, lower(url), window_start, window_end`,
+    );
     expect(panes?.specs.map((s) => ({ keys: s.keySql, where: s.whereSql, partials: s.partials }))).toEqual([
       {
         keys: ['usr', 'lower(url)'],
@@ -78,7 +80,10 @@ describe('pane partials: which sub-selects', () => {
     ['a column neither grouped nor aggregated', `SELECT window_start, usr, count(*) FROM ${T} GROUP BY window_start`],
     ['no aggregation (rows)', `SELECT * FROM ${T}`],
     ['columns renamed by position', `SELECT window_start, max(usr) FROM ${T} AS t(usr, ts) GROUP BY window_start`],
-    ['a column of another relation', `SELECT w.window_start, w.n FROM other o, (SELECT window_start, count(*) AS n FROM ${T} WHERE price > o.limit GROUP BY window_start) w`],
+    [
+      'a column of another relation',
+      `SELECT w.window_start, w.n FROM other o, (SELECT window_start, count(*) AS n FROM ${T} WHERE price > o.limit GROUP BY window_start) w`,
+    ],
   ])('not for %s', async (_what, sql) => {
     expect((await plan(sql)).panes).toBeUndefined();
   });
@@ -87,9 +92,21 @@ describe('pane partials: which sub-selects', () => {
 describe('pruned rows: which joins', () => {
   const agg = (items: string, where = '', keys = '') => `(SELECT ${items} FROM ${T}${where} GROUP BY ${keys}window_start, window_end) M`;
   it.each([
-    ['q7: B.price = max(price) on the window', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start, window_end')} ON B.window_start = M.window_start AND B.window_end = M.window_end AND B.price = M.top`, 'max'],
-    ['>= a max, per key, window by its end', `SELECT B.* FROM ${T} B JOIN ${agg('usr, max(price) AS top, window_end', '', 'usr, ')} ON B.window_end = M.window_end AND M.usr = B.usr AND B.price >= M.top`, 'max'],
-    ['<= a min, flipped sides', `SELECT B.* FROM ${agg('min(price) AS low, window_start')} JOIN ${T} B ON M.window_start = B.window_start AND M.low >= B.price`, 'min'],
+    [
+      'q7: B.price = max(price) on the window',
+      `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start, window_end')} ON B.window_start = M.window_start AND B.window_end = M.window_end AND B.price = M.top`,
+      'max',
+    ],
+    [
+      '>= a max, per key, window by its end',
+      `SELECT B.* FROM ${T} B JOIN ${agg('usr, max(price) AS top, window_end', '', 'usr, ')} ON B.window_end = M.window_end AND M.usr = B.usr AND B.price >= M.top`,
+      'max',
+    ],
+    [
+      '<= a min, flipped sides',
+      `SELECT B.* FROM ${agg('min(price) AS low, window_start')} JOIN ${T} B ON M.window_start = B.window_start AND M.low >= B.price`,
+      'min',
+    ],
   ])('%s', async (_what, sql, fn) => {
     const { prune } = await plan(sql);
     expect(prune.map((r) => r.fn)).toEqual([fn]);
@@ -98,12 +115,24 @@ describe('pruned rows: which joins', () => {
   it.each([
     ['a LEFT JOIN', `SELECT B.* FROM ${T} B LEFT JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`],
     ['no window equality', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.price = M.top`],
-    ['a key of the max not equated', `SELECT B.* FROM ${T} B JOIN ${agg('usr, max(price) AS top, window_start', '', 'usr, ')} ON B.window_start = M.window_start AND B.price = M.top`],
+    [
+      'a key of the max not equated',
+      `SELECT B.* FROM ${T} B JOIN ${agg('usr, max(price) AS top, window_start', '', 'usr, ')} ON B.window_start = M.window_start AND B.price = M.top`,
+    ],
     ['<= a max', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price <= M.top`],
-    ['another column than the max', `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.bid = M.top`],
+    [
+      'another column than the max',
+      `SELECT B.* FROM ${T} B JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.bid = M.top`,
+    ],
     ['a count', `SELECT B.* FROM ${T} B JOIN ${agg('count(*) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`],
-    ['raw columns renamed by position', `SELECT B.* FROM ${T} AS B(ts, price) JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`],
-    ['a HOP', `SELECT B.* FROM ${H} B JOIN (SELECT max(price) AS top, window_start FROM ${H} GROUP BY window_start) M ON B.window_start = M.window_start AND B.price = M.top`],
+    [
+      'raw columns renamed by position',
+      `SELECT B.* FROM ${T} AS B(ts, price) JOIN ${agg('max(price) AS top, window_start')} ON B.window_start = M.window_start AND B.price = M.top`,
+    ],
+    [
+      'a HOP',
+      `SELECT B.* FROM ${H} B JOIN (SELECT max(price) AS top, window_start FROM ${H} GROUP BY window_start) M ON B.window_start = M.window_start AND B.price = M.top`,
+    ],
   ])('not for %s', async (_what, sql) => {
     expect((await plan(sql)).prune).toEqual([]);
   });

@@ -27,7 +27,13 @@ function events(seed: number, n: number, perBatch: number): Ev[][] {
       clock += Math.floor(rand() * 900);
       const late = rand() < 0.08 ? 15_000 : 0;
       const ts = new Date(clock - Math.floor(rand() * 3000) - late).toISOString();
-      batch.push({ ts, usr: `u${Math.floor(rand() * 4)}`, url: `/p${Math.floor(rand() * 3)}`, price: 1 + Math.floor(rand() * 100), note: `note-${i}-`.repeat(5) });
+      batch.push({
+        ts,
+        usr: `u${Math.floor(rand() * 4)}`,
+        url: `/p${Math.floor(rand() * 3)}`,
+        price: 1 + Math.floor(rand() * 100),
+        note: `note-${i}-`.repeat(5),
+      });
     }
     out.push(batch);
   }
@@ -136,8 +142,21 @@ describe('referenced columns, from the parse tree', () => {
   const tumble = `TUMBLE(ev, ts, INTERVAL '10 seconds')`;
 
   it('collects every part of every column reference, and USING columns; not the TVF source argument', async () => {
-    expect(await columnsOf(`SELECT B.usr, max(price) FROM ${tumble} B WHERE url LIKE '/a%' GROUP BY B.usr, window_start`)).toEqual(['b', 'price', 'ts', 'url', 'usr', 'window_start']);
-    expect(await columnsOf(`SELECT a.usr FROM ${tumble} a JOIN TUMBLE(other, ts, INTERVAL '10 seconds') b USING (window_start, k)`)).toEqual(['a', 'k', 'ts', 'usr', 'window_start']);
+    expect(await columnsOf(`SELECT B.usr, max(price) FROM ${tumble} B WHERE url LIKE '/a%' GROUP BY B.usr, window_start`)).toEqual([
+      'b',
+      'price',
+      'ts',
+      'url',
+      'usr',
+      'window_start',
+    ]);
+    expect(await columnsOf(`SELECT a.usr FROM ${tumble} a JOIN TUMBLE(other, ts, INTERVAL '10 seconds') b USING (window_start, k)`)).toEqual([
+      'a',
+      'k',
+      'ts',
+      'usr',
+      'window_start',
+    ]);
     expect(await columnsOf(`SELECT payload.x.y, count(*) FROM ${tumble} GROUP BY ALL`)).toEqual(['payload', 'ts', 'x', 'y']);
     // A column named like another source of the job is just a column: only windowed relations are whole rows.
     expect(await columnsOf(`SELECT other, count(*) FROM ${tumble} GROUP BY ALL`)).toEqual(['other', 'ts']);

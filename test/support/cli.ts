@@ -24,7 +24,11 @@ export function duckstreamBackground(args: readonly string[], o: { cwd?: string 
 /** Complete progress records in a checkpoint (a torn last line after a kill is not one). */
 export function progressCount(checkpoint: string): number {
   const file = join(checkpoint, 'progress.ndjson');
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.endsWith('}')).length : 0;
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith('}')).length
+    : 0;
 }
 
 /**
@@ -32,7 +36,11 @@ export function progressCount(checkpoint: string): number {
  * (0 to `maxDelayMs`), and SIGKILL it in the middle of whatever it is doing. A run that ends on its own before
  * the kill fails the test: the kills must land during the run. Returns a per-round log for failure messages.
  */
-export async function killRepeatedly(args: readonly string[], checkpoint: string, o: { rounds: number; rand: () => number; maxDelayMs: number }): Promise<string> {
+export async function killRepeatedly(
+  args: readonly string[],
+  checkpoint: string,
+  o: { rounds: number; rand: () => number; maxDelayMs: number },
+): Promise<string> {
   let log = '';
   for (let round = 0; round < o.rounds; round++) {
     const before = progressCount(checkpoint);

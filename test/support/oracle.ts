@@ -36,7 +36,10 @@ export interface FedRows<T> {
  * the batches before it: per partition, max event time − delay; per source, the minimum over the partitions that
  * had rows; across sources, the minimum; never moving back. A row older than that is late.
  */
-export function simulateWatermark<T extends { ts: string }>(batches: readonly (readonly FedRows<T>[])[], delayMs: number): Map<string, { onTime: T[]; late: T[] }> {
+export function simulateWatermark<T extends { ts: string }>(
+  batches: readonly (readonly FedRows<T>[])[],
+  delayMs: number,
+): Map<string, { onTime: T[]; late: T[] }> {
   const out = new Map<string, { onTime: T[]; late: T[] }>();
   const max = new Map<string, Map<string, number>>();
   let watermark = Number.NEGATIVE_INFINITY;
@@ -61,6 +64,15 @@ export function simulateWatermark<T extends { ts: string }>(batches: readonly (r
 }
 
 /** One source: batch i goes to partition `partitionOf(i)`. */
-export function splitLate<T extends { ts: string }>(batches: readonly (readonly T[])[], delayMs: number, partitionOf: (batch: number) => string = () => '0'): { onTime: T[]; late: T[] } {
-  return simulateWatermark(batches.map((rows, i) => [{ source: 's', partition: partitionOf(i), rows }]), delayMs).get('s') ?? { onTime: [], late: [] };
+export function splitLate<T extends { ts: string }>(
+  batches: readonly (readonly T[])[],
+  delayMs: number,
+  partitionOf: (batch: number) => string = () => '0',
+): { onTime: T[]; late: T[] } {
+  return (
+    simulateWatermark(
+      batches.map((rows, i) => [{ source: 's', partition: partitionOf(i), rows }]),
+      delayMs,
+    ).get('s') ?? { onTime: [], late: [] }
+  );
 }

@@ -156,7 +156,8 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
       }
       case 'CheckBatches': {
         const ids = ctx.progress.map((p) => p.batchId);
-        if (JSON.stringify(ids) !== JSON.stringify(action.batchIds)) throw new Error(`CheckBatches: expected batches ${JSON.stringify(action.batchIds)}, ran ${JSON.stringify(ids)}`);
+        if (JSON.stringify(ids) !== JSON.stringify(action.batchIds))
+          throw new Error(`CheckBatches: expected batches ${JSON.stringify(action.batchIds)}, ran ${JSON.stringify(ids)}`);
         return;
       }
       case 'AdvanceManualClock':
@@ -170,7 +171,8 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
           failed = err;
         }
         if (!failed) throw new Error(`ExpectFailure: ${describe(action.action)} succeeded`);
-        if (!action.match.test((failed as Error).message)) throw new Error(`ExpectFailure: the error did not match ${action.match}:\n${(failed as Error).message}`);
+        if (!action.match.test((failed as Error).message))
+          throw new Error(`ExpectFailure: the error did not match ${action.match}:\n${(failed as Error).message}`);
         return;
       }
       case 'Assert':
@@ -202,8 +204,12 @@ export async function testStream(job: StreamJob, ...actions: Action[]): Promise<
   } catch (err) {
     await stop().catch(() => undefined);
     const trace = actions.map((a, j) => `${j === i ? '=> ' : '   '}${describe(a)}`).join('\n');
-    const sinks = await Promise.all(parseJob(sql, 'test-job.sql').sinks.map(async (s) => `  ${s.name}: ${JSON.stringify(await readSinkRows(sql, s.name).catch((e: Error) => e.message))}`));
-    throw new Error(`${(err as Error).message}\n\n== actions ==\n${trace}\n\n== batches run ==\n${ctx.progress.map((p) => `  ${p.batchId}: ${p.numInputRows} rows${p.recovered ? ' (recovered)' : ''}`).join('\n')}\n\n== sinks ==\n${sinks.join('\n')}`);
+    const sinks = await Promise.all(
+      parseJob(sql, 'test-job.sql').sinks.map(async (s) => `  ${s.name}: ${JSON.stringify(await readSinkRows(sql, s.name).catch((e: Error) => e.message))}`),
+    );
+    throw new Error(
+      `${(err as Error).message}\n\n== actions ==\n${trace}\n\n== batches run ==\n${ctx.progress.map((p) => `  ${p.batchId}: ${p.numInputRows} rows${p.recovered ? ' (recovered)' : ''}`).join('\n')}\n\n== sinks ==\n${sinks.join('\n')}`,
+    );
   } finally {
     if (i >= actions.length) rmSync(dir, { recursive: true, force: true });
   }
@@ -234,7 +240,17 @@ function describe(a: Action): string {
  */
 export function canonical(rows: readonly Row[]): string[] {
   const norm = (v: unknown): unknown => (typeof v === 'number' || typeof v === 'bigint' ? String(v) : v);
-  return rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, norm(v)])))).sort();
+  return rows
+    .map((r) =>
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(r)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([k, v]) => [k, norm(v)]),
+        ),
+      ),
+    )
+    .sort();
 }
 
 /** Read a parquet/jsonl sink's directory with a separate DuckDB, as a notebook would. */

@@ -65,10 +65,10 @@ export class DuckDbSink implements Sink {
         }
         // BY NAME: columns matched by name, so a table whose column order differs cannot be filled wrongly.
         await c.run(`INSERT INTO ${this.target} BY NAME SELECT * FROM ${batch.relation}`);
-        await c.run(
-          `INSERT INTO ${this.commits} VALUES ($sink, $batch) ON CONFLICT (sink) DO UPDATE SET batch_id = excluded.batch_id`,
-          { sink: this.name, batch: batch.batchId },
-        );
+        await c.run(`INSERT INTO ${this.commits} VALUES ($sink, $batch) ON CONFLICT (sink) DO UPDATE SET batch_id = excluded.batch_id`, {
+          sink: this.name,
+          batch: batch.batchId,
+        });
       });
     } catch (err) {
       throw this.batchError(batch.batchId, err);

@@ -20,8 +20,17 @@ export function isRetriableKafkaError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { retriable?: boolean; originalError?: unknown; cause?: unknown };
   if (e.retriable === true) return true;
-  if (/KafkaJSNumberOfRetriesExceeded|KafkaJSConnectionError|KafkaJSConnectionClosedError|KafkaJSRequestTimeoutError|KafkaJSBrokerNotFound|KafkaJSLockTimeout|KafkaJSGroupCoordinatorNotFound|KafkaJSTimeout|KafkaJSStaleTopicMetadataAssignment/.test(e.name)) {
-    return e.originalError === undefined || e.name !== 'KafkaJSNumberOfRetriesExceeded' || isRetriableKafkaError(e.originalError) || isConnectionError(e.originalError);
+  if (
+    /KafkaJSNumberOfRetriesExceeded|KafkaJSConnectionError|KafkaJSConnectionClosedError|KafkaJSRequestTimeoutError|KafkaJSBrokerNotFound|KafkaJSLockTimeout|KafkaJSGroupCoordinatorNotFound|KafkaJSTimeout|KafkaJSStaleTopicMetadataAssignment/.test(
+      e.name,
+    )
+  ) {
+    return (
+      e.originalError === undefined ||
+      e.name !== 'KafkaJSNumberOfRetriesExceeded' ||
+      isRetriableKafkaError(e.originalError) ||
+      isConnectionError(e.originalError)
+    );
   }
   if (isConnectionError(e)) return true;
   if ((e as { duckstreamRetriable?: boolean }).duckstreamRetriable) return true;

@@ -52,7 +52,8 @@ async function openKafkaSource(def: SourceDef, o: KafkaSourceOptions, ctx: Conne
 /** The declared value columns; `_headers` is Kafka's own metadata column, so no value column may take its name. */
 function kafkaSchema(def: SourceDef, o: KafkaSourceOptions): ValueSchema | undefined {
   const schema = declaredSchema(def.name, o.format, def.columns ?? o.schema);
-  if (schema?.some((c) => c.name === HEADERS_FIELD.name)) throw userError(`source '${def.name}': '_headers' is a metadata column of Kafka sources`, 'rename the value column');
+  if (schema?.some((c) => c.name === HEADERS_FIELD.name))
+    throw userError(`source '${def.name}': '_headers' is a metadata column of Kafka sources`, 'rename the value column');
   return schema;
 }
 
@@ -61,15 +62,21 @@ function topicSelector(name: string, o: KafkaSourceOptions): TopicSelector {
     throw userError(`source '${name}': give exactly one of topic and topic_pattern`, "topic = 'events' (or 'a,b,c'), or topic_pattern = 'events-.*'");
   }
   if (o.topic !== undefined) {
-    const topics = o.topic.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+    const topics = o.topic
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0);
     const bad = topics.find((t) => !/^[A-Za-z0-9._-]{1,249}$/.test(t));
-    if (bad !== undefined || topics.length === 0) throw userError(`source '${name}': '${bad ?? o.topic}' is not a Kafka topic name`, 'topic names use letters, digits, ".", "_" and "-"');
+    if (bad !== undefined || topics.length === 0)
+      throw userError(`source '${name}': '${bad ?? o.topic}' is not a Kafka topic name`, 'topic names use letters, digits, ".", "_" and "-"');
     return { topics };
   }
   try {
     return { pattern: new RegExp(`^(?:${o.topic_pattern!})$`) };
   } catch (err) {
-    throw userError(`source '${name}': topic_pattern: ${(err as Error).message}`, "a JavaScript regular expression matching whole topic names, e.g. 'events-.*'");
+    throw userError(
+      `source '${name}': topic_pattern: ${(err as Error).message}`,
+      "a JavaScript regular expression matching whole topic names, e.g. 'events-.*'",
+    );
   }
 }
-

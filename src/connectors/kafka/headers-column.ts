@@ -62,7 +62,8 @@ export function withHeadersColumn(table: arrow.Table, raws: readonly RawRecordBa
   return appendColumn(table, (from, length, b) => {
     const offsetColumn = b.getChild('_offset');
     for (let i = 0; i < length; i += Math.max(1, Math.floor(length / 8))) {
-      if (offsetColumn && offsetColumn.get(i) !== offsets[from + i]) throw new Error(`_headers: row ${from + i} is offset ${String(offsetColumn.get(i))}, expected ${offsets[from + i]}`);
+      if (offsetColumn && offsetColumn.get(i) !== offsets[from + i])
+        throw new Error(`_headers: row ${from + i} is offset ${String(offsetColumn.get(i))}, expected ${offsets[from + i]}`);
     }
     return utf8Data(texts, from, length);
   });
@@ -81,7 +82,14 @@ function appendColumn(table: arrow.Table, column: (from: number, length: number,
 }
 
 function nullUtf8(length: number): arrow.Data<arrow.Utf8> {
-  return arrow.makeData({ type: new arrow.Utf8(), length, nullCount: length, nullBitmap: new Uint8Array(Math.ceil(length / 8)), valueOffsets: new Int32Array(length + 1), data: new Uint8Array(0) });
+  return arrow.makeData({
+    type: new arrow.Utf8(),
+    length,
+    nullCount: length,
+    nullBitmap: new Uint8Array(Math.ceil(length / 8)),
+    valueOffsets: new Int32Array(length + 1),
+    data: new Uint8Array(0),
+  });
 }
 
 /** A Utf8 column built by hand (Arrow's builders are slow, docs/architecture.md#arrow-and-duckdb); mostly NULL in practice. */

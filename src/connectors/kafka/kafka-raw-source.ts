@@ -83,7 +83,11 @@ export class KafkaRawSource implements RawSource {
           for (const [partition, offset] of parts) {
             const key = partitionKey({ topic, partition });
             const b = bounds.get(key);
-            if (!b) throw userError(`source '${this.name}': starting_offsets names ${topic} partition ${partition}, which the source does not read`, 'name only partitions of the source\'s topics');
+            if (!b)
+              throw userError(
+                `source '${this.name}': starting_offsets names ${topic} partition ${partition}, which the source does not read`,
+                "name only partitions of the source's topics",
+              );
             cache.set(key, offset === -2n ? b.low : offset === -1n ? b.high : offset);
           }
         }
@@ -221,14 +225,23 @@ export class KafkaRawSource implements RawSource {
       if (!b) throw this.dataLoss(r, `the partition no longer exists`);
       let { from, until } = r;
       if (from < b.low) {
-        if (this.config.failOnDataLoss) throw this.dataLoss(r, `offsets [${from}, ${b.low < until ? b.low : until}) were deleted (retention) before they were read; the log now starts at ${b.low}`);
-        this.note(`source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${from}, ${b.low < until ? b.low : until}) were lost (deleted before they were read); continuing from ${b.low} (fail_on_data_loss = false)`);
+        if (this.config.failOnDataLoss)
+          throw this.dataLoss(
+            r,
+            `offsets [${from}, ${b.low < until ? b.low : until}) were deleted (retention) before they were read; the log now starts at ${b.low}`,
+          );
+        this.note(
+          `source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${from}, ${b.low < until ? b.low : until}) were lost (deleted before they were read); continuing from ${b.low} (fail_on_data_loss = false)`,
+        );
         lost.push({ ...r, from, until: b.low < until ? b.low : until });
         from = b.low < until ? b.low : until;
       }
       if (until > b.high) {
-        if (this.config.failOnDataLoss) throw this.dataLoss(r, `the partition ends at ${b.high} but the batch was planned up to ${until} (topic recreated or truncated?)`);
-        this.note(`source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${b.high > from ? b.high : from}, ${until}) are gone; reading up to ${b.high} (fail_on_data_loss = false)`);
+        if (this.config.failOnDataLoss)
+          throw this.dataLoss(r, `the partition ends at ${b.high} but the batch was planned up to ${until} (topic recreated or truncated?)`);
+        this.note(
+          `source '${this.name}': ${r.topic} partition ${r.partition}: offsets [${b.high > from ? b.high : from}, ${until}) are gone; reading up to ${b.high} (fail_on_data_loss = false)`,
+        );
         lost.push({ ...r, from: b.high > from ? b.high : from, until });
         until = b.high > from ? b.high : from;
       }
@@ -244,7 +257,11 @@ export class KafkaRawSource implements RawSource {
     const bounds = await this.offsets.bounds([...new Set(suspicious.map((r) => r.topic))]);
     for (const r of suspicious) {
       const low = bounds.get(partitionKey(r))?.low ?? r.from;
-      if (low > r.from && this.config.failOnDataLoss) throw this.dataLoss(r, `the first record read was ${firstOffsets.get(partitionKey(r)) ?? 'none'} and the log now starts at ${low}: records were deleted while being read`);
+      if (low > r.from && this.config.failOnDataLoss)
+        throw this.dataLoss(
+          r,
+          `the first record read was ${firstOffsets.get(partitionKey(r)) ?? 'none'} and the log now starts at ${low}: records were deleted while being read`,
+        );
     }
   }
 

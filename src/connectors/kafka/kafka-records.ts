@@ -25,7 +25,11 @@ export async function recordQuery(engine: Engine, relation: string, shape: Recor
   const columns = (await engine.all(`DESCRIBE ${relation}`)).map((r) => String(r['column_name']));
   const has = (c: string | undefined, option: string): string | undefined => {
     if (c === undefined) return undefined;
-    if (!columns.includes(c)) throw userError(`sink '${sinkName}': ${option} '${c}' is not a column of its query (columns: ${columns.join(', ')})`, `select a column named ${c}, or change ${option}`);
+    if (!columns.includes(c))
+      throw userError(
+        `sink '${sinkName}': ${option} '${c}' is not a column of its query (columns: ${columns.join(', ')})`,
+        `select a column named ${c}, or change ${option}`,
+      );
     return c;
   };
   const key = has(shape.keyColumn, 'key_column');
@@ -37,7 +41,11 @@ export async function recordQuery(engine: Engine, relation: string, shape: Recor
   } else {
     const candidates = columns.filter((c) => c !== key && c !== partition);
     const v = has(shape.valueColumn, 'value_column') ?? (candidates.length === 1 ? candidates[0] : undefined);
-    if (v === undefined) throw userError(`sink '${sinkName}': format 'text' sends one column, but the query has ${candidates.join(', ')}`, "set value_column = '<column>', or select one column");
+    if (v === undefined)
+      throw userError(
+        `sink '${sinkName}': format 'text' sends one column, but the query has ${candidates.join(', ')}`,
+        "set value_column = '<column>', or select one column",
+      );
     value = `CAST(${ident(v)} AS VARCHAR)`;
   }
   const keyExpr = key ? `CAST(${ident(key)} AS VARCHAR)` : 'NULL::VARCHAR';
@@ -57,7 +65,10 @@ export function toMessages(rows: readonly Record<string, unknown>[], o: { batchI
     if (explicit != null) {
       partition = Number(explicit);
       if (!Number.isInteger(partition) || partition < 0 || partition >= o.partitions) {
-        throw userError(`sink '${o.sinkName}': row ${i} of batch ${o.batchId} names partition ${String(explicit)}, but topic '${o.topic}' has partitions 0..${o.partitions - 1}`, 'fix the partition column');
+        throw userError(
+          `sink '${o.sinkName}': row ${i} of batch ${o.batchId} names partition ${String(explicit)}, but topic '${o.topic}' has partitions 0..${o.partitions - 1}`,
+          'fix the partition column',
+        );
       }
     } else if (key) partition = partitionForKey(key, o.partitions);
     else partition = (o.batchId + i) % o.partitions;

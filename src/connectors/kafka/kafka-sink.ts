@@ -97,7 +97,10 @@ export class KafkaSink implements Sink {
     const txn = await producer.transaction();
     try {
       if (messages.length > 0) await txn.send({ topic: this.config.topic, messages, acks: -1, compression: this.compression() });
-      await txn.sendOffsets({ consumerGroupId: this.markerGroup!, topics: [{ topic: this.config.topic, partitions: [{ partition: 0, offset: String(batchId + 1) }] }] });
+      await txn.sendOffsets({
+        consumerGroupId: this.markerGroup!,
+        topics: [{ topic: this.config.topic, partitions: [{ partition: 0, offset: String(batchId + 1) }] }],
+      });
       await txn.commit();
     } catch (err) {
       await txn.abort().catch(() => undefined);
@@ -108,7 +111,13 @@ export class KafkaSink implements Sink {
   }
 
   private compression(): CompressionTypes {
-    const map = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
+    const map = {
+      none: CompressionTypes.None,
+      gzip: CompressionTypes.GZIP,
+      snappy: CompressionTypes.Snappy,
+      lz4: CompressionTypes.LZ4,
+      zstd: CompressionTypes.ZSTD,
+    } as const;
     return map[this.config.compression];
   }
 

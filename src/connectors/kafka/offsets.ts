@@ -72,7 +72,8 @@ export class KafkaOffsets {
     const response = await coordinator.offsetCommit({ groupId, memberId: '', groupGenerationId: -1, topics });
     for (const t of response.responses) {
       for (const p of t.partitions) {
-        if (p.errorCode !== 0) throw externalError(`group '${groupId}': offset commit of ${t.topic} partition ${p.partition} refused (error code ${p.errorCode})`, false);
+        if (p.errorCode !== 0)
+          throw externalError(`group '${groupId}': offset commit of ${t.topic} partition ${p.partition} refused (error code ${p.errorCode})`, false);
       }
     }
   }
@@ -126,7 +127,12 @@ interface InternalCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   findGroupCoordinator(o: { groupId: string }): Promise<{
-    offsetCommit(o: { groupId: string; memberId: string; groupGenerationId: number; topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<{
+    offsetCommit(o: {
+      groupId: string;
+      memberId: string;
+      groupGenerationId: number;
+      topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+    }): Promise<{
       responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[];
     }>;
   }>;

@@ -73,7 +73,10 @@ export interface ClientOptions {
  * made (the range reader's consumer, the sink's producer).
  */
 export function kafkaConfig(name: string, o: ClientOptions): KafkaConfig {
-  const brokers = o.brokers.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  const brokers = o.brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
   if (brokers.length === 0) throw userError(`'${name}': brokers is empty`, "brokers = 'host:9092[,host2:9092]'");
   const config: KafkaConfig = {
     clientId: o.client_id,
@@ -83,14 +86,20 @@ export function kafkaConfig(name: string, o: ClientOptions): KafkaConfig {
     retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 0 },
   };
   if (o.ssl || o.ssl_ca_file) {
-    config.ssl = o.ssl_ca_file ? { ca: [readFileSync(o.ssl_ca_file, 'utf8')], rejectUnauthorized: o.ssl_reject_unauthorized } : { rejectUnauthorized: o.ssl_reject_unauthorized };
+    config.ssl = o.ssl_ca_file
+      ? { ca: [readFileSync(o.ssl_ca_file, 'utf8')], rejectUnauthorized: o.ssl_reject_unauthorized }
+      : { rejectUnauthorized: o.ssl_reject_unauthorized };
   }
   if (o.sasl_mechanism) {
     if (!o.sasl_username || !o.sasl_password_env) {
-      throw userError(`'${name}': sasl_mechanism needs sasl_username and sasl_password_env`, "sasl_username = 'me', sasl_password_env = 'KAFKA_PASSWORD' (the variable's name, not the password)");
+      throw userError(
+        `'${name}': sasl_mechanism needs sasl_username and sasl_password_env`,
+        "sasl_username = 'me', sasl_password_env = 'KAFKA_PASSWORD' (the variable's name, not the password)",
+      );
     }
     const password = process.env[o.sasl_password_env];
-    if (password === undefined) throw userError(`'${name}': environment variable ${o.sasl_password_env} (sasl_password_env) is not set`, `export ${o.sasl_password_env}=…`);
+    if (password === undefined)
+      throw userError(`'${name}': environment variable ${o.sasl_password_env} (sasl_password_env) is not set`, `export ${o.sasl_password_env}=…`);
     config.sasl = { mechanism: o.sasl_mechanism, username: o.sasl_username, password } as SASLOptions;
   }
   return config;
@@ -124,7 +133,8 @@ export function parseStartingOffsets(name: string, text: string): StartingOffset
     }
     const offsets = new Map<string, Map<number, bigint>>();
     for (const [topic, parts] of Object.entries(json as Record<string, unknown>)) {
-      if (typeof parts !== 'object' || parts === null) throw userError(`source '${name}': starting_offsets.${topic} must be an object of partition → offset`, fix);
+      if (typeof parts !== 'object' || parts === null)
+        throw userError(`source '${name}': starting_offsets.${topic} must be an object of partition → offset`, fix);
       const m = new Map<number, bigint>();
       for (const [p, off] of Object.entries(parts as Record<string, unknown>)) {
         if (!/^[0-9]+$/.test(p) || (typeof off !== 'number' && typeof off !== 'string') || !/^-?[0-9]+$/.test(String(off)) || BigInt(off) < -2n) {

@@ -140,17 +140,17 @@ export class KafkaRangeReader {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        if (this.consumer !== consumer) return;
-        const assignment = e.payload.memberAssignment as Record<string, number[]>;
-        this.assigned = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => partitionKey({ topic: t, partition: p }))));
-        // A rejoin (after a broker fault) may lose seek positions and pauses: apply ours again.
-        this.pauseAll();
-        for (const w of this.wants.values()) {
-          if (w.done) continue;
-          consumer.seek({ topic: w.range.topic, partition: w.range.partition, offset: w.expected.toString() });
-        }
-        this.resumeWanted();
-        this.wake?.();
+      if (this.consumer !== consumer) return;
+      const assignment = e.payload.memberAssignment as Record<string, number[]>;
+      this.assigned = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => partitionKey({ topic: t, partition: p }))));
+      // A rejoin (after a broker fault) may lose seek positions and pauses: apply ours again.
+      this.pauseAll();
+      for (const w of this.wants.values()) {
+        if (w.done) continue;
+        consumer.seek({ topic: w.range.topic, partition: w.range.partition, offset: w.expected.toString() });
+      }
+      this.resumeWanted();
+      this.wake?.();
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.consumer !== consumer) return;
@@ -158,7 +158,11 @@ export class KafkaRangeReader {
       if (!e.payload.restart) {
         // A definite refusal by the broker (authorization, unsupported, invalid) will not heal: no retry for it.
         const permanent = isPermanentBrokerError(e.payload.error);
-        this.crashed = externalError(`kafka source '${this.options.sourceName}': consumer crashed: ${kafkaErrorText(e.payload.error)}`, !permanent, e.payload.error);
+        this.crashed = externalError(
+          `kafka source '${this.options.sourceName}': consumer crashed: ${kafkaErrorText(e.payload.error)}`,
+          !permanent,
+          e.payload.error,
+        );
         this.wake?.();
       }
     });
@@ -243,8 +247,13 @@ export class KafkaRangeReader {
         progressAt = Date.now();
       }
       if (Date.now() - progressAt > this.options.stallTimeoutMs) {
-        const open = [...this.wants.values()].filter((w) => !w.done).map((w) => `${w.range.topic} partition ${w.range.partition} at offset ${w.expected} of [${w.range.from}, ${w.range.until})`);
-        throw externalError(`kafka source '${this.options.sourceName}': the consumer did not ${what} within ${this.options.stallTimeoutMs} ms${open.length > 0 ? `: ${open.join(', ')}` : ''}`, true);
+        const open = [...this.wants.values()]
+          .filter((w) => !w.done)
+          .map((w) => `${w.range.topic} partition ${w.range.partition} at offset ${w.expected} of [${w.range.from}, ${w.range.until})`);
+        throw externalError(
+          `kafka source '${this.options.sourceName}': the consumer did not ${what} within ${this.options.stallTimeoutMs} ms${open.length > 0 ? `: ${open.join(', ')}` : ''}`,
+          true,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
@@ -281,7 +290,19 @@ export class KafkaRangeReader {
 }
 
 function newWant(range: OffsetRange): Want {
-  return { range, expected: range.from, firstSeen: undefined, lastSeen: -1n, mismatches: 0, done: false, offsets: [], timestamps: [], keys: [], values: [], headers: [] };
+  return {
+    range,
+    expected: range.from,
+    firstSeen: undefined,
+    lastSeen: -1n,
+    mismatches: 0,
+    done: false,
+    offsets: [],
+    timestamps: [],
+    keys: [],
+    values: [],
+    headers: [],
+  };
 }
 
 function accept(w: Want, offset: bigint, m: KafkaMessage): void {

@@ -17,7 +17,12 @@ export class ParquetSink extends StagedFileSink {
   private codec: ParquetCompression;
 
   /** `compression` undefined: zstd if this DuckDB build writes it, else snappy (decided in `open`). */
-  constructor(name: string, path: string, private readonly compression?: ParquetCompression, partitionBy: readonly string[] = []) {
+  constructor(
+    name: string,
+    path: string,
+    private readonly compression?: ParquetCompression,
+    partitionBy: readonly string[] = [],
+  ) {
     super(name, path, partitionBy);
     this.codec = compression ?? 'snappy';
   }

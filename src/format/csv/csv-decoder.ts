@@ -43,7 +43,14 @@ export class CsvDecoder implements RecordDecoder {
     if (count < 0) return `invalid csv: ${this.error}`;
     if (count !== this.columns.length) return `invalid csv: expected ${this.columns.length} fields, got ${count}`;
     for (let c = 0; c < count; c++) {
-      const reason = this.convert(this.columns[c]!, row & this.rowMask[c]!, this.fieldBuf[c]!, this.fieldStart[c]!, this.fieldEnd[c]!, this.fieldQuoted[c] === 1);
+      const reason = this.convert(
+        this.columns[c]!,
+        row & this.rowMask[c]!,
+        this.fieldBuf[c]!,
+        this.fieldStart[c]!,
+        this.fieldEnd[c]!,
+        this.fieldQuoted[c] === 1,
+      );
       if (reason !== null) return reason;
     }
     return null;

@@ -114,7 +114,19 @@ export class JsonDecoder implements RecordDecoder {
     while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0x0a || b[e - 1] === 0x0d || b[e - 1] === 0x09)) e--;
     const c = b[s];
     const kind =
-      c === 0x22 ? Kind.String : c === 0x7b ? Kind.Object : c === 0x5b ? Kind.Array : c === 0x74 ? Kind.True : c === 0x66 ? Kind.False : c === 0x6e ? Kind.Null : Kind.Number;
+      c === 0x22
+        ? Kind.String
+        : c === 0x7b
+          ? Kind.Object
+          : c === 0x5b
+            ? Kind.Array
+            : c === 0x74
+              ? Kind.True
+              : c === 0x66
+                ? Kind.False
+                : c === 0x6e
+                  ? Kind.Null
+                  : Kind.Number;
     return kind === Kind.Null ? 'null' : `${KIND_NAMES[kind]} ${preview(b, s, e)}`;
   }
 }

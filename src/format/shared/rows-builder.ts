@@ -37,12 +37,7 @@ export class RowsBuilder {
    * `textBytes[c]`: expected bytes of text value column `c` over all rows (a guess; buffers grow past it).
    * `stored[c]` false: column `c` is decoded but left out of the table (default: every column is stored).
    */
-  constructor(
-    schema: ValueSchema,
-    batches: readonly RawRecordBatch[],
-    textBytes: readonly number[],
-    stored?: readonly boolean[],
-  ) {
+  constructor(schema: ValueSchema, batches: readonly RawRecordBatch[], textBytes: readonly number[], stored?: readonly boolean[]) {
     let capacity = 0;
     let topicBytes = 0;
     let keyBytes = 0;

@@ -42,7 +42,14 @@ export const planJoinAggregate: Planner = async (ctx) => {
  * in, so state is the open join inputs plus one row per group, not every input row. Undefined for any other
  * shape: the caller re-evaluates the query over all kept rows instead.
  */
-async function matchJoinAggregate(engine: Engine, sink: string, tree: TreeNode, streams: ReadonlySet<string>, sources: readonly SourceTimeInfo[], aggregates: ReadonlySet<string>): Promise<JoinAggregatePlan | undefined> {
+async function matchJoinAggregate(
+  engine: Engine,
+  sink: string,
+  tree: TreeNode,
+  streams: ReadonlySet<string>,
+  sources: readonly SourceTimeInfo[],
+  aggregates: ReadonlySet<string>,
+): Promise<JoinAggregatePlan | undefined> {
   const isStream = (n: TreeNode) => isStreamTable(n, streams);
   let total = 0;
   forEachNode(tree, (n) => {
@@ -80,7 +87,11 @@ async function matchJoinAggregate(engine: Engine, sink: string, tree: TreeNode, 
   if (regularJoinRefusal({ ...inner, select_list: [] }, streams)) return undefined;
 
   const groups = groupExpressions(inner);
-  const aliases = new Set(selectList(inner).map((i) => String(i['alias'] ?? '').toLowerCase()).filter((a) => a));
+  const aliases = new Set(
+    selectList(inner)
+      .map((i) => String(i['alias'] ?? '').toLowerCase())
+      .filter((a) => a),
+  );
   for (const g of groups) {
     let columns = 0;
     forEachNode(g, (n) => {
@@ -138,6 +149,9 @@ async function matchJoinAggregate(engine: Engine, sink: string, tree: TreeNode, 
     group_expressions: [],
     group_sets: [],
   };
-  const finalSql = await deparse(engine, rewrite(tree, (n) => (n === inner ? groupsNode : undefined)));
+  const finalSql = await deparse(
+    engine,
+    rewrite(tree, (n) => (n === inner ? groupsNode : undefined)),
+  );
   return { join, groupColumns: groups.map((_, j) => `__g${j}`), partials, finalSql };
 }

@@ -30,7 +30,10 @@ export const planWindow: Planner = async (ctx) => {
   if (panes) {
     const paneSql = await withPlaceholders(panes.replacements);
     const paneTemplate = (tvfRelation: (i: number) => string, aggRelation: (i: number) => string) =>
-      tvfs.reduce((s, _, i) => (panes.uses.has(i) ? replaceIdent(s, `__ds_agg_${i}`, aggRelation(i)) : replaceIdent(s, placeholders[i]!, tvfRelation(i))), paneSql);
+      tvfs.reduce(
+        (s, _, i) => (panes.uses.has(i) ? replaceIdent(s, `__ds_agg_${i}`, aggRelation(i)) : replaceIdent(s, placeholders[i]!, tvfRelation(i))),
+        paneSql,
+      );
     paned = { plan: panes, template: paneTemplate, prune: findPruneRules(tree, named, panes) };
   }
   return new WindowOperator(ctx.sink.name, mode, named, template, ctx.keys, paned);
