@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { DuckstreamError } from '../errors.js';
+import { registerConnectorsCommand } from './connectors-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGenCommand } from './gen-command.js';
 import { registerLogCommands } from './log-commands.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerStatusCommand(program);
   registerStateCommand(program);
+  registerConnectorsCommand(program);
   registerLogCommands(program);
   registerDemoCommand(program);
   registerGenCommand(program);

@@ -41,8 +41,8 @@ export function parseConnectorOptions<S extends z.ZodType>(
   throw userError(`${kind} '${name}': connector '${connector}' ${problems.join('; ')}`, `fix the WITH (…) options of ${kind} '${name}'`);
 }
 
-/** The option names a connector takes, `connector` first. */
-function acceptedOptions(options: z.ZodType): string[] {
+/** The option names a connector takes, `connector` first (for errors, and for `duckstream connectors`). */
+export function acceptedOptions(options: z.ZodType): string[] {
   const shape = (options as unknown as { shape?: Record<string, unknown> }).shape;
   return ['connector', ...Object.keys(shape ?? {})];
 }

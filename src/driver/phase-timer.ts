@@ -47,10 +47,4 @@ export class PhaseTimer {
   add(phase: Phase, ms: number): void {
     this.times[phase] += ms;
   }
-
-  /** Move time measured inside `from` to `to` (DuckDB's JSON decode, which runs inside the load). */
-  move(from: Phase, to: Phase, ms: number): void {
-    this.times[from] -= ms;
-    this.times[to] += ms;
-  }
 }

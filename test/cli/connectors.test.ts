@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { duckstream } from '../support/cli.js';
+
+describe('duckstream connectors', () => {
+  it('lists every connector of the one registry, with the options each side takes', () => {
+    const run = duckstream(['connectors', '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const rows = JSON.parse(run.stdout) as { connector: string; source: string[] | null; sink: string[] | null }[];
+    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka']);
+    const log = rows.find((r) => r.connector === 'log')!;
+    expect(log.sink).toBeNull();
+    expect(log.source).toEqual([
+      'path',
+      'format',
+      'schema',
+      'event_time',
+      'watermark',
+      'idle_timeout',
+      'late_data_path',
+      'starting_offsets',
+      'max_value_bytes',
+      'dead_letter_path',
+    ]);
+    expect(rows.find((r) => r.connector === 'parquet')!.source).toBeNull();
+    const kafka = rows.find((r) => r.connector === 'kafka')!;
+    expect(kafka.source).toContain('read_ahead');
+    expect(kafka.sink).toContain('transactional_id');
+  });
+
+  it('prints a table for people', () => {
+    const run = duckstream(['connectors']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/\|\s+connector\|\s+CREATE SOURCE options\|\s+CREATE SINK options\|/);
+    expect(run.stdout).toMatch(/\|\s+console\|\s+-\|\s+max_rows\|/);
+  });
+});
