@@ -170,7 +170,8 @@ function sourceTimes(def: JobDef): SourceTimeInfo[] {
     name: s.name,
     eventTimeSql: s.options['event_time'],
     delayMs: specs.find((w) => w.source === s.name)?.delayMs ?? 0,
-    schema: s.options['schema'],
+    // A column list after the name declares the schema as much as `schema = '…'` does.
+    schema: s.columns ?? s.options['schema'],
   }));
 }
 
@@ -212,7 +213,7 @@ function requireDeclaredSchemas(sink: string, streams: readonly string[], def: J
   for (const name of streams) {
     const source = def.sources.find((x) => x.name.toLowerCase() === name.toLowerCase());
     const format = source?.options['format'] ?? 'json';
-    if (!source || source.options['schema'] !== undefined || format === 'text' || format === 'raw') continue;
+    if (!source || source.columns !== undefined || source.options['schema'] !== undefined || format === 'text' || format === 'raw') continue;
     throw userError(
       `sink '${sink}' joins ${streams.join(', ')}, but source '${source.name}' has no declared schema: until its first record its columns are unknown, and the other streams' rows could not be joined with it`,
       `declare it: CREATE SOURCE ${source.name} WITH (…, schema = 'col1 TYPE, col2 TYPE, …')`,

@@ -49,6 +49,19 @@ describe('regular (unbounded) stream–stream inner join, append mode', () => {
     expect(ctx.progress.at(-1)!.stateOperators[0]!.operator).toBe('stream–stream join (unbounded)');
   });
 
+  it('sources that declare their columns as a list after the name count as declared (same answer as with schema = …)', async () => {
+    const listed = (name: string) =>
+      `CREATE SOURCE ${name} (ts TIMESTAMP, usr VARCHAR, price INTEGER) WITH (connector = 'log', path = '\${dir}/logs/${name}', format = 'json', event_time = 'ts', watermark = '5 seconds');`;
+    const expected = await oracle(query, ALL);
+    const ctx = await testStream(
+      { logs: { ev: 1, other: 1 }, sql: `${listed('ev')} ${listed('other')} CREATE SINK j WITH (connector = 'parquet', path = '\${dir}/out/j') AS ${query};` },
+      StartStream(),
+      ...BATCHES.flatMap((b) => [...feed(b), RunBatch(b.ev.length + b.other.length)]),
+      CheckAnswer('j', expected),
+    );
+    expect(emitted(ctx)).toEqual([0, 2, 4, 5]);
+  });
+
   it('a self-join keeps one state per reference, with the filters that read that reference alone pushed into it', async () => {
     const self = `SELECT a.usr, a.price AS p1, b.price AS p2 FROM ev a, ev b WHERE a.usr = b.usr AND a.price < b.price AND b.price > 2`;
     const rows = BATCHES.map((b) => b.ev);
