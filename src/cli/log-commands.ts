@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { userError } from '../errors.js';
@@ -29,8 +28,12 @@ export function registerLogCommands(program: Command): void {
 
   log
     .command('append <dir>')
-    .description('append NDJSON (or plain text) lines from stdin; nothing is appended if any line is invalid')
-    .addOption(new Option('--format <format>', 'input format').choices(['json', 'text']).default('json'))
+    .description('append stdin, one record per line, stored byte for byte; nothing is appended if any line is invalid')
+    .addOption(
+      new Option('--format <format>', 'input format: json (NDJSON), text (UTF-8 lines), raw (any bytes per line, stored as given)')
+        .choices(['json', 'text', 'raw'])
+        .default('json'),
+    )
     .option('--key-field <name>', 'JSON field whose value (as a string) is the record key and picks the partition (murmur2)')
     .option('--partition <n>', 'append everything to this partition')
     .option('--timestamp-field <name>', 'JSON field holding the record time (ISO 8601 string or epoch ms); default: now')
@@ -69,20 +72,21 @@ export function registerLogCommands(program: Command): void {
 }
 
 interface AppendOptions {
-  format: 'json' | 'text';
+  format: 'json' | 'text' | 'raw';
   keyField?: string;
   partition?: string;
   timestampField?: string;
 }
 
 interface ParsedLine {
-  readonly value: string;
+  /** The line's bytes exactly as read. */
+  readonly value: Uint8Array;
   readonly key: string | null;
   readonly timestamp: number | undefined;
 }
 
 export async function appendCommand(dir: string, opts: AppendOptions, input: Readable): Promise<void> {
-  if (opts.format === 'text' && (opts.keyField || opts.timestampField)) {
+  if (opts.format !== 'json' && (opts.keyField || opts.timestampField)) {
     throw userError('--key-field and --timestamp-field need --format json', 'drop them, or feed NDJSON with --format json');
   }
   const log = await openLog(dir);
@@ -119,15 +123,19 @@ async function readAllLines(input: Readable, opts: AppendOptions): Promise<Parse
   let badCount = 0;
   let lineNo = 0;
   const now = Date.now();
-  for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
+  for (const bytes of splitLines(await readAll(input), opts.format !== 'raw')) {
     lineNo++;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (opts.format === 'text') {
-      out.push({ value: line, key: null, timestamp: undefined });
+    if (opts.format === 'raw') {
+      out.push({ value: bytes, key: null, timestamp: undefined });
       continue;
     }
-    if (line.trim() === '') continue;
-    const parsed = parseJsonLine(line, opts, now);
+    // The bytes are stored as given; decoding only checks them (and lets JSON be read for keys and times).
+    const line = utf8OrUndefined(bytes);
+    let parsed: ParsedLine | string;
+    if (line === undefined) parsed = 'not valid UTF-8 (use --format raw to store bytes that are not text)';
+    else if (opts.format === 'text') parsed = { value: bytes, key: null, timestamp: undefined };
+    else if (line.trim() === '') continue;
+    else parsed = parseJsonLine(line, bytes, opts, now);
     if (typeof parsed === 'string') {
       if (++badCount <= MAX_BAD_LINES_SHOWN) bad.push(`  line ${lineNo}: ${parsed}`);
     } else {
@@ -144,8 +152,40 @@ async function readAllLines(input: Readable, opts: AppendOptions): Promise<Parse
   return out;
 }
 
+async function readAll(input: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The input's lines as bytes, split at LF only (a byte, never a decoded character). A final LF ends the last line
+ * rather than starting an empty one. `stripCr`: a CR before the LF belongs to the line ending (text and JSON).
+ */
+export function splitLines(input: Buffer, stripCr: boolean): Buffer[] {
+  const lines: Buffer[] = [];
+  let start = 0;
+  while (start < input.length) {
+    const lf = input.indexOf(0x0a, start);
+    const end = lf < 0 ? input.length : lf;
+    lines.push(input.subarray(start, stripCr && end > start && input[end - 1] === 0x0d ? end - 1 : end));
+    start = end + 1;
+  }
+  return lines;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The parsed line, or why it is invalid. */
-function parseJsonLine(line: string, opts: AppendOptions, now: number): ParsedLine | string {
+function parseJsonLine(line: string, bytes: Uint8Array, opts: AppendOptions, now: number): ParsedLine | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -164,7 +204,7 @@ function parseJsonLine(line: string, opts: AppendOptions, now: number): ParsedLi
     if (t === undefined) return `field "${opts.timestampField}" is missing or not an ISO 8601 time or epoch ms`;
     timestamp = t;
   }
-  return { value: line, key, timestamp: timestamp ?? now };
+  return { value: bytes, key, timestamp: timestamp ?? now };
 }
 
 function parseTimestamp(v: unknown): number | undefined {

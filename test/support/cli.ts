@@ -11,7 +11,7 @@ export interface CliResult {
 }
 
 /** Run the built CLI as a user would, in `cwd`, with optional stdin. */
-export function duckstream(args: readonly string[], o: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function duckstream(args: readonly string[], o: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: o.cwd, input: o.input, env: { ...process.env, ...o.env }, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
