@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CorruptFileError, userError } from '../errors.js';
@@ -90,6 +90,7 @@ export class Checkpoint {
     // We hold the lock: any temp file here is from a write that a crash interrupted.
     this.offsets.removeStrayTemps();
     this.commits.removeStrayTemps();
+    removeStrayTemps(dir);
     // A process killed between a rename and its directory fsync left an entry that is visible but not yet
     // durable; a recovered batch builds on it, so make it durable once here.
     if (fsync) for (const log of [this.offsets, this.commits]) fsyncDir(log.dir);
@@ -222,4 +223,15 @@ export function readProgress(dir: string): { records: Record<string, unknown>[];
     }
   });
   return { records, tornTail: last !== undefined && last.length > 0 };
+}
+
+/**
+ * Temp files a killed driver left in the checkpoint directory itself: `.metadata.json.<pid>.tmp` (atomic writes) and
+ * `state-snapshot.duckdb.<pid>.tmp` with its `.wal` (snapshot copies, the size of the state). Only the lock holder
+ * calls this, so none of them is still being written.
+ */
+function removeStrayTemps(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if ((name.startsWith('.') && name.endsWith('.tmp')) || /\.\d+\.tmp(\.wal)?$/.test(name)) rmSync(join(dir, name), { force: true });
+  }
 }

@@ -44,6 +44,26 @@ describe('Checkpoint', () => {
     Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
   });
 
+  it('the next lock holder removes the temp files a killed driver left, and only those', () => {
+    Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
+    const litter = [
+      'state-snapshot.duckdb.21083.tmp',
+      'state-snapshot.duckdb.21083.tmp.wal',
+      '.metadata.json.21083.tmp',
+      join('offsets', '.3.21083.tmp'),
+      join('commits', '.3.21083.tmp'),
+    ];
+    for (const f of litter) writeFileSync(join(dir, f), 'half-written');
+    writeFileSync(join(dir, 'notes.txt'), 'a file of the user');
+    const before = readdirSync(dir)
+      .filter((f) => !litter.includes(f))
+      .sort();
+    Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readdirSync(join(dir, 'offsets'))).toEqual([]);
+    expect(readdirSync(join(dir, 'commits'))).toEqual([]);
+  });
+
   it('names a corrupt or truncated log file instead of skipping it (read when the checkpoint is opened again)', () => {
     let ck = Checkpoint.open(dir, { jobName: 'j', fingerprint: fp });
     ck.commits.add(2, { batchId: 2, nextWatermarkMs: null, committedAt: 'x' });
