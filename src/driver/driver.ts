@@ -186,7 +186,7 @@ export class Driver {
     const outputs = this.writeOutputs(batch, loaded, transformed.withOutput, timer);
     await this.commit(batch, transformed.watermark, outputs, timer);
     await this.options.afterStep?.('commitLogWritten', batch.id);
-    // 7–8. Advisory source commits and housekeeping.
+    // 7. Advisory source commits and housekeeping.
     const state = await timer.time('commit', () => this.afterCommit(batch));
     return this.reportProgress({ batch, startedAt, loaded, outputs: await outputs, transformed, state, timer });
   }
@@ -300,7 +300,7 @@ export class Driver {
   }
 
   /**
-   * Protocol steps 5–6, the sinks: each written idempotently by batch id, then the dead letters. Runs while the
+   * Protocol step 5, the sinks: each written idempotently by batch id, then the dead letters. Runs while the
    * commit entry is prepared (`commit`).
    */
   private async writeOutputs(batch: RunningBatch, loaded: LoadedBatch, withOutput: ReadonlySet<StatefulOperator>, timer: PhaseTimer): Promise<Outputs> {
@@ -326,7 +326,7 @@ export class Driver {
   }
 
   /**
-   * Protocol steps 7–8, after the commit: advisory source commits (lag tools), log purge, state outputs purged, the
+   * Protocol step 7, after the commit: advisory source commits (lag tools), log purge, state outputs purged, the
    * notebook catalog and the state snapshot. Returns the state's size for the progress record.
    */
   private async afterCommit(batch: RunningBatch): Promise<ProgressInput['state']> {
