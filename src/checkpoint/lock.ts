@@ -1,79 +1,85 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import fsExt from 'fs-ext';
 import { userError } from '../errors.js';
 
 interface LockOwner {
   pid: number;
   host: string;
-  token: string;
   since: string;
 }
 
 /**
- * Exactly one driver per checkpoint. The lock file names its owner; a lock left by a process that is
- * gone (killed with SIGKILL) is taken over, a live one is refused.
+ * Exactly one driver per checkpoint, held as an OS file lock (`flock(2)` on `<checkpoint>/lock`, through fs-ext):
+ * the kernel releases it when the holder's process ends, however it ends, so a driver restarted right after a
+ * SIGKILL — even with the dead driver's pid, as a container restarted on the same volume gets — takes it at once.
+ * No pid is ever guessed at. The file's text names the holder, for the refusal message only.
+ *
+ * flock locks belong to an open file, so a second open in the same process is refused too. The file is unlinked on
+ * release; a driver that locked a file someone unlinked meanwhile sees that its inode is no longer the path's, and
+ * tries again on the new file, so two drivers never both hold "the" lock.
  */
 export class CheckpointLock {
   private constructor(
     readonly path: string,
-    private readonly token: string,
+    private fd: number | undefined,
   ) {}
 
   static acquire(path: string): CheckpointLock {
-    const token = randomUUID();
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const fd = openSync(path, 'a+');
       try {
-        const fd = openSync(path, 'wx');
-        const owner: LockOwner = { pid: process.pid, host: hostname(), token, since: new Date().toISOString() };
-        writeSync(fd, JSON.stringify(owner));
-        closeSync(fd);
-        return new CheckpointLock(path, token);
+        fsExt.flockSync(fd, 'exnb');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        closeSync(fd);
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' && (err as NodeJS.ErrnoException).code !== 'EWOULDBLOCK') throw err;
+        throw refusal(path);
       }
-      const owner = readOwner(path);
-      if (owner && owner.host === hostname() && isAlive(owner.pid)) {
-        throw userError(
-          `checkpoint is in use: ${path} is held by process ${owner.pid} (since ${owner.since})`,
-          `stop that driver first, or give this run another --checkpoint directory`,
-        );
+      if (!sameFile(fd, path)) {
+        closeSync(fd); // released and unlinked by its holder between our open and our lock: lock the new file
+        continue;
       }
-      if (owner && owner.host !== hostname()) {
-        throw userError(
-          `checkpoint is locked by host ${owner.host} (pid ${owner.pid}): ${path}`,
-          'stop the driver there, or delete the lock file if that host is gone',
-        );
-      }
-      // Stale: its process is gone. Remove and try again; a racing driver loses at openSync('wx').
-      try {
-        unlinkSync(path);
-      } catch {
-        /* another driver removed it first */
-      }
+      const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+      ftruncateSync(fd, 0);
+      writeSync(fd, JSON.stringify(owner), 0);
+      return new CheckpointLock(path, fd);
     }
-    throw userError(`could not take the checkpoint lock ${path}`, 'another driver keeps taking it; stop the other drivers');
+    throw userError(`could not take the checkpoint lock ${path}`, 'other drivers keep taking and releasing it; stop them');
   }
 
   release(): void {
-    const owner = readOwner(this.path);
-    if (owner?.token === this.token) unlinkSync(this.path);
+    if (this.fd === undefined) return;
+    // Unlink while still holding the lock, so nobody locks the old file after we let go.
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* already gone: nothing to clean */
+    }
+    closeSync(this.fd);
+    this.fd = undefined;
   }
+}
+
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const held = fstatSync(fd);
+    const named = statSync(path);
+    return held.ino === named.ino && held.dev === named.dev;
+  } catch {
+    return false; // the path is gone
+  }
+}
+
+function refusal(path: string): Error {
+  const owner = readOwner(path);
+  const who = owner ? `process ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process';
+  return userError(`checkpoint is in use: ${path} is held by ${who}`, 'stop that driver first, or give this run another --checkpoint directory');
 }
 
 function readOwner(path: string): LockOwner | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
   } catch {
-    return undefined; // half-written by a driver that died between open and write: stale
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return undefined; // being written by the holder, which took the lock a moment ago
   }
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { formatTable } from '../connectors/console/console-sink.js';
 import { acceptedOptions } from '../connectors/options-error.js';
 import { CONNECTORS } from '../connectors/registry.js';
 import type { OptionsSpec } from '../connectors/options-error.js';
@@ -22,12 +21,15 @@ export function registerConnectorsCommand(program: Command): void {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
-      const cell = (options: string[] | null) => (options === null ? '-' : options.join(', '));
-      process.stdout.write(
-        `${formatTable(
-          ['connector', 'CREATE SOURCE options', 'CREATE SINK options'],
-          rows.map((r) => [r.connector, cell(r.source), cell(r.sink)]),
-        )}\n`,
-      );
+      // One line per side: the option lists are too long for a table.
+      const width = Math.max(...rows.map((r) => r.connector.length)) + 2;
+      const lines = rows.flatMap((r) => {
+        const sides = [
+          ['source', r.source],
+          ['sink', r.sink],
+        ].filter((x): x is [string, string[]] => x[1] !== null);
+        return sides.map(([side, options], i) => `${(i === 0 ? r.connector : '').padEnd(width)}${side}: ${options.join(', ')}`);
+      });
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -30,7 +30,8 @@ describe('duckstream connectors', () => {
   it('prints a table for people', () => {
     const run = duckstream(['connectors']);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/\|\s+connector\|\s+CREATE SOURCE options\|\s+CREATE SINK options\|/);
-    expect(run.stdout).toMatch(/\|\s+console\|\s+-\|\s+max_rows\|/);
+    expect(run.stdout).toMatch(/^log {6}source: path, format, schema, event_time,/m);
+    expect(run.stdout).toMatch(/^console {2}sink: max_rows$/m);
+    expect(run.stdout).toMatch(/^kafka {4}source: brokers, [^\n]*\n {9}sink: brokers,/m);
   });
 });
