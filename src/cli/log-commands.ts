@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { userError } from '../errors.js';
+import { parseWholeNumber } from '../util/whole-number.js';
 import { createLog, openLog, partitionForKey, type AppendRecord, type EmbeddedLog } from '../log/index.js';
 
 /** Records per `append()` call: one write and one fsync each. */
@@ -279,8 +280,7 @@ function parseCount(s: string, name: string): number {
 }
 
 function parseIndex(s: string, name: string): number {
-  if (!/^\d+$/.test(s.trim())) throw userError(`${name} must be a whole number ≥ 0, got "${s}"`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw userError(`${name} is too large: ${s}`);
+  const n = parseWholeNumber(s);
+  if (n === undefined) throw userError(`${name} must be a whole number ≥ 0 in decimal digits, got "${s}"`);
   return n;
 }
