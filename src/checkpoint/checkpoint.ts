@@ -77,6 +77,8 @@ export class Checkpoint {
   private metadataValue: CheckpointMetadata;
   private progressFd: number | undefined;
   private purging: Promise<void> = Promise.resolve();
+  private readonly fingerprint: JobFingerprint;
+  private readonly onNote: ((note: string) => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -84,7 +86,10 @@ export class Checkpoint {
     metadata: CheckpointMetadata,
     /** Whether checkpoint entries (and, through the driver, sink outputs) are fsynced. */
     readonly fsync: boolean,
+    options: OpenCheckpointOptions,
   ) {
+    this.fingerprint = options.fingerprint;
+    this.onNote = options.onNote;
     this.offsets = new MetadataLog(join(dir, 'offsets'), { fsync });
     this.commits = new MetadataLog(join(dir, 'commits'), { fsync });
     // We hold the lock: any temp file here is from a write that a crash interrupted.
@@ -103,7 +108,7 @@ export class Checkpoint {
     const lock = CheckpointLock.acquire(join(dir, 'lock'));
     try {
       const metadata = loadOrCreateMetadata(dir, options);
-      return new Checkpoint(dir, lock, metadata, options.fsync ?? true);
+      return new Checkpoint(dir, lock, metadata, options.fsync ?? true, options);
     } catch (err) {
       lock.release();
       throw err;
@@ -116,6 +121,25 @@ export class Checkpoint {
 
   get statePath(): string {
     return join(this.dir, 'state.duckdb');
+  }
+
+  /**
+   * Record the job as it is now, once the driver has checked that the checkpoint still applies to it (stateful
+   * operators included: docs/architecture.md#job-evolution). Opening writes nothing of the job, so a refused
+   * start leaves the checkpoint as it was.
+   */
+  acceptJob(): void {
+    const { jobHash, sourcesHash } = this.fingerprint;
+    if (this.metadataValue.jobHash === jobHash && this.metadataValue.sourcesHash === sourcesHash) return;
+    if (this.metadataValue.jobHash !== jobHash) {
+      this.onNote?.(
+        'job text changed since the checkpoint was written: stateless sinks continue from the stored offsets, stateful sinks whose state still fits keep it',
+      );
+    }
+    this.updateMetadata((m) => {
+      m.jobHash = jobHash;
+      m.sourcesHash = sourcesHash;
+    });
   }
 
   updateMetadata(change: (m: CheckpointMetadata) => void): void {
@@ -196,12 +220,6 @@ function loadOrCreateMetadata(dir: string, options: OpenCheckpointOptions): Chec
       `checkpoint ${dir} belongs to a job with other sources (job '${metadata.jobName}', created ${metadata.created}); its offsets do not apply to this job`,
       'run with a new --checkpoint directory to start over, or pass --allow-source-change if the sources are really the same data',
     );
-  }
-  if (metadata.jobHash !== options.fingerprint.jobHash) {
-    options.onNote?.(`job text changed since the checkpoint was written; stateless queries continue from the stored offsets`);
-    metadata.jobHash = options.fingerprint.jobHash;
-    metadata.sourcesHash = options.fingerprint.sourcesHash;
-    writeVersioned(path, metadata);
   }
   return metadata;
 }

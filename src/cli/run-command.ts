@@ -17,7 +17,11 @@ interface RunFlags {
   drain?: boolean;
   fsync: boolean;
   kafkaLog?: boolean;
+  resetState: string[];
+  rebuildState: string[];
 }
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerRunCommand(program: Command): void {
   program
@@ -35,6 +39,13 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print each batch progress record as one JSON line on stdout')
     .option('--allow-source-change', 'continue a checkpoint whose job names other sources (the offsets must still apply)')
     .option('--kafka-log', 'let the Kafka client log its errors to stderr (also: DUCKSTREAM_KAFKA_LOG=1)')
+    .option('--reset-state <sink>', "start that stateful sink's state empty from the current offsets (rows it already wrote stay); repeatable", collect, [])
+    .option(
+      '--rebuild-state <sink>',
+      "recompute that stateful sink's state from the sources' retained history up to the committed offsets, without writing output; repeatable",
+      collect,
+      [],
+    )
     .option('--no-fsync', 'do not fsync checkpoint logs and file sink outputs: exactly-once survives process crashes, not power cuts')
     .action(async (job: string, flags: RunFlags) => {
       const trigger = parseTrigger(flags.trigger);
@@ -56,6 +67,7 @@ export function registerRunCommand(program: Command): void {
         drain: flags.drain,
         caps: batchCaps(flags, trigger.kind === 'once'),
         allowSourceChange: flags.allowSourceChange,
+        evolution: { resetState: flags.resetState, rebuildState: flags.rebuildState },
         fsync: flags.fsync,
         kafkaLog: flags.kafkaLog ?? kafkaLogFromEnv(),
         signal: controller.signal,

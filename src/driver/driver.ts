@@ -23,6 +23,8 @@ import { PhaseTimer } from './phase-timer.js';
 import { buildProgress, type BatchProgress, type ProgressInput } from './progress.js';
 import { planSource } from './plan-source.js';
 import { onTimeSql, queryEventTimeStats, timestampSql } from './event-time-query.js';
+import { applyStateEvolution, planStateEvolution } from './evolve-state.js';
+import type { EvolutionRequest } from '../stateful/state-evolution.js';
 import { prefetchNextBatch } from './prefetch-next-batch.js';
 import { advanceWatermark, END_OF_TIME_MS, INITIAL_WATERMARK, type WatermarkState } from './watermark.js';
 
@@ -42,6 +44,8 @@ export interface DriverOptions {
   readonly afterStep?: (step: ProtocolStep, batchId: number, detail?: string) => void | Promise<void>;
   /** Publish the state snapshot for `duckstream state` at most this often (default 2 s; 0 = every batch). */
   readonly snapshotIntervalMs?: number;
+  /** Stateful sinks whose state is reset or rebuilt at start (`--reset-state`, `--rebuild-state`). */
+  readonly evolution?: EvolutionRequest;
 }
 
 export interface RunOnceOptions {
@@ -129,15 +133,23 @@ export class Driver {
     private readonly engine: Engine,
     private readonly state: StateStore | undefined,
     private readonly options: DriverOptions,
+    /** Sinks whose operator started with empty state in this run (no output of a batch that committed before). */
+    private readonly freshOperators: ReadonlySet<string> = new Set(),
   ) {
     this.clock = options.clock ?? systemClock;
   }
 
   /** Open sinks and state, restore fixed schemas, cross-check sinks and state against the commit log. */
   static async start(job: CompiledJob, checkpoint: Checkpoint, engine: Engine, options: DriverOptions = {}): Promise<Driver> {
-    const state = job.operators.length > 0 ? await StateStore.open(engine, checkpoint.statePath) : undefined;
-    const driver = new Driver(job, checkpoint, engine, state, options);
     useStoredSchemas(job, checkpoint);
+    // Everything that can refuse the start runs before the first write to the checkpoint.
+    const evolution = await planStateEvolution(job, checkpoint, engine, options.evolution ?? {});
+    checkpoint.acceptJob();
+    const needsState = job.operators.length > 0 || evolution.drop.length > 0;
+    const store = needsState ? await StateStore.open(engine, checkpoint.statePath) : undefined;
+    if (store) await applyStateEvolution(evolution, { job, checkpoint, engine, state: store, note: options.note });
+    const state = job.operators.length > 0 ? store : undefined;
+    const driver = new Driver(job, checkpoint, engine, state, options, new Set([...evolution.fresh].filter((s) => !evolution.rebuild.has(s))));
     for (const sink of allSinks(job)) await sink.open(engine);
     await driver.checkSinksAgainstCommitLog();
     await driver.checkStateAgainstCommitLog();
@@ -500,7 +512,11 @@ export class Driver {
     const withOutput = new Set(this.job.operators.filter((op) => op.streams.every((s) => read.has(s))));
     if (!this.state) return { watermark: advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain), withOutput };
     const meta = await this.state.meta();
-    if (meta?.batchId === batch.id) return { watermark: (meta.info['watermark'] as WatermarkState | undefined) ?? previous, withOutput };
+    if (meta?.batchId === batch.id) {
+      // The state of this (recovered) batch committed before the start: operators that started empty since have no output of it.
+      for (const op of withOutput) if (this.freshOperators.has(op.sink)) withOutput.delete(op);
+      return { watermark: (meta.info['watermark'] as WatermarkState | undefined) ?? previous, withOutput };
+    }
     this.checkStateMeta(meta, batch.id);
     const watermark = advanceWatermark(previous, this.job.watermarks, batchMax, entry.batchTime, entry.drain);
     const wN = entry.watermarkMs;

@@ -10,6 +10,7 @@ import type { DriverOptions } from './driver.js';
 import { startQuery, type StartedQuery } from './start-query.js';
 import type { BatchProgress } from './progress.js';
 import { runTrigger, type Trigger } from './trigger.js';
+import type { EvolutionRequest } from '../stateful/state-evolution.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
 
 export interface RunJobOptions {
@@ -36,6 +37,8 @@ export interface RunJobOptions {
   readonly fsync?: boolean;
   /** Let Kafka clients log their errors to stderr (default silent). */
   readonly kafkaLog?: boolean;
+  /** Stateful sinks whose state starts empty from the current offsets, or is recomputed from the sources' history. */
+  readonly evolution?: EvolutionRequest;
 }
 
 export function defaultCheckpointDir(jobName: string): string {
@@ -62,20 +65,21 @@ export async function runJob(o: RunJobOptions): Promise<{ batches: number; check
     onNote: o.note,
     fsync: o.fsync,
   });
-  const sources = def.sources.map((s) => ({ name: s.name, options: { ...s.options } }));
-  if (JSON.stringify(checkpoint.metadata.sources) !== JSON.stringify(sources)) checkpoint.updateMetadata((m) => (m.sources = sources));
   const query = await startQuery({
     checkpoint,
     compile: (engine) => compileJob(def, engine, { checkpointDir: checkpoint.dir, stdout: o.stdout, kafkaLog: o.kafkaLog }),
     bindCheck: true,
     driver: driverOptions(o),
   });
+  // Only once the start was accepted: a refused start leaves the checkpoint as it was.
+  const sources = def.sources.map((s) => ({ name: s.name, options: { ...s.options } }));
+  if (JSON.stringify(checkpoint.metadata.sources) !== JSON.stringify(sources)) checkpoint.updateMetadata((m) => (m.sources = sources));
   return runStartedQuery(query, o);
 }
 
 /** What the driver takes from the run options. */
 export function driverOptions(o: RunJobOptions): DriverOptions {
-  return { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep };
+  return { clock: o.clock, caps: o.caps, note: o.note, afterStep: o.afterStep, evolution: o.evolution };
 }
 
 /** Run a started query with the options' trigger until it says stop (or the signal aborts), then close it. */

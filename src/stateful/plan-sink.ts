@@ -9,6 +9,7 @@ import { planJoinAggregate } from './planners/join-aggregate.js';
 import { planRegularJoin } from './planners/regular-join.js';
 import { planWindow } from './planners/window.js';
 import type { Planner, SinkPlan, SinkSpec, SourceTimeInfo } from './planning-types.js';
+import { fingerprintOf } from './state-fingerprint.js';
 import { checkSupported } from './unsupported-checker.js';
 
 export type { SinkPlan, SourceTimeInfo } from './planning-types.js';
@@ -28,7 +29,7 @@ export async function planSink(engine: Engine, sink: SinkSpec, analysis: QueryAn
     return { kind: 'stateless', source: ctx.byName.get(ctx.directRefs[0]!)!.name };
   for (const plan of PLANNERS) {
     const operator = await plan(ctx);
-    if (operator) return { kind: 'stateful', operator };
+    if (operator) return { kind: 'stateful', operator, fingerprint: await fingerprintOf(ctx, operator) };
   }
   throw internalError(`sink '${sink.name}': no planner took the query`); // unreachable: planAggregate takes any query
 }

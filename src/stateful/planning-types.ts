@@ -3,6 +3,7 @@ import type { Engine } from '../sql/engine.js';
 import type { TreeNode } from '../sql/parse-tree.js';
 import type { IntervalJoinSpec } from './interval-join-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
+import type { StateFingerprint } from './state-fingerprint.js';
 import type { StreamRef } from './stream-refs.js';
 import type { WindowTvf } from './window-tvf.js';
 
@@ -30,7 +31,10 @@ export interface SinkSpec {
   readonly key: readonly string[] | undefined;
 }
 
-export type SinkPlan = { readonly kind: 'stateless'; readonly source: string } | { readonly kind: 'stateful'; readonly operator: StatefulOperator };
+export type SinkPlan =
+  | { readonly kind: 'stateless'; readonly source: string }
+  /** `fingerprint`: what its state means, checked against the stored one at start (SQL jobs; DStream graphs have their own check). */
+  | { readonly kind: 'stateful'; readonly operator: StatefulOperator; readonly fingerprint?: StateFingerprint };
 
 /** An interval join's bounds; why the query has none (it may still run as a regular join); or why its bound cannot work. */
 export type IntervalJoinMatch =

@@ -45,6 +45,27 @@ export class StateStore {
     });
   }
 
+  /**
+   * BEGIN … COMMIT around work that itself uses the engine (loads sources, runs operators): at start, before any
+   * batch, when nothing else uses the connection. ROLLBACK if it throws, so the state is as it was.
+   */
+  async atomically(work: (exec: Exec) => Promise<void>): Promise<void> {
+    await this.engine.run('BEGIN TRANSACTION');
+    try {
+      await work((sql) => this.engine.run(sql));
+      await this.engine.run('COMMIT');
+    } catch (err) {
+      await this.engine.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Set the batch id the state is at (undefined: none), in the caller's transaction: see applyStateEvolution. */
+  async moveBatchId(exec: Exec, to: StateMeta | undefined): Promise<void> {
+    await exec(`DELETE FROM ${META}`);
+    if (to) await exec(`INSERT INTO ${META} VALUES (1, ${to.batchId}, ${literal(JSON.stringify(to.info))})`);
+  }
+
   /** Outputs of committed batches are no longer needed for replay. */
   async purgeOutputs(operators: readonly StatefulOperator[], committedBatchId: number): Promise<void> {
     for (const op of operators) {
