@@ -1,3 +1,4 @@
+import { readVersioned } from '../../src/checkpoint/versioned-file.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,14 +133,19 @@ describe('Checkpoint', () => {
     again.close();
   });
 
-  it('refuses a job with other sources, accepts a changed query with a note', () => {
+  it('refuses a job with other sources; a changed query is recorded, with a note, only once the start is accepted', () => {
     Checkpoint.open(dir, { jobName: 'j', fingerprint: fp }).close();
     expect(() => Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's2', jobHash: 'j1' } })).toThrow(
       /belongs to a job with other sources[\s\S]*fix: run with a new --checkpoint/,
     );
     const notes: string[] = [];
-    Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's1', jobHash: 'j2' }, onNote: (n) => notes.push(n) }).close();
+    const opened = Checkpoint.open(dir, { jobName: 'j', fingerprint: { sourcesHash: 's1', jobHash: 'j2' }, onNote: (n) => notes.push(n) });
+    expect(notes).toHaveLength(0);
+    expect(readVersioned<{ jobHash: string }>(join(dir, 'metadata.json')).jobHash).toBe('j1');
+    opened.acceptJob();
+    opened.close();
     expect(notes).toHaveLength(1);
+    expect(readVersioned<{ jobHash: string }>(join(dir, 'metadata.json')).jobHash).toBe('j2');
   });
 
   it('purges old entries (in groups with `every`) and removes stray temp files when opened', async () => {
