@@ -1,6 +1,7 @@
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { Engine } from '../sql/engine.js';
-import { bindCheck, type CompiledJob } from './compile-job.js';
+import type { CompiledJob } from './compile-job.js';
+import { bindQueries } from './bind-queries.js';
 import { Driver, useStoredSchemas, type DriverOptions } from './driver.js';
 
 export interface QuerySpec {
@@ -40,8 +41,8 @@ export async function startQuery(spec: QuerySpec): Promise<StartedQuery> {
     job = await spec.compile(engine);
     checkpoint ??= (spec.checkpoint as (job: CompiledJob) => Checkpoint)(job);
     useStoredSchemas(job, checkpoint);
-    if (spec.bindCheck) job = await bindCheck(job, engine);
-    const driver = await Driver.start(job, checkpoint, engine, spec.driver);
+    if (spec.bindCheck) job = await bindQueries(job, engine);
+    const driver = await Driver.start(job, checkpoint, engine, { ...spec.driver, bindInferred: spec.bindCheck === true });
     const started = engine;
     return {
       driver,
