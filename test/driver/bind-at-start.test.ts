@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckstreamError } from '../../src/errors.js';
 import { runJob } from '../../src/driver/run-job.js';
-import { createLog } from '../../src/log/index.js';
+import { createLog, openLog } from '../../src/log/index.js';
 import { Engine, literal, type Row } from '../../src/sql/engine.js';
 import { duckstream } from '../support/cli.js';
 
@@ -23,14 +23,20 @@ const CLICKS = [
   { user: 'ann', n: 5, ts: '2026-01-01T00:00:31Z' },
 ];
 
-async function setup(): Promise<{ dir: string; job: (sinkSql: string, source?: string) => string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'ds-bind-'));
-  const log = await createLog(join(dir, 'clicks'), { partitions: 1 });
+async function appendClicks(dir: string, clicks: readonly object[], first: number): Promise<void> {
+  const log = await openLog(join(dir, 'clicks'));
   await log.append(
     0,
-    CLICKS.map((c, i) => ({ value: JSON.stringify(c), timestamp: T0 + i })),
+    clicks.map((c, i) => ({ value: JSON.stringify(c), timestamp: T0 + first + i })),
   );
   await log.close();
+}
+
+/** A log `clicks` holding the first `count` clicks, and a job file writer. */
+async function setup(count = CLICKS.length): Promise<{ dir: string; job: (sinkSql: string, source?: string) => string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ds-bind-'));
+  await (await createLog(join(dir, 'clicks'), { partitions: 1 })).close();
+  await appendClicks(dir, CLICKS.slice(0, count), 0);
   const job = (sinkSql: string, source = `CREATE SOURCE clicks WITH (connector = 'log', path = '${dir}/clicks', format = 'json', event_time = 'ts');`) => {
     const file = join(dir, 'job.sql');
     writeFileSync(file, `${source}\n${sinkSql}\n`);
@@ -128,6 +134,29 @@ describe('queries over inferred schemas are bound before the first batch is logg
     expect(err.message).toMatch(/job\.sql:2: sink 'big': .*"usr"/);
     expect(err.fix).toBe(`did you mean "user"? fix the query; ${COLUMNS}`);
     expect(offsetEntries(ck)).toEqual(['0']);
+  });
+
+  it('a restart of a windowed sink binds its operator against the stored schema and leaves its state as it was', async () => {
+    const { dir, job } = await setup(3);
+    const ck = join(dir, 'ck');
+    const sink = (col: string) =>
+      `CREATE SINK per_user WITH (connector = 'parquet', path = '${dir}/windows') AS\n  SELECT window_start, user, sum(n) AS total FROM TUMBLE(clicks, ts, INTERVAL '10 seconds') GROUP BY window_start, ${col};`;
+    await runJob({ jobFile: job(sink('user')), checkpoint: ck, trigger: { kind: 'available-now' } });
+    expect(offsetEntries(ck)).toEqual(['0']);
+    const err = await refusal(job(sink('usr')), ck);
+    expect(err.message).toMatch(/job\.sql:2: sink 'per_user': .*"usr"/);
+    expect(err.fix).toBe(`did you mean "user"? fix the query; ${COLUMNS}`);
+    expect(offsetEntries(ck)).toEqual(['0']);
+    await appendClicks(dir, CLICKS.slice(3), 3);
+    await runJob({ jobFile: job(sink('user')), checkpoint: ck, trigger: { kind: 'available-now' }, drain: true });
+    const rows = await parquetRows(`${dir}/windows/*.parquet`, 'window_start, user');
+    expect(rows.map((r) => [String(r['window_start']).slice(11, 19), r['user'], Number(r['total'])])).toEqual([
+      ['00:00:00', 'ann', 1],
+      ['00:00:00', 'bob', 2],
+      ['00:00:10', 'ann', 3],
+      ['00:00:10', 'cid', 4],
+      ['00:00:30', 'ann', 5],
+    ]);
   });
 
   it('the CLI exits 2 with the refusal and leaves no offset entry', async () => {
