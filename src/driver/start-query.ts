@@ -12,7 +12,10 @@ export interface QuerySpec {
   readonly checkpoint: Checkpoint | ((job: CompiledJob) => Checkpoint);
   /** Build the job on the query's engine. */
   readonly compile: (engine: Engine) => Promise<CompiledJob>;
-  /** Bind-check the sink queries before the first batch (SQL jobs; a DStream graph is bound as it compiles). */
+  /**
+   * Bind the sink queries before any batch is logged: at start, and over a schema as soon as it is inferred (SQL
+   * jobs; a DStream graph is bound as it compiles).
+   */
   readonly bindCheck?: boolean;
   readonly driver?: DriverOptions;
 }
