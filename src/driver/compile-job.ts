@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { DuckstreamError, userError, errorMessage } from '../errors.js';
+import { DuckstreamError, userError, errorMessage, internalError } from '../errors.js';
 import { aggregateFunctionNames, analyzeQuery } from '../job/analyze-query.js';
 import { sourceReadColumns, type ReadColumns } from '../job/source-columns.js';
 import { planSink } from '../stateful/plan-sink.js';
@@ -9,18 +9,14 @@ import type { OutputMode, StatefulOperator } from '../stateful/operator.js';
 import { parseDuration } from '../util/duration.js';
 import type { WatermarkSpec } from './watermark.js';
 import type { JobDef, SinkDef, TableDef } from '../job/parse-job.js';
-import { createTableFromArrow } from '../arrow/arrow-to-duckdb.js';
-import { withoutUnreadMetadata } from '../arrow/loaded-columns.js';
 import { METADATA_NAMES } from '../source/metadata-columns.js';
 import { createSource } from '../connectors/registry.js';
-import { batchSchema, type ValueSchema } from '../source/schema.js';
 import type { Source } from '../source/source.js';
 import { createSink } from '../connectors/registry.js';
 import type { ParquetSink } from '../connectors/parquet/parquet-sink.js';
 import type { Sink } from '../sink/sink.js';
 import type { CatalogView } from '../sink/notebook-catalog.js';
 import { ident, literal, type Engine } from '../sql/engine.js';
-import * as arrow from 'apache-arrow';
 
 export interface CompiledSink {
   readonly def: SinkDef;
@@ -30,6 +26,11 @@ export interface CompiledSink {
   /** The streaming sources the query reads. */
   readonly sources: readonly string[];
   readonly mode: OutputMode;
+  /**
+   * A stateful sink's operator planned afresh, to bind its SQL on empty inputs without touching the job's own
+   * instance (which creates its state tables on its first batch). Absent: not bound before its first batch.
+   */
+  readonly bindingOperator?: () => Promise<StatefulOperator>;
 }
 
 /** A job ready to run: sources and sinks opened, static tables registered, queries checked. */
@@ -50,7 +51,7 @@ export interface CompiledJob {
   readonly operators: readonly StatefulOperator[];
   /**
    * Per source: the metadata columns loaded into DuckDB (the others are left out of its table); a source not
-   * listed loads them all. bindCheck returns the job without a source whose queries do not bind without them.
+   * listed loads them all. bindQueries returns the job without a source whose queries do not bind without them.
    */
   readonly metadataColumns: ReadonlyMap<string, ReadonlySet<string>>;
   /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
@@ -100,7 +101,8 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
       ?.split(',')
       .map((k) => k.trim())
       .filter((k) => k.length > 0);
-    const plan = await planSink(engine, { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key }, analysis, times);
+    const request = { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key };
+    const plan = await planSink(engine, request, analysis, times);
     const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout, kafkaLog: options.kafkaLog });
     const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
     if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
@@ -110,7 +112,19 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
       );
     }
     if (plan.kind === 'stateful' && plan.operator.streams.length > 1) requireDeclaredSchemas(s.name, plan.operator.streams, def);
-    sinks.push({ def: s, sink, plan, sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source], mode });
+    const bindingOperator = async () => {
+      const fresh = await planSink(engine, request, analysis, times);
+      if (fresh.kind !== 'stateful') throw internalError(`sink '${s.name}': planned stateful once, stateless the second time`);
+      return fresh.operator;
+    };
+    sinks.push({
+      def: s,
+      sink,
+      plan,
+      sources: plan.kind === 'stateful' ? plan.operator.streams : [plan.source],
+      mode,
+      ...(plan.kind === 'stateful' ? { bindingOperator } : {}),
+    });
   }
   const read = await keepReadColumns(engine, def, sources, sinks);
   const operators = sinks.flatMap((s) => (s.plan.kind === 'stateful' ? [s.plan.operator] : []));
@@ -219,54 +233,6 @@ function requireDeclaredSchemas(sink: string, streams: readonly string[], def: J
       `declare it: CREATE SOURCE ${source.name} WITH (…, schema = 'col1 TYPE, col2 TYPE, …')`,
     );
   }
-}
-
-/**
- * Bind-check every sink query whose source has a known schema, so a typo fails at start, not at the first batch.
- * The tables have the columns the sources will return (`readSchema`): should a query bind only with the columns
- * the analysis left out (a bug there), its source is widened back to all its columns rather than fail. Returns the
- * job to run: this one, or a copy loading every metadata column of the widened sources.
- */
-export async function bindCheck(job: CompiledJob, engine: Engine): Promise<CompiledJob> {
-  const metadataColumns = new Map(job.metadataColumns);
-  const createEmpty = async (source: Source, schema: ValueSchema) => {
-    const keep = metadataColumns.get(source.name);
-    const empty = new arrow.Table(batchSchema(schema));
-    await engine.exclusive((c) =>
-      createTableFromArrow(c, ident(source.name), keep ? withoutUnreadMetadata(empty, keep) : empty, { temporary: true, replace: true }),
-    );
-  };
-  for (const source of job.sources) {
-    if (source.schema) await createEmpty(source, source.readSchema ?? source.schema);
-  }
-  for (const s of job.sinks) {
-    const plan = s.plan;
-    if (plan.kind !== 'stateless') continue; // stateful queries are bound on their first batch
-    const source = job.sources.find((x) => x.name === plan.source)!;
-    if (!source.schema) continue;
-    try {
-      await engine.run(`DESCRIBE ${s.def.query}`);
-    } catch (err) {
-      if ((source.readSchema && source.readSchema.length < source.schema.length) || metadataColumns.has(source.name)) {
-        metadataColumns.delete(source.name);
-        await createEmpty(source, source.schema);
-        const binds = await engine.run(`DESCRIBE ${s.def.query}`).then(
-          () => true,
-          () => false,
-        );
-        if (binds) {
-          process.emitWarning(`source '${source.name}': sink '${s.def.name}' reads a column the column analysis left out; decoding all its columns`);
-          source.keepColumns?.(undefined);
-          continue;
-        }
-      }
-      throw userError(
-        `${job.def.file}:${s.def.line}: sink '${s.def.name}': ${errorMessage(err)}`,
-        'fix the query; the source columns are _topic, _partition, _offset, _timestamp, _key, ' + source.schema.map((c) => c.name).join(', '),
-      );
-    }
-  }
-  return metadataColumns.size === job.metadataColumns.size ? job : { ...job, metadataColumns };
 }
 
 async function registerStaticTable(engine: Engine, t: TableDef): Promise<void> {

@@ -9,7 +9,7 @@ import { ReadyTables } from '../arrow/ready-tables.js';
 import { withoutUnreadMetadata } from '../arrow/loaded-columns.js';
 import type { BatchCaps } from '../plan/plan-batch.js';
 import { rangeFromJson, rangeSize, rangeToJson, type OffsetRange, type OffsetRangeJson, type PartitionKey } from '../plan/offset-range.js';
-import { parseSchemaText, schemaToText } from '../source/schema.js';
+import { parseSchemaText, schemaToText, type ValueSchema } from '../source/schema.js';
 import type { SourceBatch } from '../source/source.js';
 import { DeadLetterWriter } from '../sink/dead-letter-writer.js';
 import { publishCatalog } from '../sink/notebook-catalog.js';
@@ -19,6 +19,7 @@ import { columnRef, parseSelect, selectList } from '../sql/parse-tree.js';
 import { StateStore, type StateMeta } from '../stateful/state-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { CompiledJob, CompiledSink } from './compile-job.js';
+import { bindQueries } from './bind-queries.js';
 import { PhaseTimer } from './phase-timer.js';
 import { buildProgress, type BatchProgress, type ProgressInput } from './progress.js';
 import { planSource } from './plan-source.js';
@@ -46,6 +47,8 @@ export interface DriverOptions {
   readonly snapshotIntervalMs?: number;
   /** Stateful sinks whose state is reset or rebuilt at start (`--reset-state`, `--rebuild-state`). */
   readonly evolution?: EvolutionRequest;
+  /** Bind the sink queries over a source when its schema is inferred, before the batch is logged (SQL jobs). */
+  readonly bindInferred?: boolean;
 }
 
 export interface RunOnceOptions {
@@ -128,7 +131,8 @@ export class Driver {
   private readonly readyTables = new ReadyTables();
 
   private constructor(
-    readonly job: CompiledJob,
+    /** Replaced once, should binding a query over an inferred schema widen a source's columns (bindQueries). */
+    private compiled: CompiledJob,
     readonly checkpoint: Checkpoint,
     private readonly engine: Engine,
     private readonly state: StateStore | undefined,
@@ -137,6 +141,10 @@ export class Driver {
     private readonly freshOperators: ReadonlySet<string> = new Set(),
   ) {
     this.clock = options.clock ?? systemClock;
+  }
+
+  get job(): CompiledJob {
+    return this.compiled;
   }
 
   /** Open sinks and state, restore fixed schemas, cross-check sinks and state against the commit log. */
@@ -445,17 +453,23 @@ export class Driver {
         if (moved.watermarkMs === null || moved.watermarkMs === current.watermarkMs) return undefined;
       }
     }
-    // Schemas are fixed before the offset log is written, so a replay decodes exactly as the first run did.
+    // Schemas are fixed before the offset log is written, so a replay decodes exactly as the first run did; and the
+    // queries over them are bound first, so a misspelt column is refused with no batch logged (nor schema stored).
+    const inferred = new Map<string, ValueSchema>();
     for (const source of this.job.sources) {
       if (source.schema) continue;
       const ranges = planned[source.name]!;
       if (!ranges.some((r) => rangeSize(r) > 0n)) continue;
       const schema = await source.inferSchema(ranges);
       source.useSchema(schema);
+      inferred.set(source.name, schema);
+    }
+    if (inferred.size > 0 && this.options.bindInferred) this.compiled = await bindQueries(this.job, this.engine, new Set(inferred.keys()));
+    for (const [name, schema] of inferred) {
       this.checkpoint.updateMetadata((m) => {
-        m.schemas[source.name] = schemaToText(schema);
+        m.schemas[name] = schemaToText(schema);
       });
-      this.options.note?.(`source '${source.name}': inferred columns ${schemaToText(schema)} (fixed for this checkpoint)`);
+      this.options.note?.(`source '${name}': inferred columns ${schemaToText(schema)} (fixed for this checkpoint)`);
     }
     return { sources: Object.fromEntries(Object.entries(planned).map(([name, rs]) => [name, rs.map(rangeToJson)])), drain };
   }

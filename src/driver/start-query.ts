@@ -1,6 +1,7 @@
 import { Checkpoint } from '../checkpoint/checkpoint.js';
 import { Engine } from '../sql/engine.js';
-import { bindCheck, type CompiledJob } from './compile-job.js';
+import type { CompiledJob } from './compile-job.js';
+import { bindQueries } from './bind-queries.js';
 import { Driver, useStoredSchemas, type DriverOptions } from './driver.js';
 
 export interface QuerySpec {
@@ -11,7 +12,10 @@ export interface QuerySpec {
   readonly checkpoint: Checkpoint | ((job: CompiledJob) => Checkpoint);
   /** Build the job on the query's engine. */
   readonly compile: (engine: Engine) => Promise<CompiledJob>;
-  /** Bind-check the sink queries before the first batch (SQL jobs; a DStream graph is bound as it compiles). */
+  /**
+   * Bind the sink queries before any batch is logged: at start, and over a schema as soon as it is inferred (SQL
+   * jobs; a DStream graph is bound as it compiles).
+   */
   readonly bindCheck?: boolean;
   readonly driver?: DriverOptions;
 }
@@ -40,8 +44,8 @@ export async function startQuery(spec: QuerySpec): Promise<StartedQuery> {
     job = await spec.compile(engine);
     checkpoint ??= (spec.checkpoint as (job: CompiledJob) => Checkpoint)(job);
     useStoredSchemas(job, checkpoint);
-    if (spec.bindCheck) job = await bindCheck(job, engine);
-    const driver = await Driver.start(job, checkpoint, engine, spec.driver);
+    if (spec.bindCheck) job = await bindQueries(job, engine);
+    const driver = await Driver.start(job, checkpoint, engine, { ...spec.driver, bindInferred: spec.bindCheck === true });
     const started = engine;
     return {
       driver,

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { bindCheck, compileJob } from '../../src/driver/compile-job.js';
+import { compileJob } from '../../src/driver/compile-job.js';
+import { bindQueries } from '../../src/driver/bind-queries.js';
 import type { Driver } from '../../src/driver/driver.js';
 import { parseJob } from '../../src/job/parse-job.js';
 import { createLog } from '../../src/log/index.js';
@@ -183,7 +184,7 @@ describe('metadata columns loaded into DuckDB', () => {
     );
   });
 
-  it('bindCheck widens a source back to every metadata column when its query binds only with them', async () => {
+  it('bindQueries widens a source back to every metadata column when its query binds only with them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ds-meta-'));
     const engine = await DuckEngine.open();
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
@@ -197,7 +198,7 @@ describe('metadata columns loaded into DuckDB', () => {
       const job = await compileJob(def, engine, { checkpointDir: join(dir, 'ck') });
       expect([...job.metadataColumns.get('views')!]).toEqual(['_key']);
       const missed = { ...job, metadataColumns: new Map([['views', new Set<string>()]]) }; // as if the analysis had missed _key
-      const checked = await bindCheck(missed, engine);
+      const checked = await bindQueries(missed, engine);
       expect(checked.metadataColumns.has('views')).toBe(false);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining("sink 's' reads a column the column analysis left out"));
       for (const s of job.sources) await s.close();
