@@ -34,7 +34,7 @@ describe('publishCatalog', () => {
         ];
 
         // Nothing written yet: the file still opens, the views wait for their first file.
-        expect(await publishCatalog(catalog, views)).toEqual({ views: [], pending: ['errors', 'counts'] });
+        expect(await publishCatalog(catalog, views, 'job.sql')).toEqual({ views: [], pending: ['errors', 'counts'] });
         const early = await openNotebook(catalog);
         expect(await early.query('SELECT name, available FROM _duckstream_catalog ORDER BY name')).toEqual([
           ['counts', false],
@@ -43,8 +43,12 @@ describe('publishCatalog', () => {
         early.close();
 
         await errors.addBatch(await makeBatch(engine, 1, rowsOf(1)));
-        expect(await publishCatalog(catalog, views)).toEqual({ views: ['errors'], pending: ['counts'] });
-        expect(readdirSync(join(dir, 'out')).filter((f) => f.includes('catalog'))).toEqual(['catalog.duckdb']);
+        expect(await publishCatalog(catalog, views, 'job.sql')).toEqual({ views: ['errors'], pending: ['counts'] });
+        expect(
+          readdirSync(join(dir, 'out'))
+            .filter((f) => f.includes('catalog'))
+            .sort(),
+        ).toEqual(['.catalog.duckdb.lock', 'catalog.duckdb']);
 
         const notebook = await openNotebook(catalog);
         expect(await notebook.query('SELECT id, name FROM errors ORDER BY id')).toEqual([
@@ -55,7 +59,7 @@ describe('publishCatalog', () => {
         await errors.addBatch(await makeBatch(engine, 2, rowsOf(2)));
         await counts.addBatch(await makeBatch(engine, 2, 'SELECT 42 AS n'));
         expect(await notebook.query('SELECT count(*)::INTEGER FROM errors')).toEqual([[4]]);
-        expect(await publishCatalog(catalog, views)).toEqual({ views: ['errors', 'counts'], pending: [] });
+        expect(await publishCatalog(catalog, views, 'job.sql')).toEqual({ views: ['errors', 'counts'], pending: [] });
         expect(await notebook.query('SELECT count(*)::INTEGER FROM errors')).toEqual([[4]]);
         await expect(notebook.query('SELECT * FROM counts')).rejects.toThrow(/counts does not exist/);
         notebook.close();
