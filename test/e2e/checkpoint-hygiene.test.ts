@@ -63,14 +63,37 @@ function strays(checkpoint: string): string[] {
   return found.sort();
 }
 
-/** Run the job in a child process that SIGKILLs itself right after `step` of batch 1; resolves to how it ended. */
-function runUntilKilled(job: string, checkpoint: string, step: ProtocolStep): Promise<string> {
+/** Where a child dies: right after a protocol step of batch 1, or just before renaming a temp whose name has `renameOf`. */
+type Kill = { step: ProtocolStep } | { renameOf: string };
+const KILLS: Record<string, Kill> = {
+  ...Object.fromEntries(
+    (['offsetLogWritten', 'read', 'stateCommitted', 'sinkWritten', 'sinksWritten', 'commitLogWritten'] as const).map((step) => [`after ${step}`, { step }]),
+  ),
+  'during the state snapshot publish': { renameOf: 'state-snapshot.duckdb.' },
+  'during the metadata write': { renameOf: '.metadata.json.' },
+};
+
+/**
+ * Run the job in a child process that SIGKILLs itself where `kill` says; resolves to how it ended. A rename is
+ * intercepted by patching node:fs before the driver's modules load (ESM named imports follow
+ * syncBuiltinESMExports), so the temp file is whole on disk and never renamed, as after a kill mid-publish.
+ */
+function runUntilKilled(job: string, checkpoint: string, kill: Kill): Promise<string> {
   const runJobUrl = pathToFileURL(resolve('dist/src/driver/run-job.js')).href;
   const script = `
-    import { runJob } from ${JSON.stringify(runJobUrl)};
+    import fs from 'node:fs';
+    import { syncBuiltinESMExports } from 'node:module';
+    const kill = ${JSON.stringify(kill)};
+    const rename = fs.renameSync;
+    fs.renameSync = (from, to) => {
+      if (kill.renameOf && String(from).includes(kill.renameOf)) process.kill(process.pid, 'SIGKILL');
+      return rename(from, to);
+    };
+    syncBuiltinESMExports();
+    const { runJob } = await import(${JSON.stringify(runJobUrl)});
     await runJob({ jobFile: ${JSON.stringify(job)}, checkpoint: ${JSON.stringify(checkpoint)}, trigger: { kind: 'available-now' },
       caps: { maxRecordsPerPartition: 100 },
-      afterStep: (step, batchId) => { if (step === ${JSON.stringify(step)} && batchId === 1) process.kill(process.pid, 'SIGKILL'); } });
+      afterStep: (step, batchId) => { if (step === kill.step && batchId === 1) process.kill(process.pid, 'SIGKILL'); } });
     console.log('finished without being killed');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -79,21 +102,30 @@ function runUntilKilled(job: string, checkpoint: string, step: ProtocolStep): Pr
   return new Promise((ok) => child.once('exit', (code, signal) => ok(signal === 'SIGKILL' ? 'SIGKILL' : `exit ${code}: ${output}`)));
 }
 
-const STEPS: ProtocolStep[] = ['offsetLogWritten', 'read', 'stateCommitted', 'sinkWritten', 'sinksWritten', 'commitLogWritten'];
+const CASES = Object.keys(KILLS);
+const slug = (name: string) => name.replaceAll(' ', '-');
 let killed: Record<string, string>;
+let leftByKill: Record<string, string[]>;
 
-// The kills run side by side: each is a process start and one batch.
+// The kills run side by side: each is a process start and a batch or two.
 beforeAll(async () => {
-  const ends = await Promise.all(STEPS.map((step) => runUntilKilled(writeJob(step), join(dir, step, 'ck'), step)));
-  killed = Object.fromEntries(STEPS.map((step, i) => [step, ends[i]!]));
+  const ends = await Promise.all(CASES.map((name) => runUntilKilled(writeJob(slug(name)), join(dir, slug(name), 'ck'), KILLS[name]!)));
+  killed = Object.fromEntries(CASES.map((name, i) => [name, ends[i]!]));
+  leftByKill = Object.fromEntries(CASES.map((name) => [name, strays(join(dir, slug(name), 'ck'))]));
 });
 
 describe('checkpoint hygiene after SIGKILL', () => {
-  for (const step of STEPS) {
-    it(`killed after ${step}: the restart leaves only documented files and exact output`, async () => {
-      const job = join(dir, `${step}.sql`);
-      const ck = join(dir, step, 'ck');
-      expect(killed[step]).toBe('SIGKILL');
+  for (const name of CASES) {
+    it(`killed ${name}: the restart leaves only documented files and exact output`, async () => {
+      const job = join(dir, `${slug(name)}.sql`);
+      const ck = join(dir, slug(name), 'ck');
+      expect(killed[name]).toBe('SIGKILL');
+      const kill = KILLS[name]!;
+      if ('renameOf' in kill)
+        expect(
+          leftByKill[name]!.some((f) => f.includes(kill.renameOf)),
+          `the kill left its temp: ${leftByKill[name]!.join(', ')}`,
+        ).toBe(true);
       // What a kill in the middle of a temp-file write leaves (names as the writers make them, pid of the dead
       // process): metadata.json and log entries (src/util/atomic-file.ts), the state snapshot copy and its WAL
       // (src/stateful/state-store.ts).
@@ -111,7 +143,7 @@ describe('checkpoint hygiene after SIGKILL', () => {
 
       const engine = await Engine.open();
       try {
-        const out = join(dir, step, 'out');
+        const out = join(dir, slug(name), 'out');
         const input = `read_ndjson(${literal(join(dir, 'input.ndjson'))}, columns = {id: 'BIGINT', k: 'VARCHAR'})`;
         const golden = await engine.allJson(`SELECT k, count(*)::INTEGER AS n FROM ${input} GROUP BY k`);
         const latest = await engine.allJson(
