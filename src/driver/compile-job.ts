@@ -54,8 +54,11 @@ export interface CompiledJob {
    * listed loads them all. bindQueries returns the job without a source whose queries do not bind without them.
    */
   readonly metadataColumns: ReadonlyMap<string, ReadonlySet<string>>;
-  /** The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`. */
-  readonly catalog: { readonly path: string; readonly views: readonly CatalogView[] } | undefined;
+  /**
+   * The notebook catalog over the job's Parquet sinks: `<dir of the first one>/catalog.duckdb`, shared with other jobs
+   * writing there; `job` (the job file's absolute path) owns the views.
+   */
+  readonly catalog: { readonly path: string; readonly job: string; readonly views: readonly CatalogView[] } | undefined;
   /** Run a batch on every interval trigger tick even without new data (DStream jobs: windows slide by batch). */
   readonly batchEveryInterval?: boolean;
 }
@@ -139,7 +142,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     operators,
     // Only when every operator stores named columns only: the others keep the shape their state tables always had.
     metadataColumns: operators.every((op) => op.storesNamedColumnsOnly) ? metadataRead(read) : new Map(),
-    catalog: catalogOf(sinks),
+    catalog: catalogOf(def, sinks),
   };
 }
 
@@ -205,11 +208,12 @@ function watermarkSpecs(def: JobDef): WatermarkSpec[] {
     }));
 }
 
-function catalogOf(sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
+function catalogOf(def: JobDef, sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
   const parquet = sinks.filter((s) => s.def.options['connector'] === 'parquet' && s.def.options['path']);
   if (parquet.length === 0) return undefined;
   return {
     path: join(dirname(resolve(parquet[0]!.def.options['path']!)), 'catalog.duckdb'),
+    job: resolve(def.file),
     views: parquet.map((s) => ({
       name: s.def.name,
       parquetGlob: (s.sink as ParquetSink).glob,

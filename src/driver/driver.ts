@@ -682,7 +682,7 @@ export class Driver {
   private async publishCatalogIfNeeded(): Promise<void> {
     const catalog = this.job.catalog;
     if (!catalog || (this.catalogPublished && this.catalogPending === 0)) return;
-    const result = await publishCatalog(catalog.path, catalog.views);
+    const result = await publishCatalog(catalog.path, catalog.views, catalog.job);
     this.catalogPublished = true;
     this.catalogPending = result.pending.length;
   }
