@@ -19,8 +19,9 @@ export async function planStateEvolution(job: CompiledJob, checkpoint: Checkpoin
       withSourceColumns(s.plan.fingerprint, (stream) => job.sources.find((x) => x.name === stream)?.schema),
     );
   }
-  const stored = await readStoredFingerprints(engine, checkpoint.statePath);
-  const hasState = checkpoint.commits.getLatest() !== undefined && checkpoint.metadata.statefulSince !== undefined;
+  const { fingerprints: stored, hasBatch } = await readStoredFingerprints(engine, checkpoint.statePath);
+  // State exists once a batch committed it (recorded in the state itself), or a committed batch ran with operators.
+  const hasState = hasBatch || (checkpoint.commits.getLatest() !== undefined && checkpoint.metadata.statefulSince !== undefined);
   return planEvolution(stored, current, request, { checkpointDir: checkpoint.dir, hasState, hasCommits: checkpoint.commits.getLatest() !== undefined });
 }
 

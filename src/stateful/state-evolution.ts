@@ -40,14 +40,21 @@ export interface EvolutionPlan {
  * The fingerprints stored in the state file, read through a read-only attach (which leaves the file and its WAL
  * as they are): undefined when there is no state file or it predates fingerprints.
  */
-export async function readStoredFingerprints(engine: Engine, statePath: string): Promise<Map<string, StateFingerprint> | undefined> {
-  if (!existsSync(statePath)) return undefined;
+export async function readStoredFingerprints(
+  engine: Engine,
+  statePath: string,
+): Promise<{ fingerprints: Map<string, StateFingerprint> | undefined; hasBatch: boolean }> {
+  if (!existsSync(statePath)) return { fingerprints: undefined, hasBatch: false };
   await engine.run(`ATTACH ${literal(statePath)} AS ${READ_ALIAS} (READ_ONLY)`);
   try {
-    const [has] = await engine.all(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE database_name = '${READ_ALIAS}' AND table_name = '_ds_operators'`);
-    if (Number(has?.['n'] ?? 0) === 0) return undefined;
+    const tables = new Set(
+      (await engine.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = '${READ_ALIAS}'`)).map((r) => String(r['table_name'])),
+    );
+    const metaRows = tables.has('_ds_meta') ? await engine.all(`SELECT count(*)::INTEGER AS n FROM ${READ_ALIAS}._ds_meta`) : [];
+    const hasBatch = Number(metaRows[0]?.['n'] ?? 0) > 0;
+    if (!tables.has('_ds_operators')) return { fingerprints: undefined, hasBatch };
     const rows = await engine.all(`SELECT sink, fingerprint::VARCHAR AS fp FROM ${READ_ALIAS}._ds_operators`);
-    return new Map(rows.map((r) => [String(r['sink']), JSON.parse(String(r['fp'])) as StateFingerprint]));
+    return { fingerprints: new Map(rows.map((r) => [String(r['sink']), JSON.parse(String(r['fp'])) as StateFingerprint])), hasBatch };
   } finally {
     await engine.run(`DETACH ${READ_ALIAS}`);
   }
@@ -99,6 +106,8 @@ export function planEvolution(
           ? `sink '${sink}': state reset (--reset-state): it starts empty from the current offsets; rows it already wrote stay`
           : `sink '${sink}': state rebuilt from the sources' history (--rebuild-state), without writing output`,
       );
+    } else if (!context.hasState) {
+      fresh.add(sink); // no batch has fed the stored state: it is empty, whatever it was planned for
     } else {
       const changes = describeChanges(old, fp);
       if (changes.length > 0) refusals.push(`sink '${sink}' (${fp.operator}): ${changes.join('; ')}`);
