@@ -3,7 +3,6 @@ import type { Engine } from '../sql/engine.js';
 import type { TreeNode } from '../sql/parse-tree.js';
 import type { IntervalJoinSpec } from './interval-join-operator.js';
 import type { OutputMode, StatefulOperator } from './operator.js';
-import type { StateFingerprint } from './state-fingerprint.js';
 import type { StreamRef } from './stream-refs.js';
 import type { WindowTvf } from './window-tvf.js';
 
@@ -76,3 +75,40 @@ export interface PlanContext {
 
 /** A strategy for one shape of query: its operator, or undefined when the query is not that shape. */
 export type Planner = (ctx: PlanContext) => Promise<StatefulOperator | undefined>;
+
+/** One window TVF as its state depends on it. */
+export interface WindowFingerprint {
+  readonly kind: string;
+  readonly source: string;
+  readonly time: string;
+  /** Window size (TUMBLE, HOP) or gap (SESSION), in ms. */
+  readonly sizeMs: number;
+  /** HOP slide in ms (equal to the size for TUMBLE). */
+  readonly slideMs: number;
+  readonly keys: readonly string[];
+}
+
+export interface StateFingerprint {
+  readonly version: 1;
+  /** The operator, as status shows it ("TUMBLE window append"). */
+  readonly operator: string;
+  readonly mode: string;
+  readonly streams: readonly string[];
+  readonly keys: readonly string[];
+  readonly windows: readonly WindowFingerprint[];
+  readonly groupBy: readonly string[];
+  readonly aggregates: readonly string[];
+  readonly outputs: readonly string[];
+  readonly filter: string | null;
+  /** A hash of the whole normalised query: catches a change the fields above do not name (a CTE, a join condition). */
+  readonly queryHash: string;
+  /** Every table of the state database it owns, its output table included (dropped with it). */
+  readonly tables: readonly string[];
+  /** Per stream: the source columns the query may read, lower-cased (`*`: every column). Typed in `sourceColumns`. */
+  readonly reads: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per stream: `name TYPE` of the columns its state is built from, or null while the stream's schema is not known
+   * (inferred, no record yet: the operator has not run, its state is empty). Filled in at start (withSourceColumns).
+   */
+  readonly sourceColumns: Readonly<Record<string, readonly string[] | null>>;
+}

@@ -3,7 +3,7 @@ import { queryReads } from '../job/source-columns.js';
 import { expressionSql, forEachNode, functionCall, groupExpressions, isNode, selectList, whereClause, type TreeNode } from '../sql/parse-tree.js';
 import { schemaToText, type ValueSchema } from '../source/schema.js';
 import type { StatefulOperator } from './operator.js';
-import type { PlanContext } from './planning-types.js';
+import type { PlanContext, StateFingerprint } from './planning-types.js';
 
 /*
  * What a stateful operator's state means, so that a restart with an edited job can tell whether the stored state
@@ -11,42 +11,7 @@ import type { PlanContext } from './planning-types.js';
  * tree (whitespace, comments and keyword case do not count), so that the diff can say in words what changed.
  */
 
-/** One window TVF as its state depends on it. */
-export interface WindowFingerprint {
-  readonly kind: string;
-  readonly source: string;
-  readonly time: string;
-  /** Window size (TUMBLE, HOP) or gap (SESSION), in ms. */
-  readonly sizeMs: number;
-  /** HOP slide in ms (equal to the size for TUMBLE). */
-  readonly slideMs: number;
-  readonly keys: readonly string[];
-}
-
-export interface StateFingerprint {
-  readonly version: 1;
-  /** The operator, as status shows it ("TUMBLE window append"). */
-  readonly operator: string;
-  readonly mode: string;
-  readonly streams: readonly string[];
-  readonly keys: readonly string[];
-  readonly windows: readonly WindowFingerprint[];
-  readonly groupBy: readonly string[];
-  readonly aggregates: readonly string[];
-  readonly outputs: readonly string[];
-  readonly filter: string | null;
-  /** A hash of the whole normalised query: catches a change the fields above do not name (a CTE, a join condition). */
-  readonly queryHash: string;
-  /** Every table of the state database it owns, its output table included (dropped with it). */
-  readonly tables: readonly string[];
-  /** Per stream: the source columns the query may read, lower-cased (`*`: every column). Typed in `sourceColumns`. */
-  readonly reads: Readonly<Record<string, readonly string[]>>;
-  /**
-   * Per stream: `name TYPE` of the columns its state is built from, or null while the stream's schema is not known
-   * (inferred, no record yet: the operator has not run, its state is empty). Filled in at start (withSourceColumns).
-   */
-  readonly sourceColumns: Readonly<Record<string, readonly string[] | null>>;
-}
+export type { StateFingerprint, WindowFingerprint } from './planning-types.js';
 
 /** The fingerprint of a planned operator (source column types are added at start, when schemas are known). */
 export async function fingerprintOf(ctx: PlanContext, op: StatefulOperator): Promise<StateFingerprint> {
