@@ -142,7 +142,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
     operators,
     // Only when every operator stores named columns only: the others keep the shape their state tables always had.
     metadataColumns: operators.every((op) => op.storesNamedColumnsOnly) ? metadataRead(read) : new Map(),
-    catalog: catalogOf(options.checkpointDir, sinks),
+    catalog: catalogOf(def, sinks),
   };
 }
 
@@ -208,13 +208,16 @@ function watermarkSpecs(def: JobDef): WatermarkSpec[] {
     }));
 }
 
-/** A job owns its views in the shared catalog by its checkpoint: the same job however its file is edited or renamed. */
-function catalogOf(checkpointDir: string, sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
+/**
+ * A job owns its views in the shared catalog by its name (as its default checkpoint is named): the same job when its
+ * file is edited or it is re-run on a new checkpoint.
+ */
+function catalogOf(def: JobDef, sinks: readonly CompiledSink[]): CompiledJob['catalog'] {
   const parquet = sinks.filter((s) => s.def.options['connector'] === 'parquet' && s.def.options['path']);
   if (parquet.length === 0) return undefined;
   return {
     path: join(dirname(resolve(parquet[0]!.def.options['path']!)), 'catalog.duckdb'),
-    job: `checkpoint ${resolve(checkpointDir)}`,
+    job: def.name,
     views: parquet.map((s) => ({
       name: s.def.name,
       parquetGlob: (s.sink as ParquetSink).glob,

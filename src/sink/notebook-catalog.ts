@@ -36,7 +36,7 @@ export const CATALOG_TABLE = '_duckstream_catalog';
  * read-only: `duckdb.connect(path, read_only=True)`.
  *
  * One catalog is shared by every job whose Parquet lands in its folder, so a notebook opens one file: `_duckstream_catalog`
- * records which job (its checkpoint) owns which view, and a job replaces only its own views. A view name another job
+ * records which job (its name) owns which view, and a job replaces only its own views. A view name another job
  * owns is refused. Publications are serialised between processes by `flock(2)` on `.catalog.duckdb.lock`; each one
  * copies the current catalog to a temp file, edits it with a separate short-lived DuckDB instance, checkpoints,
  * closes, fsyncs and renames it over `path`: a reader always opens a whole catalog, old or new (one that has it open

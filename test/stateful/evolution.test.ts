@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,9 @@ async function append(from: number, until: number): Promise<void> {
 }
 
 function jobFile(name: string, ...sinks: string[]): string {
-  const file = join(dir, `${name}.sql`);
+  // One job name (its file's name) in every version: the notebook catalog knows a job by it.
+  mkdirSync(join(dir, name), { recursive: true });
+  const file = join(dir, name, 'job.sql');
   writeFileSync(file, [SOURCE, ...sinks].join('\n').replaceAll('${dir}', dir));
   return file;
 }
