@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { DuckstreamError } from '../errors.js';
+import { diskFullError } from '../util/io-failure.js';
 import { registerConnectorsCommand } from './connectors-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGenCommand } from './gen-command.js';
@@ -26,7 +27,8 @@ export function buildProgram(): Command {
 async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
-  } catch (err) {
+  } catch (caught) {
+    const err = diskFullError(caught) ?? caught;
     if (err instanceof DuckstreamError) {
       process.stderr.write(`duckstream: ${err.message}\n`);
       process.exitCode = err.domain === 'user' ? 2 : 1;

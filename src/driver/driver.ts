@@ -16,7 +16,9 @@ import { publishCatalog } from '../sink/notebook-catalog.js';
 import { ident, type Engine } from '../sql/engine.js';
 import { BOUNDS, onTimeTable, type StatefulOperator } from '../stateful/operator.js';
 import { columnRef, parseSelect, selectList } from '../sql/parse-tree.js';
-import { StateStore, type StateMeta } from '../stateful/state-store.js';
+import { DAMAGED_STATE_FIX, StateStore, type StateMeta } from '../stateful/state-store.js';
+import { damagedDatabaseError } from '../sql/damaged-database.js';
+import { diskFullError } from '../util/io-failure.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { CompiledJob, CompiledSink } from './compile-job.js';
 import { bindQueries } from './bind-queries.js';
@@ -187,6 +189,15 @@ export class Driver {
    * Returns undefined when there is nothing to do (no new data, and no watermark move that would emit anything).
    */
   async runOnce(runOptions: RunOnceOptions = {}): Promise<BatchProgress | undefined> {
+    try {
+      return await this.runBatch(runOptions);
+    } catch (err) {
+      // DuckDB names a damaged block, not its file; a full disk is named by whichever write hit it.
+      throw (this.state ? damagedDatabaseError(this.state.path, err, DAMAGED_STATE_FIX) : undefined) ?? diskFullError(err) ?? err;
+    }
+  }
+
+  private async runBatch(runOptions: RunOnceOptions): Promise<BatchProgress | undefined> {
     const startedAt = this.clock.now();
     const timer = new PhaseTimer();
     // 1–2. Plan (or take the pending batch's plan) and log it.

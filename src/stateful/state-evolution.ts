@@ -4,6 +4,7 @@ import { literal, type Engine } from '../sql/engine.js';
 import { describeChanges } from './fingerprint-diff.js';
 import type { Exec } from './operator.js';
 import type { StateFingerprint } from './state-fingerprint.js';
+import { readingState } from './state-store.js';
 
 /*
  * Job evolution with state (docs/architecture.md#job-evolution): at start, each stateful sink's fingerprint is
@@ -45,6 +46,10 @@ export async function readStoredFingerprints(
   statePath: string,
 ): Promise<{ fingerprints: Map<string, StateFingerprint> | undefined; hasBatch: boolean }> {
   if (!existsSync(statePath)) return { fingerprints: undefined, hasBatch: false };
+  return readingState(statePath, () => readFingerprints(engine, statePath));
+}
+
+async function readFingerprints(engine: Engine, statePath: string): Promise<{ fingerprints: Map<string, StateFingerprint> | undefined; hasBatch: boolean }> {
   await engine.run(`ATTACH ${literal(statePath)} AS ${READ_ALIAS} (READ_ONLY)`);
   try {
     const tables = new Set(

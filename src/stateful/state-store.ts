@@ -1,10 +1,24 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { damagedDatabaseError } from '../sql/damaged-database.js';
 import { ident, literal, type Engine } from '../sql/engine.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { Exec, StatefulOperator } from './operator.js';
 
 export const STATE_ALIAS = 'state';
+
+/** What to do about a damaged state file (a CorruptFileError's fix). */
+export const DAMAGED_STATE_FIX =
+  'restore the checkpoint from a copy; or move the file aside and run again with --rebuild-state <sink> for each stateful sink (recomputed from the sources); or start a new checkpoint';
+
+/** `work`, with a damaged state file reported as such: DuckDB's own message names a block, not the file. */
+export async function readingState<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw damagedDatabaseError(path, err, DAMAGED_STATE_FIX) ?? err;
+  }
+}
 const META = `${STATE_ALIAS}._ds_meta`;
 
 export interface StateMeta {
@@ -24,25 +38,29 @@ export class StateStore {
   ) {}
 
   static async open(engine: Engine, path: string): Promise<StateStore> {
-    await engine.run(`ATTACH IF NOT EXISTS ${literal(path)} AS ${STATE_ALIAS}`);
-    await engine.run(`CREATE TABLE IF NOT EXISTS ${META} (id INTEGER PRIMARY KEY, batch_id BIGINT NOT NULL, info JSON NOT NULL)`);
-    return new StateStore(engine, path);
+    return readingState(path, async () => {
+      await engine.run(`ATTACH IF NOT EXISTS ${literal(path)} AS ${STATE_ALIAS}`);
+      await engine.run(`CREATE TABLE IF NOT EXISTS ${META} (id INTEGER PRIMARY KEY, batch_id BIGINT NOT NULL, info JSON NOT NULL)`);
+      return new StateStore(engine, path);
+    });
   }
 
   async meta(): Promise<StateMeta | undefined> {
-    const [row] = await this.engine.all(`SELECT batch_id::BIGINT AS b, info::VARCHAR AS info FROM ${META} WHERE id = 1`);
+    const [row] = await readingState(this.path, () => this.engine.all(`SELECT batch_id::BIGINT AS b, info::VARCHAR AS info FROM ${META} WHERE id = 1`));
     if (!row) return undefined;
     return { batchId: Number(row['b']), info: JSON.parse(String(row['info'])) as Record<string, unknown> };
   }
 
   /** Run the batch's state work and record the batch id, all or nothing. */
   async commitBatch(batchId: number, info: Record<string, unknown>, work: (exec: Exec) => Promise<void>): Promise<void> {
-    await this.engine.transaction(async (c) => {
-      await work(async (sql) => {
-        await c.run(sql);
-      });
-      await c.run(`INSERT OR REPLACE INTO ${META} VALUES (1, $batch, $info)`, { batch: batchId, info: JSON.stringify(info) });
-    });
+    await readingState(this.path, () =>
+      this.engine.transaction(async (c) => {
+        await work(async (sql) => {
+          await c.run(sql);
+        });
+        await c.run(`INSERT OR REPLACE INTO ${META} VALUES (1, $batch, $info)`, { batch: batchId, info: JSON.stringify(info) });
+      }),
+    );
   }
 
   /**
@@ -52,8 +70,10 @@ export class StateStore {
   async atomically(work: (exec: Exec) => Promise<void>): Promise<void> {
     await this.engine.run('BEGIN TRANSACTION');
     try {
-      await work((sql) => this.engine.run(sql));
-      await this.engine.run('COMMIT');
+      await readingState(this.path, async () => {
+        await work((sql) => this.engine.run(sql));
+        await this.engine.run('COMMIT');
+      });
     } catch (err) {
       await this.engine.run('ROLLBACK').catch(() => undefined);
       throw err;

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { withPath } from './io-failure.js';
 
 export interface AtomicWriteOptions {
   /**
@@ -63,6 +64,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
     let written = 0;
     while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
     if (sync) fsyncSync(fd);
+  } catch (err) {
+    throw withPath(err, tmp);
   } finally {
     closeSync(fd);
   }
@@ -76,6 +79,8 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
   try {
     await handle.writeFile(data);
     if (sync) await handle.sync();
+  } catch (err) {
+    throw withPath(err, path);
   } finally {
     await handle.close();
   }
