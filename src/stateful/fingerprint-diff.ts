@@ -62,7 +62,10 @@ export function describeChanges(stored: StateFingerprint, current: StateFingerpr
   if (!same(stored.keys, current.keys)) out.push(`key columns ${list(stored.keys)} → ${list(current.keys)}`);
   if (!same(stored.groupBy, current.groupBy)) out.push(`GROUP BY ${list(stored.groupBy)} → ${list(current.groupBy)}`);
   out.push(...setChanges('aggregate', stored.aggregates, current.aggregates));
-  const aggregateOnly = (x: string) => current.aggregates.includes(x) || stored.aggregates.includes(x);
+  // An output that is an aggregate (with or without its alias) was reported as one already.
+  const expression = (x: string) => x.replace(/ AS (?:"(?:[^"]|"")*"|\S+)$/i, '');
+  const isAggregate = (x: string) => current.aggregates.includes(x) || stored.aggregates.includes(x);
+  const aggregateOnly = (x: string) => isAggregate(x) || isAggregate(expression(x));
   out.push(
     ...setChanges(
       'output column',

@@ -6,6 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointLock } from '../../src/checkpoint/lock.js';
 
 const LOCK_MODULE = resolve('dist/src/checkpoint/lock.js');
+// The full loops (100 restarts, 50 races) run in `npm run torture`; the ordinary suite runs a tenth of them.
+const FULL = process.env['TORTURE'] === 'full';
+const RESTARTS = FULL ? 100 : 10;
+const RACES = FULL ? 50 : 5;
 
 /** A child process that tries the lock once, says `held` or `refused`, then holds it for `holdMs` (or until killed). */
 function holder(path: string, holdMs: number): { child: ChildProcess; answer: Promise<string> } {
@@ -37,10 +41,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('CheckpointLock (an OS file lock the kernel releases)', () => {
-  it('a driver restarted at once after a SIGKILL takes the lock, 100 times in a row', async () => {
+  it(`a driver restarted at once after a SIGKILL takes the lock, ${RESTARTS} times in a row`, async () => {
     const path = join(dir, 'lock');
     let refused = 0;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < RESTARTS; i++) {
       const { child, answer } = holder(path, 60_000);
       expect(await answer).toBe('held');
       child.kill('SIGKILL');
@@ -71,9 +75,9 @@ describe('CheckpointLock (an OS file lock the kernel releases)', () => {
     CheckpointLock.acquire(path).release();
   });
 
-  it('two drivers racing for one checkpoint: exactly one gets it, 50 times', async () => {
+  it(`two drivers racing for one checkpoint: exactly one gets it, ${RACES} times`, async () => {
     const tally = { one: 0, other: 0 };
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < RACES; i++) {
       const path = join(dir, `lock-${i}`);
       const a = holder(path, 400);
       const b = holder(path, 400);
@@ -82,6 +86,6 @@ describe('CheckpointLock (an OS file lock the kernel releases)', () => {
       if (answers.filter((x) => x === 'held').length === 1 && answers.includes('refused')) tally.one++;
       else tally.other++;
     }
-    expect(tally).toEqual({ one: 50, other: 0 });
+    expect(tally).toEqual({ one: RACES, other: 0 });
   }, 120_000);
 });

@@ -125,6 +125,8 @@ describe('job evolution with state', () => {
     const r = duckstream(['run', jobFile('b', perMin('1 minute', ', sum(n) AS total')), '--checkpoint', join(dir, 'checkpoint'), '--trigger', 'once']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('new aggregate sum(n)');
+    // Said once, as an aggregate, not again as an output column.
+    expect(r.stderr).not.toContain('new output column');
     expect(snapshot()).toEqual(before);
   });
 

@@ -1,9 +1,34 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { badInput } from './bad-input.js';
+import { corruptionMatrix, TARGETS } from './corruption-matrix.js';
+import { canMount, diskFull } from './disk-full.js';
 import { killStorm } from './kill-storm.js';
 
-/** The torture suite's short version (the full one is `npm run torture`, see docs/reliability.md). */
+/** The torture suite's short version; the full one is `npm run torture` (docs/reliability.md). */
 describe('torture (short)', () => {
   it('8 SIGKILLs while another process appends: every sink exact', async () => {
     await killStorm({ kills: 8, maxBatchesPerRun: 3, maxDelayMs: 100, seed: 21 });
   }, 180_000);
+
+  it('each checkpoint file kind damaged once: refused naming the file, or harmless', async () => {
+    const outcomes = await corruptionMatrix(
+      TARGETS.map((target, i) => ({ target, damage: i % 2 ? { kind: 'flip', at: 0.5 } : { kind: 'truncate', keep: 0.5 } })),
+    );
+    // The damaged checkpoint files are all refused; a damaged manifest entry is harmless (readers glob the data files).
+    expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused', 'refused', 'refused', 'harmless']);
+  }, 180_000);
+
+  it.runIf(canMount() || process.env['CI'] === 'true')(
+    'disk full in the middle of a run: a clear error naming the path, then an exact resume',
+    async () => {
+      await diskFull(6144, 60_000);
+    },
+    180_000,
+  );
+  it.skipIf(canMount() || process.env['CI'] === 'true')('disk full: needs root to mount a tmpfs (run the tests as root, as CI does)', () => {});
+
+  it('18 classes of bad input: each dead-lettered with its coordinates, rows + dead letters = records', async () => {
+    const f = await badInput();
+    expect(f).toMatchObject({ classes: 18, records: 218, rows: 200, deadLetters: 18 });
+  }, 60_000);
 });
