@@ -79,9 +79,12 @@ describe('CheckpointLock (an OS file lock the kernel releases)', () => {
     const tally = { one: 0, other: 0 };
     for (let i = 0; i < RACES; i++) {
       const path = join(dir, `lock-${i}`);
-      const a = holder(path, 400);
-      const b = holder(path, 400);
+      // Each holds until both have answered: a fixed hold time lets a slow second start (a loaded machine) find the lock free.
+      const a = holder(path, 60_000);
+      const b = holder(path, 60_000);
       const answers = await Promise.all([a.answer, b.answer]);
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
       await Promise.all([exited(a.child), exited(b.child)]);
       if (answers.filter((x) => x === 'held').length === 1 && answers.includes('refused')) tally.one++;
       else tally.other++;
