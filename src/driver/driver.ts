@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as arrow from 'apache-arrow';
 import { Checkpoint, type OffsetLogEntry } from '../checkpoint/checkpoint.js';
-import { errorMessage, internalError, userError } from '../errors.js';
+import { CorruptFileError, errorMessage, internalError, userError } from '../errors.js';
 import { eventTimeStatsFromArrow, type EventTimeStats } from '../arrow/event-time-stats.js';
 import { ingestSourceBatch } from '../arrow/ingest-source-batch.js';
 import { ReadyTables } from '../arrow/ready-tables.js';
@@ -121,6 +122,17 @@ const rangesOf = (entry: OffsetLogEntry): Ranges => new Map(Object.entries(entry
  * per step: plan or recover → offset log entry → read and load → transform, state committed with the batch id →
  * sinks → commit log → advisory source commits and purge.
  */
+/**
+ * Refuse a checkpoint whose committed batches had state when the state file is gone, before an empty one is created
+ * in its place (opening makes one, and the job would go on from empty state: a silently wrong output).
+ */
+function refuseMissingState(checkpoint: Checkpoint): void {
+  const committed = checkpoint.commits.getLatest()?.batchId;
+  const since = checkpoint.metadata.statefulSince;
+  if (committed === undefined || since === undefined || committed < since || existsSync(checkpoint.statePath)) return;
+  throw new CorruptFileError(checkpoint.statePath, `missing, but the checkpoint committed batch ${committed} with state in it`, DAMAGED_STATE_FIX);
+}
+
 export class Driver {
   private readonly clock: Clock;
   private lastBatchStart: number | undefined;
@@ -156,13 +168,15 @@ export class Driver {
     const evolution = await planStateEvolution(job, checkpoint, engine, options.evolution ?? {});
     checkpoint.acceptJob();
     const needsState = job.operators.length > 0 || evolution.drop.length > 0;
+    if (needsState && !job.operators.every((op) => evolution.rebuild.has(op.sink))) refuseMissingState(checkpoint);
     const store = needsState ? await StateStore.open(engine, checkpoint.statePath) : undefined;
     if (store) await applyStateEvolution(evolution, { job, checkpoint, engine, state: store, note: options.note });
     const state = job.operators.length > 0 ? store : undefined;
     const driver = new Driver(job, checkpoint, engine, state, options, new Set([...evolution.fresh].filter((s) => !evolution.rebuild.has(s))));
     for (const sink of allSinks(job)) await sink.open(engine);
-    await driver.checkSinksAgainstCommitLog();
+    // The state first: a stateful sink's batches live in the state, so a lost state also looks like a lost sink.
     await driver.checkStateAgainstCommitLog();
+    await driver.checkSinksAgainstCommitLog();
     await driver.publishCatalogIfNeeded();
     return driver;
   }

@@ -28,8 +28,8 @@ export async function planStateEvolution(job: CompiledJob, checkpoint: Checkpoin
 /**
  * Step two, once the start is accepted: in one state transaction, drop what the plan drops, rebuild what it
  * rebuilds and store the fingerprints, so a crash leaves either the old state and fingerprints or the new ones.
- * When no operator keeps its state, the state's batch id is moved to the last committed batch: fresh state is that
- * batch's state, and the next batch (a recovered one included) folds into it.
+ * When no operator keeps its state, the state's batch id is moved to the last committed batch: fresh state (or a lost
+ * state file rebuilt whole) is that batch's state, and the next batch (a recovered one included) folds into it.
  */
 export async function applyStateEvolution(
   plan: EvolutionPlan,
@@ -40,13 +40,15 @@ export async function applyStateEvolution(
   const meta = await r.state.meta();
   const rebuilt = r.job.operators.filter((op) => plan.rebuild.has(op.sink));
   const allFresh = [...plan.fingerprints.keys()].every((s) => plan.fresh.has(s) && !plan.rebuild.has(s));
+  // A lost state file rebuilt whole: the rebuild ran up to the last committed batch (it has no later state batch to reach).
+  const rebuiltWhole = meta === undefined && [...plan.fingerprints.keys()].every((s) => plan.fresh.has(s) || plan.rebuild.has(s));
   await r.state.atomically(async (exec) => {
     await applyEvolution(exec, plan);
     if (rebuilt.length > 0) {
       const { records, steps } = await rebuildState({ job: r.job, checkpoint: r.checkpoint, engine: r.engine, operators: rebuilt, meta }, exec);
       r.note?.(`rebuilt the state of ${rebuilt.map((op) => `'${op.sink}'`).join(', ')} from ${records} records in ${steps} steps`);
     }
-    if (allFresh) {
+    if (allFresh || rebuiltWhole) {
       const committed = r.checkpoint.commits.getLatest();
       await r.state.moveBatchId(exec, committed ? { batchId: committed.batchId, info: { watermark: committed.value.watermark } } : undefined);
     }

@@ -6,8 +6,18 @@ import { createLog, openLog } from '../../src/log/index.js';
 import { duckstream } from '../support/cli.js';
 import { events, expectExactOutput, PARTITIONS, report, writeJob } from './harness.js';
 
-/** A way to damage a file: cut it short, or flip one bit at a relative position. */
-export type Damage = { kind: 'truncate'; keep: number } | { kind: 'flip'; at: number };
+/** A way to damage a file: cut it short, flip one bit at a relative position, or lose it. */
+export type Damage = { kind: 'truncate'; keep: number } | { kind: 'flip'; at: number } | { kind: 'delete' };
+
+/** One case: a file, its damage, and what the user adds to the run (e.g. --rebuild-state after a lost state file). */
+export interface Case {
+  readonly target: Target;
+  readonly damage: Damage;
+  readonly args?: readonly string[];
+}
+
+/** The run options that rebuild every stateful sink of the job (writeJob's `w` and `t`). */
+export const REBUILD_ALL = ['--rebuild-state', 'w', '--rebuild-state', 't'];
 
 /** Every kind of file in a checkpoint and a file sink that a restart reads (docs/architecture.md#checkpoint-layout). */
 export const TARGETS = ['offset entry', 'commit entry', 'metadata', 'state database', 'manifest entry'] as const;
@@ -28,7 +38,7 @@ const LIMIT = ['--max-records-per-partition', '500'];
  * damage the file, append the other half and run to the end. Each run must be refused with the damaged file named,
  * or end with every sink exact: a damaged file never gives a silently wrong output.
  */
-export async function corruptionMatrix(cases: readonly { target: Target; damage: Damage }[]): Promise<Outcome[]> {
+export async function corruptionMatrix(cases: readonly Case[]): Promise<Outcome[]> {
   const root = mkdtempSync(join(tmpdir(), 'ds-torture-corrupt-'));
   try {
     const lines = events(RECORDS, 31);
@@ -53,11 +63,11 @@ export async function corruptionMatrix(cases: readonly { target: Target; damage:
       const more = await openLog(join(work, 'log'));
       await appendHalf(more, lines, 1);
       await more.close();
-      const run = duckstream(['run', job, '--checkpoint', ck, '--trigger', 'available-now', '--drain', ...LIMIT]);
-      const label = `${c.target} (${file}) ${describe(c.damage)}`;
+      const run = duckstream(['run', job, '--checkpoint', ck, '--trigger', 'available-now', '--drain', ...LIMIT, ...(c.args ?? [])]);
+      const label = `${c.target} (${file}) ${describe(c.damage)}${c.args ? ` then run with ${c.args.join(' ')}` : ''}`;
       if (run.status === 0) {
         await expectExactOutput(join(work, 'out'), lines, label);
-        outcomes.push({ target: c.target, damage: describe(c.damage), result: 'harmless' });
+        outcomes.push({ target: c.target, damage: describe(c.damage) + (c.args ? `, run with ${c.args.join(' ')}` : ''), result: 'harmless' });
       } else {
         expect(run.stderr, `${label}: a refusal must name the damaged file`).toContain(file);
         expect(run.stderr, `${label}: a refusal is an error of ours, not a crash`).not.toMatch(/\n\s+at /);
@@ -72,16 +82,23 @@ export async function corruptionMatrix(cases: readonly { target: Target; damage:
   }
 }
 
-/** Every target with a truncation to half, to nothing, and bit flips near the start, in the middle and near the end. */
-export function fullMatrix(): { target: Target; damage: Damage }[] {
+/**
+ * Every target with a truncation to half, to nothing, bit flips near the start, in the middle and near the end, and
+ * deletion; and a lost state file rebuilt with --rebuild-state, which must end exact.
+ */
+export function fullMatrix(): Case[] {
   const damages: Damage[] = [
     { kind: 'truncate', keep: 0.5 },
     { kind: 'truncate', keep: 0 },
     { kind: 'flip', at: 0.02 },
     { kind: 'flip', at: 0.5 },
     { kind: 'flip', at: 0.98 },
+    { kind: 'delete' },
   ];
-  return TARGETS.flatMap((target) => damages.map((damage) => ({ target, damage })));
+  return [
+    ...TARGETS.flatMap((target) => damages.map((damage) => ({ target, damage }))),
+    { target: 'state database', damage: { kind: 'delete' }, args: REBUILD_ALL },
+  ];
 }
 
 async function appendHalf(log: Awaited<ReturnType<typeof openLog>>, lines: readonly string[], half: 0 | 1): Promise<void> {
@@ -119,6 +136,10 @@ function targetFile(work: string, target: Target): string {
 
 function damage(file: string, d: Damage): void {
   if (!existsSync(file)) throw new Error(`nothing to damage: ${file}`);
+  if (d.kind === 'delete') {
+    rmSync(file);
+    return;
+  }
   const size = statSync(file).size;
   if (d.kind === 'truncate') {
     truncateSync(file, Math.floor(size * d.keep));
@@ -131,5 +152,6 @@ function damage(file: string, d: Damage): void {
 }
 
 function describe(d: Damage): string {
+  if (d.kind === 'delete') return 'deleted';
   return d.kind === 'truncate' ? `truncated to ${d.keep * 100} %` : `bit flipped at ${d.at * 100} %`;
 }

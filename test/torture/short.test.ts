@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { badInput } from './bad-input.js';
-import { corruptionMatrix, TARGETS } from './corruption-matrix.js';
+import { corruptionMatrix, REBUILD_ALL, TARGETS } from './corruption-matrix.js';
 import { canMount, diskFull } from './disk-full.js';
 import { killStorm } from './kill-storm.js';
 
@@ -10,12 +10,15 @@ describe('torture (short)', () => {
     await killStorm({ kills: 8, maxBatchesPerRun: 3, maxDelayMs: 100, seed: 21 });
   }, 180_000);
 
-  it('each checkpoint file kind damaged once: refused naming the file, or harmless', async () => {
-    const outcomes = await corruptionMatrix(
-      TARGETS.map((target, i) => ({ target, damage: i % 2 ? { kind: 'flip', at: 0.5 } : { kind: 'truncate', keep: 0.5 } })),
-    );
-    // The damaged checkpoint files are all refused; a damaged manifest entry is harmless (readers glob the data files).
-    expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused', 'refused', 'refused', 'harmless']);
+  it('each checkpoint file kind damaged once, and a lost state file: refused naming the file, or harmless', async () => {
+    const outcomes = await corruptionMatrix([
+      ...TARGETS.map((target, i) => ({ target, damage: i % 2 ? ({ kind: 'flip', at: 0.5 } as const) : ({ kind: 'truncate', keep: 0.5 } as const) })),
+      { target: 'state database', damage: { kind: 'delete' } },
+      { target: 'state database', damage: { kind: 'delete' }, args: REBUILD_ALL },
+    ]);
+    // Damaged checkpoint files are refused, and so is a lost state file, which --rebuild-state then recomputes
+    // exactly; a damaged manifest entry is harmless (readers glob the data files).
+    expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused', 'refused', 'refused', 'harmless', 'refused', 'harmless']);
   }, 180_000);
 
   it.runIf(canMount() || process.env['CI'] === 'true')(
