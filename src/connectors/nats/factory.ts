@@ -47,7 +47,10 @@ function subjectList(name: string, text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  const bad = subjects.find((s) => /\s/.test(s) || s.split('.').some((t) => t === '' || (t.includes('>') && t !== '>') || (t.includes('*') && t !== '*')));
+  const bad = subjects.find((s) => {
+    const tokens = s.split('.');
+    return /\s/.test(s) || tokens.some((t, i) => t === '' || (t.includes('>') && (t !== '>' || i < tokens.length - 1)) || (t.includes('*') && t !== '*'));
+  });
   if (bad !== undefined || subjects.length === 0)
     throw userError(
       `source '${name}': subjects: '${bad ?? text}' is not a subject filter`,

@@ -266,7 +266,7 @@ export class NatsRawSource implements RawSource {
   private lose(r: OffsetRange, from: bigint, until: bigint, what: string): void {
     if (this.config.failOnDataLoss) throw this.dataLoss(r, what);
     this.note(
-      `source '${this.name}': stream '${r.topic}' partition ${r.partition}: sequences [${from}, ${until}) were lost (${what}); continuing (fail_on_data_loss = false)`,
+      `source '${this.name}': stream '${r.topic}' partition ${r.partition}: lost [${from}, ${until}): ${what}; continuing after them (fail_on_data_loss = false)`,
     );
   }
 
