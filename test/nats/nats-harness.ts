@@ -84,3 +84,23 @@ export async function natsClient(): Promise<NatsTestClient> {
     },
   };
 }
+
+/** Every message now in `stream` (ordered consumer until nothing is pending), with its headers. */
+export async function readStream(
+  client: NatsTestClient,
+  stream: string,
+): Promise<{ seq: number; subject: string; data: string; headers: Record<string, string> }[]> {
+  const consumer = await client.js.consumers.get(stream);
+  const info = await consumer.info(true);
+  const out: { seq: number; subject: string; data: string; headers: Record<string, string> }[] = [];
+  if (info.num_pending === 0) return out;
+  const messages = await consumer.consume({ max_messages: 1000 });
+  for await (const m of messages) {
+    const h: Record<string, string> = {};
+    for (const [k, vs] of m.headers ?? []) h[k] = vs.join(',');
+    out.push({ seq: m.seq, subject: m.subject, data: m.string(), headers: h });
+    if (m.info.pending === 0) break;
+  }
+  await messages.close();
+  return out;
+}

@@ -120,9 +120,13 @@ export class NatsSink implements Sink {
     const m = await this.jsm!.streams.getMessage(this.streamName!, { last_by_subj: this.config.subject });
     if (!m) return undefined;
     const h = m.header;
-    const batchId = Number(h?.get(BATCH_ID_HEADER) ?? NaN);
-    const row = Number(h?.get(ROW_HEADER) ?? NaN);
-    const rows = Number(h?.get(ROWS_HEADER) ?? NaN);
+    const header = (name: string): number => {
+      const v = h?.get(name) ?? '';
+      return /^[0-9]+$/.test(v) ? Number(v) : NaN;
+    };
+    const batchId = header(BATCH_ID_HEADER);
+    const row = header(ROW_HEADER);
+    const rows = header(ROWS_HEADER);
     if (![batchId, row, rows].every(Number.isSafeInteger))
       throw userError(
         `nats sink '${this.name}': the last message on subject '${this.config.subject}' (sequence ${m.seq}) was not published by a duckstream sink`,
