@@ -145,18 +145,20 @@ export class NatsRawSource implements RawSource {
   }
 
   private async streamState(): Promise<StreamState> {
-    return this.retrying(`read stream '${this.config.stream}'`, async () => {
-      try {
-        return (await (await this.manager()).streams.info(this.config.stream)).state;
-      } catch (err) {
-        if (/stream not found/i.test(natsErrorText(err)))
-          throw userError(
-            `nats source '${this.name}': stream '${this.config.stream}' does not exist on ${this.nc.getServer()}`,
-            `create it (nats stream add ${this.config.stream} --subjects '…'), or fix stream = '…'`,
-          );
-        throw err;
-      }
-    });
+    return this.retrying(`read stream '${this.config.stream}'`, () => this.streamStateOnce());
+  }
+
+  private async streamStateOnce(): Promise<StreamState> {
+    try {
+      return (await (await this.manager()).streams.info(this.config.stream)).state;
+    } catch (err) {
+      if (/stream not found/i.test(natsErrorText(err)))
+        throw userError(
+          `nats source '${this.name}': stream '${this.config.stream}' does not exist on ${this.nc.getServer()}`,
+          `create it (nats stream add ${this.config.stream} --subjects '…'), or fix stream = '…'`,
+        );
+      throw err;
+    }
   }
 
   /** One range, retried with backoff while the failure is retriable; data loss checked before and after each attempt. */
@@ -165,7 +167,7 @@ export class NatsRawSource implements RawSource {
     if (!p || r.topic !== this.config.stream) throw this.dataLoss(r, 'the source no longer reads this partition (were stream or subjects changed?)');
     return this.retrying(`read ${describe(r, p.filter)}`, async () => {
       const lost: OffsetRange[] = [];
-      const state = await this.streamState();
+      const state = await this.streamStateOnce();
       let from = r.from;
       const first = BigInt(Math.max(1, state.first_seq));
       if (from < first) {
@@ -185,7 +187,7 @@ export class NatsRawSource implements RawSource {
       // A purge while reading: the consumer silently starts past `from`. Gaps are legitimate, a moved stream start is not.
       const firstRead = raw.count > 0 ? raw.offsets[0]! : until;
       if (firstRead > from) {
-        const now = BigInt(Math.max(1, (await this.streamState()).first_seq));
+        const now = BigInt(Math.max(1, (await this.streamStateOnce()).first_seq));
         if (now > from) {
           const end = now < firstRead ? now : firstRead;
           this.lose(r, from, end, `sequences [${from}, ${end}) were deleted while being read; the stream now starts at ${now}`);
