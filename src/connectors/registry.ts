@@ -20,7 +20,15 @@ export type { ConnectorContext } from './connector.js';
  * DStream jobs) and the CLI read this list and nothing else. A new connector is a folder under src/connectors/ and
  * one line here.
  */
-export const CONNECTORS: readonly Connector[] = [logConnector, parquetConnector, jsonlConnector, duckdbConnector, consoleConnector, kafkaConnector, natsConnector];
+export const CONNECTORS: readonly Connector[] = [
+  logConnector,
+  parquetConnector,
+  jsonlConnector,
+  duckdbConnector,
+  consoleConnector,
+  kafkaConnector,
+  natsConnector,
+];
 
 /** Connectors a CREATE SOURCE can name, in registry order. */
 export const sourceConnectors: readonly string[] = CONNECTORS.filter((c) => c.source).map((c) => c.name);
