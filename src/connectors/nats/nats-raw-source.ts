@@ -95,14 +95,10 @@ export class NatsRawSource implements RawSource {
   }
 
   async readRaw(ranges: readonly OffsetRange[]): Promise<RawRead> {
-    const raws: RawRecordBatch[] = [];
-    const lostRanges: OffsetRange[] = [];
-    for (const r of ranges) {
-      if (r.until <= r.from) continue;
-      const { raw, lost } = await this.readRange(r);
-      if (raw.count > 0) raws.push(raw);
-      lostRanges.push(...lost);
-    }
+    // Partitions are read at once, each by its own consumer: the server filters them side by side.
+    const reads = await Promise.all(ranges.filter((r) => r.until > r.from).map((r) => this.readRange(r)));
+    const raws = reads.map((x) => x.raw).filter((raw) => raw.count > 0);
+    const lostRanges = reads.flatMap((x) => x.lost);
     return { raws, ...(lostRanges.length > 0 ? { lostRanges } : {}) };
   }
 
@@ -212,36 +208,43 @@ export class NatsRawSource implements RawSource {
     const headers: (Array<readonly [string, Uint8Array]> | null)[] = [];
     const subjects = new Map<string, Uint8Array>();
     try {
-      const info = await consumer.info(true);
-      if (info.num_pending === 0) return emptyBatch(r);
+      if ((await consumer.info(true)).num_pending === 0) return emptyBatch(r);
       const end = Number(until);
       const messages = await consumer.consume({ max_messages: Math.min(PULL_MESSAGES, Math.max(64, Number(until - from))) });
-      let timer: NodeJS.Timeout | undefined;
+      // Stalled: no message for read_timeout_ms (checked by a timer, not re-armed per message).
+      let received = 0;
+      let seen = -1;
       let stalled = false;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          stalled = true;
-          void messages.close();
-        }, this.config.readTimeoutMs);
-      };
-      arm();
+      let quietSince = Date.now();
+      const timer = setInterval(
+        () => {
+          if (received !== seen) {
+            seen = received;
+            quietSince = Date.now();
+          } else if (Date.now() - quietSince >= this.config.readTimeoutMs) {
+            stalled = true;
+            void messages.close();
+          }
+        },
+        Math.max(50, Math.floor(this.config.readTimeoutMs / 10)),
+      );
       try {
         for await (const m of messages) {
-          const seq = m.seq;
+          const info = m.info;
+          const seq = info.streamSequence;
           if (seq >= end) break;
           offsets.push(BigInt(seq));
-          timestamps.push(m.info.timestampNanos / 1e6);
+          timestamps.push(info.timestampNanos / 1e6);
           let key = subjects.get(m.subject);
           if (key === undefined) subjects.set(m.subject, (key = encoder.encode(m.subject)));
           keys.push(key);
           values.push(m.data);
           headers.push(headerPairs(m));
-          if (seq === end - 1 || m.info.pending === 0) break;
-          arm();
+          received++;
+          if (seq === end - 1 || info.pending === 0) break;
         }
       } finally {
-        clearTimeout(timer);
+        clearInterval(timer);
         await messages.close().catch(() => undefined);
       }
       if (stalled)
