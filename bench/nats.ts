@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     const publishMs = performance.now() - tp;
 
     // Interleaved repetitions, medians: the machine is shared, one run of each says little.
-    const subjects = Array.from({ length: partitions }, (_, p) => `${stream}.${p}`).join(',');
+    // partitions = 1: the whole stream is the one partition (no subject filter)
+    const subjects = partitions > 1 ? Array.from({ length: partitions }, (_, p) => `${stream}.${p}`).join(',') : undefined;
     const runs: { raw: number; sourceRaw: number; sourceDecoded: number }[] = [];
     for (let i = 0; i < reps; i++) {
       runs.push({ raw: await rawConsume(js, records), sourceRaw: await sourceRead(subjects, 'raw'), sourceDecoded: await sourceRead(subjects, 'decoded') });
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     const jobFile = join(dir, 'job.sql');
     writeFileSync(
       jobFile,
-      `CREATE SOURCE ev WITH (connector = 'nats', servers = '${servers}', stream = '${stream}', subjects = '${subjects}', schema = '${SCHEMA}');
+      `CREATE SOURCE ev WITH (connector = 'nats', servers = '${servers}', stream = '${stream}', ${subjects ? `subjects = '${subjects}', ` : ''}schema = '${SCHEMA}');
        CREATE SINK out WITH (connector = 'parquet', path = '${dir}/out') AS SELECT ts, user_id, url, status, latency_ms FROM ev WHERE status <> 301;`,
     );
     const progress: BatchProgress[] = [];
@@ -132,8 +133,13 @@ async function rawConsume(js: ReturnType<typeof jetstream>, expected: number): P
 }
 
 /** The NATS source reading every partition's whole range: raw records only, or decoded into Arrow. */
-async function sourceRead(subjects: string, what: 'raw' | 'decoded'): Promise<number> {
-  const source = await createSource({ name: 'ev', options: { connector: 'nats', servers, stream, subjects, schema: SCHEMA }, columns: undefined, line: 1 });
+async function sourceRead(subjects: string | undefined, what: 'raw' | 'decoded'): Promise<number> {
+  const source = await createSource({
+    name: 'ev',
+    options: { connector: 'nats', servers, stream, ...(subjects && { subjects }), schema: SCHEMA },
+    columns: undefined,
+    line: 1,
+  });
   try {
     const [earliest, latest] = await Promise.all([source.earliestOffsets(), source.latestOffsets()]);
     const ranges: OffsetRange[] = [...latest].map(([k, until]) => ({ ...parsePartitionKey(k), from: earliest.get(k)!, until }));
