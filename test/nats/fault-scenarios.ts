@@ -44,7 +44,7 @@ export function natsFaults(title: string, sizes: FaultSizes): void {
         writeFileSync(
           jobFile,
           `CREATE SOURCE ev WITH (connector = 'nats', servers = 'nats://127.0.0.1:${p.port}', stream = '${stream}', subjects = '${stream}.0,${stream}.1,${stream}.2',
-         schema = 'id INTEGER', max_records_per_partition = '${sizes.cut.cap}', read_timeout_ms = '3000', request_timeout_ms = '1000', retry_backoff_ms = '50');
+         schema = 'id INTEGER', max_records_per_partition = '${sizes.cut.cap}', read_timeout_ms = '3000', request_timeout_ms = '750', retry_backoff_ms = '50');
        CREATE SINK out WITH (connector = 'parquet', path = '${dir}/out') AS SELECT id, _partition AS p, _offset AS o FROM ev;`,
         );
         const progress: BatchProgress[] = [];
