@@ -1,5 +1,5 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { userError } from '../../errors.js';
+import { externalError, userError } from '../../errors.js';
 import type { NatsClientOptions } from './options.js';
 
 /**
@@ -29,7 +29,15 @@ export async function connectNats(what: string, o: NatsClientOptions): Promise<N
     throw userError(`${what}: password_env needs user`, "user = 'me', password_env = 'NATS_PASSWORD' (the variable's name, not the password)");
   }
   if (o.token_env !== undefined) options.token = secret(what, 'token_env', o.token_env);
-  return connect(options);
+  try {
+    return await connect(options);
+  } catch (err) {
+    throw externalError(
+      `${what}: cannot connect to NATS at ${servers.join(', ')}: ${natsErrorText(err)} (is nats-server running, with JetStream: nats-server -js?)`,
+      true,
+      err,
+    );
+  }
 }
 
 function secret(what: string, option: string, variable: string): string {

@@ -216,6 +216,7 @@ export class NatsRawSource implements RawSource {
       let seen = -1;
       let stalled = false;
       let quietSince = Date.now();
+      let lastSeq = -1;
       const timer = setInterval(
         () => {
           if (received !== seen) {
@@ -233,6 +234,8 @@ export class NatsRawSource implements RawSource {
           const info = m.info;
           const seq = info.streamSequence;
           if (seq >= end) break;
+          if (seq <= lastSeq) continue; // a consumer re-created after a reconnect never delivers a message twice here
+          lastSeq = seq;
           offsets.push(BigInt(seq));
           timestamps.push(info.timestampNanos / 1e6);
           let key = subjects.get(m.subject);
