@@ -25,6 +25,8 @@ export interface DecodingOptions {
   /** Columns inference should read as timestamps (the job's event-time column). */
   readonly timestampColumns: readonly string[];
   readonly trailingColumn?: TrailingColumn;
+  /** More trailing columns after `trailingColumn`, in this order (NATS's `_subject` and `_headers`). */
+  readonly trailingColumns?: readonly TrailingColumn[];
 }
 
 /** Records read for schema inference. */
@@ -38,6 +40,7 @@ const SAMPLE_RECORDS = 1000;
 export class DecodingSource<R extends RawSource = RawSource> implements Source {
   private valueSchema: ValueSchema | undefined;
   private kept: readonly string[] | undefined;
+  private readonly trailing: readonly TrailingColumn[];
   /** Present only when the connector can read ahead (the driver asks sources that have it). */
   readonly prefetch?: (ranges: readonly OffsetRange[]) => void;
   /** Present only when the connector commits progress somewhere (a consumer group). */
@@ -49,6 +52,7 @@ export class DecodingSource<R extends RawSource = RawSource> implements Source {
     private readonly options: DecodingOptions,
   ) {
     this.valueSchema = options.schema;
+    this.trailing = [...(options.trailingColumn ? [options.trailingColumn] : []), ...(options.trailingColumns ?? [])];
     const { prefetch, commit } = raw;
     // Read ahead only once values can be decoded: before that there is no batch to serve.
     if (prefetch) this.prefetch = (ranges) => (this.valueSchema ? prefetch.call(raw, ranges) : undefined);
@@ -72,8 +76,8 @@ export class DecodingSource<R extends RawSource = RawSource> implements Source {
   }
 
   useSchema(schema: ValueSchema): void {
-    const trailing = this.options.trailingColumn?.spec.name;
-    this.valueSchema = trailing === undefined ? schema : schema.filter((c) => c.name !== trailing);
+    const trailing = new Set(this.trailing.map((t) => t.spec.name));
+    this.valueSchema = trailing.size === 0 ? schema : schema.filter((c) => !trailing.has(c.name));
   }
 
   /** A trailing column is metadata: always returned, whatever is kept. */
@@ -107,8 +111,7 @@ export class DecodingSource<R extends RawSource = RawSource> implements Source {
       maxValueBytes: this.options.maxValueBytes,
       ...(this.kept ? { storedColumns: this.kept } : {}),
     });
-    const trailing = this.options.trailingColumn;
-    const table = trailing ? trailing.append(decoded.table, raws, decoded.deadLetters) : decoded.table;
+    const table = this.trailing.reduce((t, trailing) => trailing.append(t, raws, decoded.deadLetters), decoded.table);
     const t2 = performance.now();
     return {
       ...decoded,
@@ -124,8 +127,7 @@ export class DecodingSource<R extends RawSource = RawSource> implements Source {
   }
 
   private withTrailing(schema: ValueSchema): ValueSchema {
-    const trailing = this.options.trailingColumn;
-    return trailing ? [...schema, trailing.spec] : schema;
+    return this.trailing.length > 0 ? [...schema, ...this.trailing.map((t) => t.spec)] : schema;
   }
 }
 

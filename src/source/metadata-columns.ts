@@ -3,8 +3,11 @@ export const METADATA_COLUMNS = ['_topic', '_partition', '_offset', '_timestamp'
 
 export type MetadataColumn = (typeof METADATA_COLUMNS)[number];
 
-/** Kafka sources' record headers as JSON: a metadata column carried after the value columns (src/connectors/kafka/headers-column.ts). */
+/** Kafka and NATS sources' record headers as JSON: a metadata column carried after the value columns (src/connectors/kafka/headers-column.ts). */
 export const HEADERS_COLUMN = '_headers';
 
+/** NATS sources' message subject: a metadata column carried after the value columns (src/connectors/nats/). */
+export const SUBJECT_COLUMN = '_subject';
+
 /** Every metadata column name a source batch may carry. */
-export const METADATA_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, HEADERS_COLUMN]);
+export const METADATA_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, SUBJECT_COLUMN, HEADERS_COLUMN]);
