@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DuckstreamError, errorMessage, externalError, internalError, userError } from '../../errors.js';
@@ -15,6 +16,9 @@ import { compatible, mapColumns, type PgColumn } from './pg-types.js';
 
 /** Table (in the target table's schema) recording, per job and sink, the last batch id whose rows are in its table. */
 export const PG_SINK_COMMITS_TABLE = 'duckstream_sink_commits';
+
+/** Rows per CSV slice: PostgreSQL copies one slice while DuckDB writes the next (bench/postgres.ts). */
+const SLICE_ROWS = 32_768;
 
 export interface PostgresSinkConfig {
   readonly target: PgTarget;
@@ -97,12 +101,13 @@ export class PostgresSink implements Sink {
       if (!layout.columns.some((c) => c.name === k))
         throw userError(`${this.where}: key column '${k}' is not a column of the query`, 'name output columns in key');
     }
-    const file = join(this.requireTmp(), `batch-${batch.batchId}.csv`);
+    // DuckDB exports slice after slice while PostgreSQL copies the ones done (one attempt's export, kept for retries).
+    const slices = batch.numRows > 0 ? this.startExport(batch, layout) : [];
     try {
-      if (batch.numRows > 0) await this.exportCsv(batch.engine, batch.relation, layout, file);
-      await this.retrying(`write batch ${batch.batchId}`, () => this.writeBatch(batch.batchId, mode, keys, layout, batch.numRows > 0 ? file : undefined));
+      await this.retrying(`write batch ${batch.batchId}`, () => this.writeBatch(batch.batchId, mode, keys, layout, slices));
     } finally {
-      await rm(file, { force: true });
+      const files = await Promise.allSettled(slices);
+      await Promise.all(files.map((f) => (f.status === 'fulfilled' ? rm(f.value, { force: true }) : undefined)));
     }
   }
 
@@ -128,7 +133,7 @@ export class PostgresSink implements Sink {
     mode: 'append' | 'update' | 'complete',
     keys: readonly string[],
     layout: Layout,
-    file: string | undefined,
+    slices: readonly Promise<string>[],
   ): Promise<void> {
     const c = await this.connect();
     const table = this.config.table.sql;
@@ -147,9 +152,9 @@ export class PostgresSink implements Sink {
       if (this.prepared !== preparedFor) await this.prepareTable(c, layout, mode, keys);
       if (mode === 'complete') await c.query(`DELETE FROM ${table}`);
       if (mode === 'update') {
-        if (file !== undefined) {
+        if (slices.length > 0) {
           await c.query(`CREATE TEMP TABLE __ds_stage ON COMMIT DROP AS SELECT ${layout.columnList} FROM ${table} WITH NO DATA`);
-          await this.copyIn(c, `__ds_stage (${layout.columnList})`, layout, file);
+          await this.copyIn(c, `__ds_stage (${layout.columnList})`, slices);
           const conflict = keys.map(quoteIdent).join(', ');
           const others = layout.columns.filter((col) => !keys.includes(col.name));
           const action =
@@ -158,8 +163,8 @@ export class PostgresSink implements Sink {
               : `DO UPDATE SET ${others.map((col) => `${quoteIdent(col.name)} = EXCLUDED.${quoteIdent(col.name)}`).join(', ')}`;
           await c.query(`INSERT INTO ${table} (${layout.columnList}) SELECT ${layout.columnList} FROM __ds_stage ON CONFLICT (${conflict}) ${action}`);
         }
-      } else if (file !== undefined) {
-        await this.copyIn(c, `${table} (${layout.columnList})`, layout, file);
+      } else if (slices.length > 0) {
+        await this.copyIn(c, `${table} (${layout.columnList})`, slices);
       }
       await c.query(
         `INSERT INTO ${this.commits} (job, sink, batch_id, table_name) VALUES ($1, $2, $3, $4) ` +
@@ -174,16 +179,73 @@ export class PostgresSink implements Sink {
     }
   }
 
-  private async copyIn(c: pg.Client, target: string, _layout: Layout, file: string): Promise<void> {
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), c.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT csv)`)));
+  /** One COPY fed with the slices' CSV files in order, each as soon as DuckDB has written it. */
+  private async copyIn(c: pg.Client, target: string, slices: readonly Promise<string>[]): Promise<void> {
+    const stream = c.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT csv)`));
+    let streamFailed = false;
+    const failed = new Promise<never>((_, reject) =>
+      stream.once('error', (err) => {
+        streamFailed = true;
+        reject(err);
+      }),
+    );
+    failed.catch(() => undefined);
+    const feed = async (): Promise<void> => {
+      for (const slice of slices) {
+        for await (const chunk of createReadStream(await slice, { highWaterMark: 1 << 20 })) {
+          if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), failed]);
+        }
+      }
+      stream.end();
+      await finished(stream);
+    };
+    try {
+      await Promise.race([feed(), failed]);
+    } catch (err) {
+      // The export failed: a COPY destroyed before its end is failed on the server (CopyFail), the transaction rolls
+      // back. (A stream that failed itself, e.g. on a lost connection, has nothing left to tell the server.)
+      if (!streamFailed) {
+        try {
+          stream.destroy();
+        } catch {
+          // the connection is gone as well: the retry starts on a new one
+        }
+      }
+      throw err;
+    }
   }
 
-  /** DuckDB writes the batch's rows as PostgreSQL's CSV (text-like fields always quoted: a bare `\.` would end the data). */
-  private async exportCsv(engine: Engine, relation: string, layout: Layout, file: string): Promise<void> {
+  /**
+   * The batch's rows as PostgreSQL's CSV in files of SLICE_ROWS rows (by rowid: the batch is a table), written one
+   * after the other; text-like fields always quoted (a bare `\.` would end the COPY data). The slices' row counts
+   * must add up to the batch's: a relation whose rowids were not 0…n-1 would otherwise lose rows silently.
+   */
+  private startExport(batch: SinkBatch, layout: Layout): Promise<string>[] {
     const select = layout.columns.map((c) => `${c.exportSql} AS ${ident(c.name)}`).join(', ');
     const quoted = layout.columns.filter((c) => c.quote).map((c) => ident(c.name));
-    const force = quoted.length > 0 ? `, FORCE_QUOTE (${quoted.join(', ')})` : '';
-    await engine.run(`COPY (SELECT ${select} FROM ${relation}) TO ${literal(file)} (FORMAT csv, HEADER false${force})`);
+    const options = `FORMAT csv, HEADER false${quoted.length > 0 ? `, FORCE_QUOTE (${quoted.join(', ')})` : ''}`;
+    const count = Math.ceil(batch.numRows / SLICE_ROWS);
+    const slices: Promise<string>[] = [];
+    let previous: Promise<unknown> = Promise.resolve();
+    let rows = 0;
+    for (let i = 0; i < count; i++) {
+      const file = join(this.requireTmp(), `batch-${batch.batchId}-${i}.csv`);
+      const lo = i === 0 ? undefined : `rowid >= ${i * SLICE_ROWS}`;
+      const hi = i === count - 1 ? undefined : `rowid < ${(i + 1) * SLICE_ROWS}`;
+      const where = lo || hi ? ` WHERE ${[lo, hi].filter((x) => x !== undefined).join(' AND ')}` : '';
+      const slice = previous.then(async () => {
+        const [result] = await batch.engine.all(`COPY (SELECT ${select} FROM ${batch.relation}${where}) TO ${literal(file)} (${options})`);
+        rows += Number(result?.['Count'] ?? 0);
+        if (i === count - 1 && rows !== batch.numRows) {
+          throw internalError(`sink '${this.name}': batch ${batch.batchId} exported ${rows} rows of ${batch.numRows} (its relation's rowids are not 0…n-1)`);
+        }
+        return file;
+      });
+      slice.catch(() => undefined); // awaited by the COPY; a rejection is reported there
+      slices.push(slice);
+      previous = slice;
+    }
+    return slices;
   }
 
   private async layoutOf(engine: Engine, relation: string): Promise<Layout> {
