@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 
-/** The shared test server (trust auth, db `test`): see docs/connectors/postgres.md#tests. */
+/** The shared test server (trust auth, db `test`): see docs/connectors/postgres.md#tests-and-benchmark. */
 export const PG_HOST = '127.0.0.1';
 export const PG_PORT = 5432;
 export const PG_USER = 'postgres';
