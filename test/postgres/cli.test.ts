@@ -10,7 +10,7 @@ import { describePostgres, dropCommits, dropTables, pgQuery, psql, uniqueName } 
 
 describePostgres('duckstream run with postgres sinks', () => {
   it('SIGKILLed between a sink transaction and the commit log (2 kills): every table equals a clean run', async () => {
-    await runKillScenario({ sinkKills: 2, randomKills: 0, partitions: 2, perPartition: 300, maxPerPartition: 50, seed: 3 });
+    await runKillScenario({ sinkKills: 2, randomKills: 0, partitions: 2, perPartition: 200, maxPerPartition: 40, seed: 3 });
   }, 60_000);
 
   it('a refused table is reported without the password of the url', async () => {
