@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -92,6 +92,7 @@ export async function runKillScenario(o: KillScenario): Promise<string> {
     expect(finish.status, `${log}\nfinish: ${finish.stderr}`).toBe(0);
     expect(finish.stderr + finish.stdout).not.toContain(PASSWORD);
     log += `finished (${Date.now() - t0} ms)\n`;
+    for (const file of filesUnder(ck)) expect(readFileSync(file).includes(PASSWORD), `${file} holds the password`).toBe(false);
     const clean = await cleanRun;
     log += `clean run done (${Date.now() - t0} ms)\n`;
     expect(clean.how, clean.output).toBe('exit 0');
@@ -123,6 +124,13 @@ export async function runKillScenario(o: KillScenario): Promise<string> {
     await dropCommits(`${prefix}_clean`);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 function lastCommitted(ck: string): number {
