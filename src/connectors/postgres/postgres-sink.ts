@@ -17,8 +17,19 @@ import { compatible, mapColumns, type PgColumn } from './pg-types.js';
 /** Table (in the target table's schema) recording, per job and sink, the last batch id whose rows are in its table. */
 export const PG_SINK_COMMITS_TABLE = 'duckstream_sink_commits';
 
-/** Rows per CSV slice: PostgreSQL copies one slice while DuckDB writes the next (bench/postgres.ts). */
-const SLICE_ROWS = 32_768;
+/**
+ * Rows per CSV slice: PostgreSQL copies one slice while DuckDB writes the next (bench/postgres.ts). The first slice
+ * is small (the COPY waits for it), the next ones double up to the largest.
+ */
+const FIRST_SLICE_ROWS = 4_096;
+const MAX_SLICE_ROWS = 65_536;
+
+/** [from, until) rowid bounds of the slices of a batch of n rows. */
+export function sliceBounds(n: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let from = 0, size = FIRST_SLICE_ROWS; from < n; from += size, size = Math.min(size * 2, MAX_SLICE_ROWS)) out.push([from, Math.min(n, from + size)]);
+  return out;
+}
 
 export interface PostgresSinkConfig {
   readonly target: PgTarget;
@@ -216,7 +227,7 @@ export class PostgresSink implements Sink {
   }
 
   /**
-   * The batch's rows as PostgreSQL's CSV in files of SLICE_ROWS rows (by rowid: the batch is a table), written one
+   * The batch's rows as PostgreSQL's CSV in files of growing size (sliceBounds, by rowid: the batch is a table), written one
    * after the other; text-like fields always quoted (a bare `\.` would end the COPY data). The slices' row counts
    * must add up to the batch's: a relation whose rowids were not 0…n-1 would otherwise lose rows silently.
    */
@@ -224,14 +235,16 @@ export class PostgresSink implements Sink {
     const select = layout.columns.map((c) => `${c.exportSql} AS ${ident(c.name)}`).join(', ');
     const quoted = layout.columns.filter((c) => c.quote).map((c) => ident(c.name));
     const options = `FORMAT csv, HEADER false${quoted.length > 0 ? `, FORCE_QUOTE (${quoted.join(', ')})` : ''}`;
-    const count = Math.ceil(batch.numRows / SLICE_ROWS);
+    const bounds = sliceBounds(batch.numRows);
+    const count = bounds.length;
     const slices: Promise<string>[] = [];
     let previous: Promise<unknown> = Promise.resolve();
     let rows = 0;
-    for (let i = 0; i < count; i++) {
+    for (const [i, [from, until]] of bounds.entries()) {
       const file = join(this.requireTmp(), `batch-${batch.batchId}-${i}.csv`);
-      const lo = i === 0 ? undefined : `rowid >= ${i * SLICE_ROWS}`;
-      const hi = i === count - 1 ? undefined : `rowid < ${(i + 1) * SLICE_ROWS}`;
+      // The first and last slices are open-ended, so every row is in one slice whatever the rowids (counted below).
+      const lo = i === 0 ? undefined : `rowid >= ${from}`;
+      const hi = i === count - 1 ? undefined : `rowid < ${until}`;
       const where = lo || hi ? ` WHERE ${[lo, hi].filter((x) => x !== undefined).join(' AND ')}` : '';
       const slice = previous.then(async () => {
         const [result] = await batch.engine.all(`COPY (SELECT ${select} FROM ${batch.relation}${where}) TO ${literal(file)} (${options})`);
