@@ -202,7 +202,7 @@ describePostgres('postgres sink', () => {
     expect(rows(tw, 'id, name, extra IS NULL')).toEqual(['1|x|t']);
   });
 
-  it('a killed backend or a cut connection mid-batch is retried on a new connection and the batch completes once', async () => {
+  it('a killed backend, a cut connection mid-COPY, a server down for a while: retried on a new connection, each batch written once', async () => {
     const t = table('retry');
     const proxy = await startTcpProxy(5432);
     try {
@@ -229,11 +229,18 @@ describePostgres('postgres sink', () => {
       proxy.cut();
       await writing;
       expect(proxy.accepted).toBeGreaterThan(before); // it did reconnect
+      // A server that is down for a while (connections refused), as during a restart: retried until it is back.
+      const beforePause = proxy.accepted;
+      proxy.pause();
+      const resumed = new Promise<void>((r) => setTimeout(() => r(proxy.resume()), 800));
+      await sink.addBatch(await batch(3, of(3, 10)));
+      await resumed;
+      expect(proxy.accepted).toBeGreaterThan(beforePause);
       await sink.close();
       const [stats] = await pgQuery<{ n: string; d: string; b2: string }>(
-        `SELECT count(*) AS n, count(DISTINCT id) AS d, count(*) FILTER (WHERE id >= 2000000) AS b2 FROM "${t}"`,
+        `SELECT count(*) AS n, count(DISTINCT id) AS d, count(*) FILTER (WHERE id >= 2000000 AND id < 3000000) AS b2 FROM "${t}"`,
       );
-      expect(stats).toEqual({ n: String(20 + 300_000), d: String(20 + 300_000), b2: '300000' });
+      expect(stats).toEqual({ n: String(30 + 300_000), d: String(30 + 300_000), b2: '300000' });
     } finally {
       await proxy.close();
     }
