@@ -13,6 +13,8 @@ export interface ConnectorContext {
   readonly stdout?: Writable;
   /** Let Kafka clients log their errors (the CLI's --kafka-log); default silent. */
   readonly kafkaLog?: boolean;
+  /** The job's name (its file's name): sinks that record their batches in a shared table key them by job and sink. */
+  readonly job?: string;
 }
 
 /** How `CREATE SOURCE … WITH (connector = '<name>', …)` becomes a Source: options checked up front, then opened. */

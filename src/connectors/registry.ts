@@ -12,6 +12,7 @@ import { logConnector } from './log/connector.js';
 import { natsConnector } from './nats/connector.js';
 import { parseConnectorOptions } from './options-error.js';
 import { parquetConnector } from './parquet/connector.js';
+import { postgresConnector } from './postgres/connector.js';
 
 export type { ConnectorContext } from './connector.js';
 
@@ -28,6 +29,7 @@ export const CONNECTORS: readonly Connector[] = [
   consoleConnector,
   kafkaConnector,
   natsConnector,
+  postgresConnector,
 ];
 
 /** Connectors a CREATE SOURCE can name, in registry order. */

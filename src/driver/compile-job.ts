@@ -106,7 +106,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
       .filter((k) => k.length > 0);
     const request = { name: s.name, query: s.query, outputMode: modeOption as OutputMode | undefined, key };
     const plan = await planSink(engine, request, analysis, times);
-    const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout, kafkaLog: options.kafkaLog });
+    const sink = createSink(s.name, sinkOptions, { jobDir: dirname(resolve(def.file)), stdout: options.stdout, kafkaLog: options.kafkaLog, job: def.name });
     const mode = plan.kind === 'stateful' ? plan.operator.mode : 'append';
     if (mode === 'complete' && sinkOptions['partition_by'] !== undefined) {
       throw userError(

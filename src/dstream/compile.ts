@@ -82,7 +82,16 @@ export async function compileDStreamJob(ssc: StreamingContext, engine: Engine, o
       const node = await compiler.compile(out.node);
       const sink =
         out.target.kind === 'connector'
-          ? createSink(out.name, { ...out.target.options }, { jobDir: dirname(resolve(options.file)), stdout: options.stdout, kafkaLog: options.kafkaLog })
+          ? createSink(
+              out.name,
+              { ...out.target.options },
+              {
+                jobDir: dirname(resolve(options.file)),
+                stdout: options.stdout,
+                kafkaLog: options.kafkaLog,
+                job: basename(options.file, extname(options.file)),
+              },
+            )
           : out.target.create();
       if (sink instanceof PrintSink || sink instanceof ForeachBatchSink) sink.active = (b) => activeAt(node, b);
       if (sink instanceof PrintSink && options.stdout) sink.out = options.stdout;

@@ -6,7 +6,7 @@ describe('duckstream connectors', () => {
     const run = duckstream(['connectors', '--json']);
     expect(run.status, run.stderr).toBe(0);
     const rows = JSON.parse(run.stdout) as { connector: string; source: string[] | null; sink: string[] | null }[];
-    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka']);
+    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'postgres']);
     const log = rows.find((r) => r.connector === 'log')!;
     expect(log.sink).toBeNull();
     expect(log.source).toEqual([
@@ -30,8 +30,8 @@ describe('duckstream connectors', () => {
   it('prints a table for people', () => {
     const run = duckstream(['connectors']);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^log {6}source: path, format, schema, event_time,/m);
-    expect(run.stdout).toMatch(/^console {2}sink: max_rows$/m);
-    expect(run.stdout).toMatch(/^kafka {4}source: brokers, [^\n]*\n {9}sink: brokers,/m);
+    expect(run.stdout).toMatch(/^log {7}source: path, format, schema, event_time,/m);
+    expect(run.stdout).toMatch(/^console {3}sink: max_rows$/m);
+    expect(run.stdout).toMatch(/^kafka {5}source: brokers, [^\n]*\n {10}sink: brokers,/m);
   });
 });

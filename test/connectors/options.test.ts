@@ -6,7 +6,7 @@ import { parsePositiveInt, parseWholeNumber } from '../../src/util/whole-number.
 describe('one connector registry', () => {
   it('lists sources and sinks from the same connectors', () => {
     expect(sourceConnectors).toEqual(['log', 'kafka', 'nats']);
-    expect(sinkConnectors).toEqual(['parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats']);
+    expect(sinkConnectors).toEqual(['parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres']);
   });
 
   it('refuses source options with the same formatter as sinks, suggesting what a typo meant', async () => {
