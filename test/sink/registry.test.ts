@@ -23,7 +23,7 @@ function errorOf(options: Record<string, string>): DuckstreamError {
 
 describe('createSink', () => {
   it('knows every connector', () => {
-    expect(sinkConnectors).toEqual(['parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'postgres']);
+    expect(sinkConnectors).toEqual(['parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres']);
   });
 
   it('builds each sink, resolving relative paths against process.cwd()', () => {
@@ -46,9 +46,9 @@ describe('createSink', () => {
   });
 
   it('refuses unknown connectors, unknown options and bad values', () => {
-    expect(errorOf({}).message).toMatch(/^sink 'errors' needs connector = <one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'postgres'>/);
+    expect(errorOf({}).message).toMatch(/^sink 'errors' needs connector = <one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres'>/);
     expect(errorOf({ connector: 'kafkaa' }).message).toMatch(
-      /unknown connector 'kafkaa'\n {2}fix: use one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'postgres'/,
+      /unknown connector 'kafkaa'\n {2}fix: use one of 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres'/,
     );
     expect(errorOf({ connector: 'parquet', path: 'x', pth: 'y' }).message).toMatch(
       /connector 'parquet' does not take 'pth' \(it takes connector, path, compression, partition_by\)/,
