@@ -3,6 +3,7 @@ import type { SourceDef } from '../job/parse-job.js';
 import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
 import { closestMatch } from '../util/suggest.js';
+import { amqpConnector } from './amqp/connector.js';
 import type { Connector, ConnectorContext } from './connector.js';
 import { consoleConnector } from './console/connector.js';
 import { duckdbConnector } from './duckdb/connector.js';
@@ -19,7 +20,15 @@ export type { ConnectorContext } from './connector.js';
  * DStream jobs) and the CLI read this list and nothing else. A new connector is a folder under src/connectors/ and
  * one line here.
  */
-export const CONNECTORS: readonly Connector[] = [logConnector, parquetConnector, jsonlConnector, duckdbConnector, consoleConnector, kafkaConnector];
+export const CONNECTORS: readonly Connector[] = [
+  logConnector,
+  parquetConnector,
+  jsonlConnector,
+  duckdbConnector,
+  consoleConnector,
+  kafkaConnector,
+  amqpConnector,
+];
 
 /** Connectors a CREATE SOURCE can name, in registry order. */
 export const sourceConnectors: readonly string[] = CONNECTORS.filter((c) => c.source).map((c) => c.name);

@@ -1,0 +1,219 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { externalError } from '../../errors.js';
+import { asAmqpError, type AmqpClient } from './client.js';
+
+/** One message of a stream queue as the source keeps it: its offset, its bytes and what else a row carries. */
+export interface StreamMessage {
+  readonly offset: bigint;
+  readonly content: Uint8Array;
+  /** The AMQP `message-id` property (the row's `_key`), if the publisher set one. */
+  readonly messageId: string | undefined;
+  /** The AMQP `timestamp` property (seconds) as ms since the epoch; 0 when the publisher set none. */
+  readonly timestampMs: number;
+  /** Application headers, values as UTF-8 (`x-stream-offset`, the broker's, left out); null when there are none. */
+  readonly headers: ReadonlyArray<readonly [string, Uint8Array]> | null;
+}
+
+export interface StreamReaderOptions {
+  readonly owner: string;
+  readonly prefetch: number;
+  /** How long a probe waits for a first message (an empty queue answers nothing). */
+  readonly probeMs: number;
+  /** A read that receives nothing for this long has stalled. */
+  readonly readTimeoutMs: number;
+}
+
+/** Deliveries of one chunk arrive back to back: this long without one ends the end-offset probe. */
+const QUIET_MS = 25;
+
+/**
+ * Reads of RabbitMQ stream queues over AMQP 0.9.1. A stream is a log with an offset per message, contiguous from
+ * the first one still stored (retention removes whole segments from the start). A consumer names where it starts
+ * with the `x-stream-offset` argument ('first', 'last' = the start of the last chunk, 'next', or an offset), needs a
+ * prefetch (basic.qos) and acknowledges as credit; each delivery carries its offset in the `x-stream-offset` header.
+ * AMQP 0.9.1 has no request for a stream's end, so `endOffset` reads the last chunk (see there). Every consumer
+ * gets a channel of its own (closing it cancels the consumer and drops what is in flight).
+ */
+export class StreamReader {
+  constructor(
+    private readonly client: AmqpClient,
+    private readonly options: StreamReaderOptions,
+  ) {}
+
+  /** The first offset still stored, or undefined when the queue has no message (none arrived within probe_ms). */
+  async firstOffset(queue: string): Promise<bigint | undefined> {
+    let first: bigint | undefined;
+    await this.consume(
+      queue,
+      'first',
+      1,
+      (m) => {
+        first = offsetOf(m);
+        return true;
+      },
+      this.options.probeMs,
+    );
+    return first;
+  }
+
+  /**
+   * The offset just past the last message: a consumer from 'last' receives the last chunk's messages back to back;
+   * the highest offset among them, plus one. Never past the true end (what it returns has been read), so a batch
+   * planned up to it can always be read; under a steady inflow it may lag the true end by what arrived meanwhile,
+   * which the next batch reads. 0 for a queue that never had a message.
+   */
+  async endOffset(queue: string): Promise<bigint> {
+    let last = -1n;
+    const started = Date.now();
+    await this.consume(
+      queue,
+      'last',
+      this.options.prefetch,
+      (m, ch) => {
+        const o = offsetOf(m);
+        if (o > last) last = o;
+        ch.ack(m);
+        return Date.now() - started > 5 * this.options.probeMs; // a queue written faster than it is probed
+      },
+      this.options.probeMs,
+      QUIET_MS,
+    );
+    return last + 1n;
+  }
+
+  /**
+   * Every message with an offset in [from, until), in offset order: a consumer from `from` until the message at
+   * `until - 1` (or past it) arrives. What the broker no longer has (retention) is simply not delivered: the first
+   * offset received tells the caller what was lost. `until` must not lie past the stream's end (it came from
+   * endOffset), else the read stalls and fails after read_timeout_ms.
+   */
+  async readRange(queue: string, from: bigint, until: bigint): Promise<{ messages: StreamMessage[]; firstOffset: bigint | undefined }> {
+    const out: StreamMessage[] = [];
+    let firstOffset: bigint | undefined;
+    if (until <= from) return { messages: out, firstOffset };
+    const ackEvery = Math.max(1, Math.floor(this.options.prefetch / 4));
+    let unacked = 0;
+    let seen = -1n;
+    await this.consume(
+      queue,
+      Number(from),
+      this.options.prefetch,
+      (m, ch) => {
+        const offset = offsetOf(m);
+        if (++unacked >= ackEvery) {
+          ch.ack(m, true);
+          unacked = 0;
+        }
+        if (offset > seen) seen = offset;
+        if (offset >= from && firstOffset === undefined) firstOffset = offset;
+        if (offset < from) return false; // a chunk is delivered whole: skip its start
+        if (offset >= until) return true;
+        out.push(toStreamMessage(m, offset));
+        return offset === until - 1n;
+      },
+      this.options.readTimeoutMs,
+      undefined,
+      () =>
+        externalError(
+          `${this.options.owner}: stream queue '${queue}': no message for ${this.options.readTimeoutMs} ms while reading [${from}, ${until}) (last offset received: ${seen < 0n ? 'none' : seen})`,
+          true,
+        ),
+    );
+    return { messages: out, firstOffset };
+  }
+
+  /**
+   * One consumer on a channel of its own, from `start`, until `onMessage` says done, nothing arrives for `waitMs`
+   * (before the first message) or `quietMs` (after it), or the connection fails. With `stalled`, a wait that runs
+   * out is that error instead of the end.
+   */
+  private async consume(
+    queue: string,
+    start: string | number,
+    prefetch: number,
+    onMessage: (m: ConsumeMessage, ch: Channel) => boolean,
+    waitMs: number,
+    quietMs?: number,
+    stalled?: () => Error,
+  ): Promise<void> {
+    const owner = this.options.owner;
+    let finish!: (err?: Error) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      finish = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
+    const ch = await this.client.channel((err) => finish(asAmqpError(owner, `stream queue '${queue}'`, err)));
+    let timer: NodeJS.Timeout | undefined;
+    let received = false;
+    const arm = () => {
+      clearTimeout(timer);
+      const ms = received && quietMs !== undefined ? quietMs : waitMs;
+      timer = setTimeout(() => finish(stalled?.()), ms);
+    };
+    try {
+      await ch.prefetch(prefetch);
+      arm();
+      await ch.consume(
+        queue,
+        (m) => {
+          if (m === null) return finish(externalError(`${owner}: stream queue '${queue}': the broker cancelled the consumer (queue deleted?)`, false));
+          received = true;
+          let end = false;
+          try {
+            end = onMessage(m, ch);
+          } catch (err) {
+            return finish(err as Error);
+          }
+          if (end) finish();
+          else arm();
+        },
+        { noAck: false, arguments: { 'x-stream-offset': start } },
+      );
+      await done;
+    } catch (err) {
+      throw asAmqpError(owner, `stream queue '${queue}'`, err);
+    } finally {
+      clearTimeout(timer);
+      ch.removeAllListeners('close');
+      ch.on('error', () => undefined);
+      await ch.close().catch(() => undefined);
+    }
+  }
+}
+
+function offsetOf(m: ConsumeMessage): bigint {
+  const o: unknown = m.properties.headers?.['x-stream-offset'];
+  if (typeof o === 'number' || typeof o === 'bigint') return BigInt(o);
+  throw externalError(`AMQP delivery from '${m.fields.routingKey}' has no x-stream-offset header: is the queue a stream (x-queue-type = stream)?`, false);
+}
+
+const encoder = new TextEncoder();
+
+function toStreamMessage(m: ConsumeMessage, offset: bigint): StreamMessage {
+  const p = m.properties;
+  const ts: unknown = p.timestamp;
+  const headers: [string, Uint8Array][] = [];
+  for (const [name, value] of Object.entries(p.headers ?? {})) {
+    if (name === 'x-stream-offset' || value === undefined) continue;
+    headers.push([name, headerBytes(value)]);
+  }
+  return {
+    offset,
+    content: new Uint8Array(m.content.buffer, m.content.byteOffset, m.content.byteLength),
+    messageId: typeof p.messageId === 'string' ? p.messageId : undefined,
+    timestampMs: typeof ts === 'number' ? ts * 1000 : 0,
+    headers: headers.length > 0 ? headers : null,
+  };
+}
+
+/** An AMQP header value (a typed field table entry) as bytes: strings as they are, buffers raw, the rest as JSON. */
+function headerBytes(value: unknown): Uint8Array {
+  if (Buffer.isBuffer(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'string') return encoder.encode(value);
+  return encoder.encode(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+}
