@@ -27,8 +27,9 @@ export interface StreamReaderOptions {
 const QUIET_MS = 25;
 
 /**
- * Reads of RabbitMQ stream queues over AMQP 0.9.1. A stream is a log with an offset per message, contiguous from
- * the first one still stored (retention removes whole segments from the start). A consumer names where it starts
+ * Reads of RabbitMQ stream queues over AMQP 0.9.1. A stream is a log with an offset per record, from the first one
+ * still stored (retention removes whole segments from the start); records are messages, except for a tracking record
+ * opening each segment, which takes an offset and is never delivered (so message offsets have gaps of one). A consumer names where it starts
  * with the `x-stream-offset` argument ('first', 'last' = the start of the last chunk, 'next', or an offset), needs a
  * prefetch (basic.qos) and acknowledges as credit; each delivery carries its offset in the `x-stream-offset` header.
  * AMQP 0.9.1 has no request for a stream's end, so `endOffset` reads the last chunk (see there). Every consumer
@@ -115,7 +116,7 @@ export class StreamReader {
       undefined,
       () =>
         externalError(
-          `${this.options.owner}: stream queue '${queue}': no message for ${this.options.readTimeoutMs} ms while reading [${from}, ${until}) (last offset received: ${seen < 0n ? 'none' : seen})`,
+          `${this.options.owner}: stream queue '${queue}': no message for ${this.options.readTimeoutMs} ms while reading [${from}, ${until}) (last offset received: ${seen < 0n ? 'none' : seen}); if retention emptied the queue, or it was deleted and re-created, those messages are lost: start over with a new --checkpoint`,
           true,
         ),
     );
