@@ -36,50 +36,55 @@ const QUIET_MS = 25;
  * gets a channel of its own (closing it cancels the consumer and drops what is in flight).
  */
 export class StreamReader {
+  /** The highest end offset returned per queue: a stream never shrinks at its end, so neither does what we report. */
+  private readonly knownEnds = new Map<string, bigint>();
+
   constructor(
     private readonly client: AmqpClient,
     private readonly options: StreamReaderOptions,
   ) {}
 
-  /** The first offset still stored, or undefined when the queue has no message (none arrived within probe_ms). */
+  /** The first offset still stored, or undefined when the queue has no message (see `answers`). */
   async firstOffset(queue: string): Promise<bigint | undefined> {
-    let first: bigint | undefined;
-    await this.consume(
-      queue,
-      'first',
-      1,
-      (m) => {
-        first = offsetOf(m);
-        return true;
-      },
-      this.options.probeMs,
-    );
-    return first;
+    return this.answers(async (waitMs) => {
+      let first: bigint | undefined;
+      await this.consume(queue, 'first', 1, (m) => ((first = offsetOf(m)), true), waitMs);
+      return first;
+    });
   }
 
   /**
    * The offset just past the last message: a consumer from 'last' receives the last chunk's messages back to back;
    * the highest offset among them, plus one. Never past the true end (what it returns has been read), so a batch
    * planned up to it can always be read; under a steady inflow it may lag the true end by what arrived meanwhile,
-   * which the next batch reads. 0 for a queue that never had a message.
+   * which the next batch reads. 0 for a queue without messages. Never less than an end it returned before.
    */
   async endOffset(queue: string): Promise<bigint> {
-    let last = -1n;
-    const started = Date.now();
-    await this.consume(
-      queue,
-      'last',
-      this.options.prefetch,
-      (m, ch) => {
+    const last = await this.answers(async (waitMs) => {
+      let max: bigint | undefined;
+      const started = Date.now();
+      const onMessage = (m: ConsumeMessage, ch: Channel): boolean => {
         const o = offsetOf(m);
-        if (o > last) last = o;
+        if (max === undefined || o > max) max = o;
         ch.ack(m);
-        return Date.now() - started > 5 * this.options.probeMs; // a queue written faster than it is probed
-      },
-      this.options.probeMs,
-      QUIET_MS,
-    );
-    return last + 1n;
+        return Date.now() - started > 5 * waitMs; // a queue written faster than it is probed
+      };
+      await this.consume(queue, 'last', this.options.prefetch, onMessage, waitMs, QUIET_MS);
+      return max;
+    });
+    const end = last === undefined ? 0n : last + 1n;
+    const known = this.knownEnds.get(queue) ?? 0n;
+    if (end < known) return known;
+    this.knownEnds.set(queue, end);
+    return end;
+  }
+
+  /**
+   * A probe's answer: an empty queue answers nothing, which a slow broker also does for a while, so no answer
+   * within probe_ms is asked again with four times as long before it counts as empty.
+   */
+  private async answers(probe: (waitMs: number) => Promise<bigint | undefined>): Promise<bigint | undefined> {
+    return (await probe(this.options.probeMs)) ?? (await probe(4 * this.options.probeMs));
   }
 
   /**
@@ -139,8 +144,8 @@ export class StreamReader {
   ): Promise<void> {
     const owner = this.options.owner;
     let finish!: (err?: Error) => void;
+    let settled = false;
     const done = new Promise<void>((resolve, reject) => {
-      let settled = false;
       finish = (err) => {
         if (settled) return;
         settled = true;
@@ -148,6 +153,7 @@ export class StreamReader {
         else resolve();
       };
     });
+    done.catch(() => undefined); // may fail before it is awaited (a cut during basic.qos); the await below still sees it
     const ch = await this.client.channel((err) => finish(asAmqpError(owner, `stream queue '${queue}'`, err)));
     let timer: NodeJS.Timeout | undefined;
     let received = false;
@@ -158,10 +164,10 @@ export class StreamReader {
     };
     try {
       await ch.prefetch(prefetch);
-      arm();
-      await ch.consume(
+      const consuming = ch.consume(
         queue,
         (m) => {
+          if (settled) return; // in flight when the consumer ended: not ours any more
           if (m === null) return finish(externalError(`${owner}: stream queue '${queue}': the broker cancelled the consumer (queue deleted?)`, false));
           received = true;
           let end = false;
@@ -175,14 +181,19 @@ export class StreamReader {
         },
         { noAck: false, arguments: { 'x-stream-offset': start } },
       );
+      await consuming;
+      // Waits count from consume-ok: a slow answer to basic.consume is not an empty queue.
+      if (!received && !settled) arm();
       await done;
     } catch (err) {
       throw asAmqpError(owner, `stream queue '${queue}'`, err);
     } finally {
       clearTimeout(timer);
+      settled = true;
       ch.removeAllListeners('close');
       ch.on('error', () => undefined);
-      await ch.close().catch(() => undefined);
+      // Not awaited: on a connection that just broke, close-ok never comes (and the channel dies with it anyway).
+      ch.close().catch(() => undefined);
     }
   }
 }
