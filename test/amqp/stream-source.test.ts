@@ -54,7 +54,7 @@ CREATE SINK out WITH (connector = 'parquet', path = '${dir}/out') AS SELECT id, 
     const q = await rabbit.stream(randomQueue('replay'));
     // Several chunks: batches of confirms become chunks of different sizes.
     for (let k = 0; k < 5; k++) await rabbit.publish(q, messages(0, k * 37, (k + 1) * 37));
-    const source = await createSource({ name: 'ev', options: { connector: 'amqp', queue: q, schema: 'id INTEGER, q INTEGER' } });
+    const source = await createSource({ name: 'ev', columns: undefined, line: 1, options: { connector: 'amqp', queue: q, schema: 'id INTEGER, q INTEGER' } });
     try {
       const latest = await source.latestOffsets();
       expect([...latest]).toEqual([[`${q}:0`, 185n]]);
