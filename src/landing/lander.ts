@@ -24,8 +24,9 @@
  *   `dedupeKey`, the value of that top-level field of the JSON body (it wins over `dedupeId`). The identity is stored
  *   with the record (header `ds-dedupe-id`), so the index of recent identities is persisted by the same fsync as the
  *   record and rebuilt at open from the last `dedupeWindow` records. A message whose identity is in that index is
- *   dropped (`duplicate`) — unless `redelivered === false`: the broker says it never delivered it before, so it is
- *   landed without the check (its identity is still recorded).
+ *   dropped (`duplicate`). A `dedupeKey` identity is always checked (the user says equal keys are one message, e.g.
+ *   a publisher's retry); a broker `dedupeId` is not checked when `redelivered === false` (the broker says it never
+ *   delivered this message before: AMQP's `redelivered`, MQTT's DUP flag), though it is still recorded.
  * - What stays at-least-once: a message without an identity that the broker redelivers because the process died
  *   after its append was durable and before the broker got the ack. `stats.duplicates` counts the ones dropped.
  */
@@ -48,7 +49,7 @@ export interface LandingMessage {
   readonly headers?: ReadonlyArray<readonly [string, string | Uint8Array]>;
   /** The broker's identity of the message, stable across its redeliveries (see the file comment). */
   readonly dedupeId?: string;
-  /** false: the broker says this is a first delivery (AMQP `redelivered` flag), so the dedupe check is skipped. */
+  /** false: the broker says this is a first delivery (AMQP `redelivered`, MQTT DUP), so `dedupeId` is not checked (a dedupe_key still is). */
   readonly redelivered?: boolean;
 }
 
@@ -80,6 +81,8 @@ export interface LanderStats {
 interface Pending {
   readonly message: LandingMessage;
   readonly identity: string | undefined;
+  /** Whether the identity is checked against the index (see the file comment). */
+  readonly checked: boolean;
   readonly resolve: (r: LandOutcome) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -137,7 +140,9 @@ export class Lander {
   land(message: LandingMessage): Promise<LandOutcome> {
     if (this.closed) return Promise.reject(userError(`${this.options.what}: the lander is closed`, 'open it again'));
     return new Promise<LandOutcome>((resolve, reject) => {
-      this.queue.push({ message, identity: this.identityOf(message), resolve, reject });
+      const fromKey = this.keyIdentity(message);
+      const identity = fromKey ?? message.dedupeId;
+      this.queue.push({ message, identity, checked: fromKey !== undefined || message.redelivered !== false, resolve, reject });
       this.writing ??= this.drain();
     });
   }
@@ -154,9 +159,10 @@ export class Lander {
     await this.log.close();
   }
 
-  private identityOf(m: LandingMessage): string | undefined {
+  /** The `dedupeKey` field of a JSON body, if the lander has one and the body holds it. */
+  private keyIdentity(m: LandingMessage): string | undefined {
     const key = this.options.dedupeKey;
-    if (key === undefined) return m.dedupeId;
+    if (key === undefined) return undefined;
     try {
       const body: unknown = JSON.parse(Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength).toString('utf8'));
       if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
@@ -164,9 +170,9 @@ export class Lander {
         if (v !== undefined && v !== null) return `k:${typeof v === 'string' ? v : JSON.stringify(v)}`;
       }
     } catch {
-      // not JSON: the decoder will dead-letter it; it lands without an identity
+      // not JSON: the decoder will dead-letter it; it lands with the broker's identity, if any
     }
-    return m.dedupeId;
+    return undefined;
   }
 
   /** Append groups until the queue is empty: one write and one fsync per group (group commit). */
@@ -187,8 +193,7 @@ export class Lander {
     const inGroup = new Set<string>();
     for (const p of group) {
       const id = p.identity;
-      const checked = p.message.redelivered !== false;
-      if (id !== undefined && checked && (this.index.has(id) || inGroup.has(id))) duplicates.push(p);
+      if (id !== undefined && p.checked && (this.index.has(id) || inGroup.has(id))) duplicates.push(p);
       else {
         if (id !== undefined) inGroup.add(id);
         toWrite.push(p);

@@ -54,10 +54,12 @@ describe('Lander', () => {
     expect((await lander.land({ value: body({ id: 'a', v: 1 }) })).outcome).toBe('landed');
     expect((await lander.land({ value: body({ id: 'b', v: 2 }) })).outcome).toBe('landed');
     expect((await lander.land({ value: body({ id: 'a', v: 1 }) })).outcome).toBe('duplicate');
+    // a dedupe_key is checked even on a first delivery (a publisher's retry is the same message)
+    expect((await lander.land({ value: body({ id: 'a', v: 1 }), dedupeId: 'x', redelivered: false })).outcome).toBe('duplicate');
     // the same identity twice in one group: the second is dropped
     const [x, y] = await Promise.all([lander.land({ value: body({ id: 'c' }) }), lander.land({ value: body({ id: 'c' }) })]);
     expect([x.outcome, y.outcome]).toEqual(['landed', 'duplicate']);
-    expect(lander.stats).toMatchObject({ landed: 3, duplicates: 2 });
+    expect(lander.stats).toMatchObject({ landed: 3, duplicates: 3 });
     await lander.close();
 
     lander = await Lander.open(path, { what: 'test', dedupeKey: 'id' });
