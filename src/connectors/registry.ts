@@ -9,6 +9,7 @@ import { duckdbConnector } from './duckdb/connector.js';
 import { jsonlConnector } from './jsonl/connector.js';
 import { kafkaConnector } from './kafka/connector.js';
 import { logConnector } from './log/connector.js';
+import { mqttConnector } from './mqtt/connector.js';
 import { parseConnectorOptions } from './options-error.js';
 import { parquetConnector } from './parquet/connector.js';
 
@@ -19,7 +20,15 @@ export type { ConnectorContext } from './connector.js';
  * DStream jobs) and the CLI read this list and nothing else. A new connector is a folder under src/connectors/ and
  * one line here.
  */
-export const CONNECTORS: readonly Connector[] = [logConnector, parquetConnector, jsonlConnector, duckdbConnector, consoleConnector, kafkaConnector];
+export const CONNECTORS: readonly Connector[] = [
+  logConnector,
+  parquetConnector,
+  jsonlConnector,
+  duckdbConnector,
+  consoleConnector,
+  kafkaConnector,
+  mqttConnector,
+];
 
 /** Connectors a CREATE SOURCE can name, in registry order. */
 export const sourceConnectors: readonly string[] = CONNECTORS.filter((c) => c.source).map((c) => c.name);

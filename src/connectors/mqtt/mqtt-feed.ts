@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import mqtt, { type IClientOptions, type IPublishPacket, type IStore, type MqttClient, type Packet } from 'mqtt';
+import { DuckstreamError, userError } from '../../errors.js';
+import type { BrokerFeed, Lander } from '../../landing/index.js';
+import type { MqttClientOptions } from './options.js';
+
+/** A MQTT client that lands what it receives (src/landing/): acks go to the broker only once the append is durable. */
+export interface MqttFeedOptions extends MqttClientOptions {
+  /** Who reads, for errors: "source 'events'", "duckstream ingest". */
+  readonly what: string;
+  readonly client_id: string;
+  /** The password (read by the caller from the variable `password_env` names). */
+  readonly password?: string;
+}
+
+/**
+ * The MQTT side of landing (docs/connectors/mqtt.md#guarantees):
+ *
+ * - QoS 0 and 1: mqtt.js hands each PUBLISH to `handleMessage(packet, done)` and sends PUBACK only in `done`; we call
+ *   `done` once `lander.land()` resolved. (mqtt.js's `customHandleAcks` exists only on MQTT 5 and fires before the
+ *   message is ours; `handleMessage` is the same hook on 3.1.1 and 5.)
+ * - QoS 2: mqtt.js stores the PUBLISH in `incomingStore.put()` and sends PUBREC in its callback, so our store lands
+ *   the message there; at PUBREL (`get`) the message is already durable, and after a restart a PUBREL for an
+ *   unknown packet id is simply completed (PUBCOMP).
+ * - Identity: a QoS 1/2 PUBLISH is identified by client id, packet id and a hash of topic and payload, checked only
+ *   when the broker set DUP (a redelivery); an id is forgotten once its ack is sent, since the broker reuses it.
+ *
+ * mqtt.js handles one incoming packet at a time (it waits for `done`), so a client lands one message per fsync.
+ */
+export class MqttFeed implements BrokerFeed {
+  private client: MqttClient | undefined;
+  private stopping = false;
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: MqttFeedOptions) {}
+
+  async start(lander: Lander, onError: (err: Error) => void): Promise<void> {
+    const o = this.o;
+    const fail = (err: unknown): void => onError(err instanceof Error ? err : new Error(String(err)));
+    const options: IClientOptions = {
+      clientId: o.client_id,
+      clean: o.clean,
+      protocolVersion: o.protocol_version,
+      connectTimeout: o.connect_timeout_ms,
+      keepalive: o.keepalive_s,
+      reconnectPeriod: o.reconnect_ms,
+      incomingStore: new LandingStore(this, lander, fail),
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+    };
+    const client = mqtt.connect(o.url, options);
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      if (packet.qos === 2) return done(); // landed at PUBLISH time (LandingStore.put); this is PUBREL
+      if (this.stopping) return; // not landed, not acked: the broker keeps it for the next session
+      const landing = lander.land(this.message(packet)).then(
+        () => {
+          done();
+          if (packet.qos === 1) lander.forget(this.identity(packet));
+        },
+        (err: unknown) => fail(err), // no ack: the broker redelivers it
+      );
+      this.inFlight = landing;
+    };
+    await connected(client, o, this.o.what);
+    const topics = o.topic
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0);
+    let granted;
+    try {
+      granted = await client.subscribeAsync(topics, { qos: o.qos });
+    } catch (err) {
+      throw userError(`${o.what}: MQTT subscribe to ${topics.join(', ')} failed: ${(err as Error).message}`, 'check the topic filter and the broker ACL');
+    }
+    const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
+    if (refused.length > 0) {
+      throw userError(
+        `${o.what}: the MQTT broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`,
+        'check the topic filter and the broker ACL',
+      );
+    }
+    client.on('error', (err) => {
+      // connection refused for good (bad credentials, session taken over): the source fails; transient errors reconnect
+      if ('code' in err && typeof err.code === 'number' && [2, 4, 5, 133, 134, 135, 138].includes(err.code)) {
+        fail(new DuckstreamError(`${o.what}: the MQTT broker refused the connection: ${err.message}`, { domain: 'external' }));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    if (!client) return;
+    await this.inFlight.catch(() => undefined);
+    // Let the last PUBACK/PUBREC reach the socket, then disconnect (force after a moment if the broker is gone).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => client.end(true, {}, () => resolve()), 2000);
+      client.end(false, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The record to land for a PUBLISH: the topic as the key; identity for QoS 1/2 (checked only when DUP is set). */
+  message(packet: IPublishPacket): Parameters<Lander['land']>[0] {
+    const value = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    return {
+      value,
+      key: packet.topic,
+      ...(packet.qos > 0 ? { dedupeId: this.identity(packet), redelivered: packet.dup === true } : {}),
+    };
+  }
+
+  identity(packet: IPublishPacket): string {
+    const hash = createHash('sha1').update(packet.topic).update('\0').update(packet.payload).digest('base64url').slice(0, 16);
+    return `mqtt:${this.o.client_id}:${packet.messageId ?? 0}:${hash}`;
+  }
+
+  get stoppingNow(): boolean {
+    return this.stopping;
+  }
+}
+
+async function connected(client: MqttClient, o: MqttFeedOptions, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      client.end(true);
+      reject(
+        new DuckstreamError(`${what}: cannot reach the MQTT broker at ${o.url} within ${o.connect_timeout_ms} ms`, {
+          domain: 'external',
+          retriable: true,
+          fix: 'start the broker (e.g. mosquitto on 127.0.0.1:1883) or fix url',
+        }),
+      );
+    }, o.connect_timeout_ms);
+    const onConnect = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      client.end(true);
+      reject(userError(`${what}: the MQTT broker at ${o.url} refused the connection: ${err.message}`, 'check url, username, password_env and client_id'));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      client.off('connect', onConnect);
+      client.off('error', onError);
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+  });
+}
+
+/**
+ * mqtt.js's store of incoming QoS 2 messages, which it writes before it sends PUBREC: here, that write is the
+ * landing. `get` (at PUBREL) returns what was landed in this process; after a restart it says "unknown", and mqtt.js
+ * completes the flow with PUBCOMP without delivering anything again.
+ */
+class LandingStore implements IStore {
+  private readonly pending = new Map<number, IPublishPacket>();
+
+  constructor(
+    private readonly feed: MqttFeed,
+    private readonly lander: Lander,
+    private readonly fail: (err: unknown) => void,
+  ) {}
+
+  put(packet: Packet, cb: (err?: Error) => void): this {
+    const p = packet as IPublishPacket;
+    if (p.cmd !== 'publish' || p.messageId === undefined || this.feed.stoppingNow) return this; // no PUBREC
+    this.lander.land(this.feed.message(p)).then(
+      () => {
+        this.pending.set(p.messageId!, p);
+        cb();
+      },
+      (err: unknown) => this.fail(err),
+    );
+    return this;
+  }
+
+  get(packet: Pick<Packet, 'messageId'>, cb: (err?: Error, packet?: Packet) => void): this {
+    const p = packet.messageId === undefined ? undefined : this.pending.get(packet.messageId);
+    if (p) cb(undefined, p);
+    else cb(new Error('unknown packet id'));
+    return this;
+  }
+
+  del(packet: Pick<Packet, 'messageId'>, cb: (err?: Error, packet?: Packet) => void): this {
+    const p = packet.messageId === undefined ? undefined : this.pending.get(packet.messageId);
+    if (p) {
+      this.pending.delete(p.messageId!);
+      this.lander.forget(this.feed.identity(p));
+    }
+    cb(undefined, p);
+    return this;
+  }
+
+  createStream(): ReturnType<IStore['createStream']> {
+    return Readable.from([]) as unknown as ReturnType<IStore['createStream']>; // nothing to resend: incoming only
+  }
+
+  close(cb: (err?: Error) => void): void {
+    cb();
+  }
+}
