@@ -13,6 +13,7 @@
  * ack();                       // the broker's ack (PUBACK, basic.ack) goes only now
  * lander.forget(dedupeId);     // optional: an id the broker may reuse after the ack (MQTT packet ids)
  * lander.stats;                // { landed, duplicates, appends } since open
+ * // dedupeId must not start with 'k:' (reserved for dedupe_key identities); prefix it with the broker: 'amqp:…'
  * await lander.close();        // waits for appends in flight, releases the log's append lock
  * ```
  *
@@ -63,6 +64,11 @@ export interface LanderOptions {
   /** How many recent identities are kept and rebuilt at open (default 100,000). */
   readonly dedupeWindow?: number;
   /**
+   * Broker ids (not dedupe_key values) are rebuilt at open only from this many last records (default
+   * `dedupeWindow`): MQTT packet ids are reused by the broker, so only the last in-flight window may still match.
+   */
+  readonly brokerIdWindow?: number;
+  /**
    * Test hook: called after each durable append, before any of its messages is acknowledged (tests SIGKILL the
    * process here to open the duplicate window on purpose). Library callers leave it out.
    */
@@ -88,6 +94,8 @@ interface Pending {
 }
 
 const DEFAULT_DEDUPE_WINDOW = 100_000;
+/** Identities taken from a dedupe_key field start with this; broker ids must not (they are the broker's, e.g. `mqtt:…`). */
+const KEY_PREFIX = 'k:';
 const MAX_GROUP = 10_000;
 
 /** Lands broker messages in an embedded log, durably, before they are acknowledged (see the file comment). */
@@ -120,9 +128,12 @@ export class Lander {
     const end = log.endOffset(0);
     const from = end - BigInt(window) > log.startOffset(0) ? end - BigInt(window) : log.startOffset(0);
     const tail = log.read(0, from, end);
+    const brokerFrom = tail.count - Math.min(options.brokerIdWindow ?? window, window);
     for (let i = 0; i < tail.count; i++) {
-      const id = tail.headers[i]?.find(([name]) => name === DEDUPE_HEADER)?.[1];
-      if (id) index.add(Buffer.from(id).toString('utf8'));
+      const bytes = tail.headers[i]?.find(([name]) => name === DEDUPE_HEADER)?.[1];
+      if (!bytes) continue;
+      const id = Buffer.from(bytes).toString('utf8');
+      if (id.startsWith(KEY_PREFIX) || i >= brokerFrom) index.add(id);
     }
     return new Lander(dir, log, index, options);
   }
@@ -167,7 +178,7 @@ export class Lander {
       const body: unknown = JSON.parse(Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength).toString('utf8'));
       if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
         const v = (body as Record<string, unknown>)[key];
-        if (v !== undefined && v !== null) return `k:${typeof v === 'string' ? v : JSON.stringify(v)}`;
+        if (v !== undefined && v !== null) return `${KEY_PREFIX}${typeof v === 'string' ? v : JSON.stringify(v)}`;
       }
     } catch {
       // not JSON: the decoder will dead-letter it; it lands with the broker's identity, if any

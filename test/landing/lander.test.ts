@@ -152,3 +152,19 @@ describe('LandingSource', () => {
     expect(feed.stopped).toBe(true);
   });
 });
+
+describe('Lander broker-id window', () => {
+  it('rebuilds broker ids only from the last brokerIdWindow records, dedupe_key ids from the whole window', async () => {
+    const path = dir();
+    let lander = await Lander.open(path, { what: 'test', dedupeKey: 'id' });
+    await lander.land({ value: body({ id: 'x' }), dedupeId: 'b:1' }); // key identity wins
+    await lander.land({ value: body({}), dedupeId: 'b:2' });
+    await lander.land({ value: body({}), dedupeId: 'b:3' });
+    await lander.close();
+    lander = await Lander.open(path, { what: 'test', dedupeKey: 'id', brokerIdWindow: 1 });
+    expect((await lander.land({ value: body({ id: 'x' }) })).outcome).toBe('duplicate');
+    expect((await lander.land({ value: body({}), dedupeId: 'b:2' })).outcome).toBe('landed');
+    expect((await lander.land({ value: body({}), dedupeId: 'b:3' })).outcome).toBe('duplicate');
+    await lander.close();
+  });
+});

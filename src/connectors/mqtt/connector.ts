@@ -4,7 +4,7 @@ import { userError } from '../../errors.js';
 import { declaredSchema, timestampColumns } from '../../format/declared-schema.js';
 import { LandingSource } from '../../landing/index.js';
 import { sourceFactory, type Connector } from '../connector.js';
-import { MqttFeed, type MqttFeedOptions } from './mqtt-feed.js';
+import { MQTT_ID_WINDOW, MqttFeed, type MqttFeedOptions } from './mqtt-feed.js';
 import { mqttSourceOptions, type MqttClientOptions } from './options.js';
 
 /**
@@ -27,7 +27,7 @@ export const mqttConnector: Connector = {
       return LandingSource.open(def.name, {
         landingDir,
         feed: new MqttFeed(mqttFeedOptions(what, o, landingDir)),
-        lander: { what, dedupeWindow: o.dedupe_window, ...(o.dedupe_key !== undefined ? { dedupeKey: o.dedupe_key } : {}) },
+        lander: { what, dedupeWindow: o.dedupe_window, brokerIdWindow: MQTT_ID_WINDOW, ...(o.dedupe_key !== undefined ? { dedupeKey: o.dedupe_key } : {}) },
         format: o.format,
         schema,
         maxValueBytes: o.max_value_bytes,

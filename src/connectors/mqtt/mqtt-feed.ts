@@ -5,6 +5,13 @@ import { DuckstreamError, userError } from '../../errors.js';
 import type { BrokerFeed, Lander } from '../../landing/index.js';
 import type { MqttClientOptions } from './options.js';
 
+/**
+ * Records whose MQTT identity is rebuilt after a restart: the broker redelivers only its in-flight window (Mosquitto's
+ * max_inflight_messages, 20 by default; at most the 65,535 packet ids) and allocates packet ids in sequence, so an
+ * identity older than this cannot match a redelivery, and keeping it could only drop a new message by mistake.
+ */
+export const MQTT_ID_WINDOW = 1000;
+
 /** A MQTT client that lands what it receives (src/landing/): acks go to the broker only once the append is durable. */
 export interface MqttFeedOptions extends MqttClientOptions {
   /** Who reads, for errors: "source 'events'", "duckstream ingest". */
