@@ -31,7 +31,9 @@ export interface MqttFeedOptions extends MqttClientOptions {
  *   the message there; at PUBREL (`get`) the message is already durable, and after a restart a PUBREL for an
  *   unknown packet id is simply completed (PUBCOMP).
  * - Identity: a QoS 1/2 PUBLISH is identified by client id, packet id and a hash of topic and payload, checked only
- *   when the broker set DUP (a redelivery); an id is forgotten once its ack is sent, since the broker reuses it.
+ *   when the broker set DUP (a redelivery, which MQTT requires to carry the original packet id). The broker reuses
+ *   a packet id once it has our ack, so an identity is forgotten when its id comes again without DUP (QoS 1) or at
+ *   PUBREL (QoS 2, which proves the broker has our PUBREC).
  *
  * mqtt.js handles one incoming packet at a time (it waits for `done`), so a client lands one message per fsync.
  */
@@ -39,6 +41,8 @@ export class MqttFeed implements BrokerFeed {
   private client: MqttClient | undefined;
   private stopping = false;
   private inFlight: Promise<unknown> = Promise.resolve();
+  /** Per packet id, the identity of the last message that came with it (see `message`). */
+  private readonly lastByPacketId = new Map<number, string>();
 
   constructor(private readonly o: MqttFeedOptions) {}
 
@@ -61,11 +65,8 @@ export class MqttFeed implements BrokerFeed {
     client.handleMessage = (packet, done) => {
       if (packet.qos === 2) return done(); // landed at PUBLISH time (LandingStore.put); this is PUBREL
       if (this.stopping) return; // not landed, not acked: the broker keeps it for the next session
-      const landing = lander.land(this.message(packet)).then(
-        () => {
-          done();
-          if (packet.qos === 1) lander.forget(this.identity(packet));
-        },
+      const landing = lander.land(this.message(packet, lander)).then(
+        () => done(),
         (err: unknown) => fail(err), // no ack: the broker redelivers it
       );
       this.inFlight = landing;
@@ -111,9 +112,18 @@ export class MqttFeed implements BrokerFeed {
     });
   }
 
-  /** The record to land for a PUBLISH: the topic as the key; identity for QoS 1/2 (checked only when DUP is set). */
-  message(packet: IPublishPacket): Parameters<Lander['land']>[0] {
+  /**
+   * The record to land for a PUBLISH: the topic as the key; identity for QoS 1/2 (checked only when DUP is set). A
+   * PUBLISH without DUP that reuses a packet id tells that the broker has the ack of the id's previous message, so
+   * that one's identity is forgotten (an ack lost on a cut connection leaves it, and the redelivery is dropped).
+   */
+  message(packet: IPublishPacket, lander: Lander): Parameters<Lander['land']>[0] {
     const value = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (packet.qos > 0 && packet.messageId !== undefined && packet.dup !== true) {
+      const previous = this.lastByPacketId.get(packet.messageId);
+      if (previous !== undefined) lander.forget(previous);
+      this.lastByPacketId.set(packet.messageId, this.identity(packet));
+    }
     return {
       value,
       key: packet.topic,
@@ -180,7 +190,7 @@ class LandingStore implements IStore {
   put(packet: Packet, cb: (err?: Error) => void): this {
     const p = packet as IPublishPacket;
     if (p.cmd !== 'publish' || p.messageId === undefined || this.feed.stoppingNow) return this; // no PUBREC
-    this.lander.land(this.feed.message(p)).then(
+    this.lander.land(this.feed.message(p, this.lander)).then(
       () => {
         this.pending.set(p.messageId!, p);
         cb();
