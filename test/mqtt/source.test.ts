@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -93,4 +94,33 @@ describeMqtt("connector = 'mqtt' against Mosquitto", () => {
       await proxy.close();
     }
   }, 25_000);
+
+  it('runs the example job jobs/mqtt-sensors.sql (its topic, client id and output moved aside)', async () => {
+    const run = uid();
+    const dir = tempDir();
+    const topic = `ds-test/${run}/sensors`;
+    const id = `ds-${run}-example`;
+    sessions.push(id);
+    persistentSession(id, `${topic}/#`, 1);
+    const lines = [
+      { sensor: 's1', value: 1, ts: '2026-12-07T12:00:10' },
+      { sensor: 's1', value: 3, ts: '2026-12-07T12:00:20' },
+      { sensor: 's2', value: 5, ts: '2026-12-07T12:00:30' },
+      { sensor: 's2', value: 7, ts: '2026-12-07T12:02:00' }, // moves the watermark past the first minute
+    ].map((l) => JSON.stringify(l));
+    await publish(`${topic}/kitchen`, lines, 1);
+    const sql = readFileSync('jobs/mqtt-sensors.sql', 'utf8')
+      .replace("'sensors/#'", `'${topic}/#'`)
+      .replace("'duckstream-sensor-stats'", `'${id}'`)
+      .replace("'out/sensor-stats'", `'${dir}/stats'`);
+    expect(sql).toContain(id);
+    const written = async (): Promise<boolean> =>
+      (await query(`SELECT count(*)::INTEGER AS c FROM ${parquet(join(dir, 'stats'))}`).catch(() => [{ c: 0 }]))[0]!['c'] === 2;
+    await runUntil(dir, sql, 4, { done: written });
+    const rows = await query(`SELECT sensor, n::INTEGER AS n, avg_value FROM ${parquet(join(dir, 'stats'))} ORDER BY sensor`);
+    expect(rows).toEqual([
+      { sensor: 's1', n: 2, avg_value: 2 },
+      { sensor: 's2', n: 1, avg_value: 5 },
+    ]);
+  }, 20_000);
 });
