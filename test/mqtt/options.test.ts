@@ -9,9 +9,7 @@ describe("connector = 'mqtt' options", () => {
     await expect(createSource(def({ url: 'mqtt://127.0.0.1:1883' }))).rejects.toThrow(/needs topic = 'sensors\/#'/);
     await expect(createSource(def({ url: 'http://x', topic: 't' }))).rejects.toThrow(/url = 'http:\/\/x' must start with mqtt:\/\//);
     await expect(createSource(def({ url: 'mqtt://127.0.0.1:1883', topic: 't', qos: '3' }))).rejects.toThrow(/qos = '3'/);
-    await expect(createSource(def({ url: 'mqtt://127.0.0.1:1883', topic: 't', qos_level: '1' }))).rejects.toThrow(
-      /does not take 'qos_level'.*did you mean 'qos'/,
-    );
+    await expect(createSource(def({ url: 'mqtt://127.0.0.1:1883', topic: 't', qoss: '1' }))).rejects.toThrow(/does not take 'qoss'.*did you mean 'qos'/);
     // the common source options are taken (issue 15: every source keeps them)
     await expect(
       createSource(def({ url: 'mqtt://127.0.0.1:1883', topic: 't', idle_timeout: '1s', late_data_path: '/x', dead_letter_path: '/y', bogus: '1' })),

@@ -62,8 +62,11 @@ describeMqtt("connector = 'mqtt' against Mosquitto", () => {
       persistentSession(id, topic, 1);
       const total = 600;
       let cuts = 0;
+      const landed = async (): Promise<number> => (await logValues(join(dir, 'ck', 'landing', 's')).catch(() => [])).length;
       const publishing = (async () => {
         for (let i = 0; i < total; i += 100) {
+          // cut only once the job is landing (a cut during its start is the reconnect test's business)
+          while (i > 0 && (await landed()) === 0) await new Promise((r) => setTimeout(r, 50));
           await publish(topic, messages(i, i + 100), 1);
           if (i % 200 === 100) {
             proxy.cut();

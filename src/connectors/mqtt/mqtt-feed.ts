@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import mqtt, { type IClientOptions, type IPublishPacket, type IStore, type MqttClient, type Packet } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type IStore, type MqttClient, type Packet } from 'mqtt';
 import { DuckstreamError, userError } from '../../errors.js';
 import type { BrokerFeed, Lander } from '../../landing/index.js';
 import type { MqttClientOptions } from './options.js';
@@ -76,12 +76,7 @@ export class MqttFeed implements BrokerFeed {
       .split(',')
       .map((t) => t.trim())
       .filter((t) => t.length > 0);
-    let granted;
-    try {
-      granted = await client.subscribeAsync(topics, { qos: o.qos });
-    } catch (err) {
-      throw userError(`${o.what}: MQTT subscribe to ${topics.join(', ')} failed: ${(err as Error).message}`, 'check the topic filter and the broker ACL');
-    }
+    const granted = await subscribe(client, topics, o);
     const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
     if (refused.length > 0) {
       throw userError(
@@ -138,6 +133,21 @@ export class MqttFeed implements BrokerFeed {
 
   get stoppingNow(): boolean {
     return this.stopping;
+  }
+}
+
+/** Subscribe, again after a reconnect if the connection drops meanwhile (a cut is not a refusal), within connect_timeout_ms. */
+async function subscribe(client: MqttClient, topics: string[], o: MqttFeedOptions): Promise<ISubscriptionGrant[]> {
+  const deadline = Date.now() + o.connect_timeout_ms;
+  for (;;) {
+    try {
+      return await client.subscribeAsync(topics, { qos: o.qos });
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw userError(`${o.what}: MQTT subscribe to ${topics.join(', ')} failed: ${(err as Error).message}`, 'check the topic filter and the broker ACL');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(o.reconnect_ms, 200)));
+    }
   }
 }
 
