@@ -1,13 +1,13 @@
-// Long fault loops (many kills, cuts, restarts), outside the default suite's time budget: npm run test:faults
 import { defineConfig } from 'vitest/config';
-import base from './vitest.config.js';
 
+/** Long fault loops (many SIGKILLs and restarts against the real services): `npm run test:faults`, not the default suite. */
 export default defineConfig({
-  ...base,
   test: {
-    ...base.test,
     include: ['test/faults/**/*.faults.ts'],
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 600_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
   },
 });

@@ -2,7 +2,19 @@
  * Benchmark dispatcher: `npm run bench -- <name> [args…]` runs bench/<name>.ts (built to dist/bench/<name>.js).
  *   npm run build && npm run bench -- nexmark --queries q0,q5 --events 1000000
  */
-const BENCHMARKS = ['nexmark', 'nexmark-gen', 'latency', 'batch-overhead', 'kafka', 'e2e-log', 'decode', 'log-read', 'arrow-ingest', 'amqp-stream'] as const;
+const BENCHMARKS = [
+  'nexmark',
+  'nexmark-gen',
+  'latency',
+  'batch-overhead',
+  'kafka',
+  'e2e-log',
+  'decode',
+  'log-read',
+  'arrow-ingest',
+  'mqtt-landing',
+  'amqp-stream',
+] as const;
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(BENCHMARKS as readonly string[]).includes(name)) {

@@ -4,6 +4,7 @@ import { DuckstreamError } from '../errors.js';
 import { registerConnectorsCommand } from './connectors-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGenCommand } from './gen-command.js';
+import { registerIngestCommand } from './ingest-command.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStateCommand } from './state-command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerStateCommand(program);
   registerConnectorsCommand(program);
   registerLogCommands(program);
+  registerIngestCommand(program);
   registerDemoCommand(program);
   registerGenCommand(program);
   return program;

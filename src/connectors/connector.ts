@@ -13,6 +13,8 @@ export interface ConnectorContext {
   readonly stdout?: Writable;
   /** Let Kafka clients log their errors (the CLI's --kafka-log); default silent. */
   readonly kafkaLog?: boolean;
+  /** The job's checkpoint directory: landing sources keep their landing log under `<it>/landing/<source>` by default. */
+  readonly checkpointDir?: string;
 }
 
 /** How `CREATE SOURCE … WITH (connector = '<name>', …)` becomes a Source: options checked up front, then opened. */

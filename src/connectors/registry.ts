@@ -10,6 +10,7 @@ import { duckdbConnector } from './duckdb/connector.js';
 import { jsonlConnector } from './jsonl/connector.js';
 import { kafkaConnector } from './kafka/connector.js';
 import { logConnector } from './log/connector.js';
+import { mqttConnector } from './mqtt/connector.js';
 import { parseConnectorOptions } from './options-error.js';
 import { parquetConnector } from './parquet/connector.js';
 
@@ -27,6 +28,7 @@ export const CONNECTORS: readonly Connector[] = [
   duckdbConnector,
   consoleConnector,
   kafkaConnector,
+  mqttConnector,
   amqpConnector,
 ];
 

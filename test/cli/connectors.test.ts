@@ -6,7 +6,7 @@ describe('duckstream connectors', () => {
     const run = duckstream(['connectors', '--json']);
     expect(run.status, run.stderr).toBe(0);
     const rows = JSON.parse(run.stdout) as { connector: string; source: string[] | null; sink: string[] | null }[];
-    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'amqp']);
+    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'mqtt', 'amqp']);
     const log = rows.find((r) => r.connector === 'log')!;
     expect(log.sink).toBeNull();
     expect(log.source).toEqual([
