@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { amqpIngestFeed } from '../connectors/amqp/ingest.js';
 import { mqttIngestFeed } from '../connectors/mqtt/ingest.js';
 import { userError } from '../errors.js';
 import { runIngest, type BrokerFeed, type LanderOptions } from '../landing/index.js';
@@ -6,17 +7,20 @@ import { runIngest, type BrokerFeed, type LanderOptions } from '../landing/index
 /** How `duckstream ingest` opens one kind of broker: its options (flags and -o key=value) → a feed and lander options. */
 type IngestOpener = (url: string, options: Readonly<Record<string, string>>, dir: string) => { feed: BrokerFeed; lander: Omit<LanderOptions, 'what'> };
 
-/** URL scheme → broker. One line per broker (amqp:// comes with the AMQP connector). */
+/** URL scheme → broker. One line per broker. */
 const INGEST_SCHEMES: Readonly<Record<string, IngestOpener>> = {
   mqtt: mqttIngestFeed,
   mqtts: mqttIngestFeed,
   ws: mqttIngestFeed,
   wss: mqttIngestFeed,
+  amqp: amqpIngestFeed,
+  amqps: amqpIngestFeed,
 };
 
 interface IngestFlags {
   to: string;
   topic?: string;
+  queue?: string;
   qos?: string;
   clientId?: string;
   clean?: boolean;
@@ -44,6 +48,7 @@ export function registerIngestCommand(program: Command): void {
     )
     .requiredOption('--to <dir>', 'the landing log directory (created with one partition when missing)')
     .option('--topic <filter>', "MQTT topic filter(s), comma-separated; wildcards + and # work (e.g. 'sensors/#')")
+    .option('--queue <name>', 'AMQP: the classic or quorum queue to land')
     .option('--qos <n>', 'MQTT subscription QoS: 0, 1 (default) or 2')
     .option('--client-id <id>', 'client id (a persistent session needs the same one on every start; default derived from --to)')
     .option('--clean', 'MQTT clean session: messages published while ingest is down are not kept for it')
@@ -66,6 +71,7 @@ export function registerIngestCommand(program: Command): void {
         given[kv.slice(0, eq)] = kv.slice(eq + 1);
       }
       if (flags.topic !== undefined) given['topic'] = flags.topic;
+      if (flags.queue !== undefined) given['queue'] = flags.queue;
       if (flags.qos !== undefined) given['qos'] = flags.qos;
       if (flags.clientId !== undefined) given['client_id'] = flags.clientId;
       if (flags.clean) given['clean'] = 'true';
