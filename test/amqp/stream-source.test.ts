@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSource } from '../../src/connectors/registry.js';
@@ -165,3 +166,27 @@ async function storedOffsets(queue: string): Promise<number[]> {
     await r.conn.close();
   }
 }
+
+describeRabbit('amqp example job', () => {
+  it('runs jobs/amqp-events.sql (its queues and output moved aside): windows of the published events', async () => {
+    const rabbit = await Rabbit.open();
+    try {
+      const [q0, q1] = [await rabbit.stream(randomQueue('events0')), await rabbit.stream(randomQueue('events1'))];
+      const ev = (kind: string, sec: number) => ({ body: JSON.stringify({ kind, ts: new Date(Date.UTC(2026, 11, 7, 12, 0, sec)).toISOString() }) });
+      await rabbit.publish(q0, [ev('click', 1), ev('view', 2), ev('click', 70)]);
+      await rabbit.publish(q1, [ev('click', 3), ev('view', 130)]);
+      const dir = tempDir('ds-amqp-job-');
+      const sql = readFileSync('jobs/amqp-events.sql', 'utf8').replace("'events-0,events-1'", `'${q0},${q1}'`).replace("'out/amqp-events'", `'${dir}/out'`);
+      expect(sql).toContain(q0);
+      await runJob(dir, sql);
+      const rows = await query(`SELECT strftime(window_start, '%H:%M') AS w, kind, n::INTEGER AS n FROM ${parquet(join(dir, 'out'))} ORDER BY w, kind`);
+      // The watermark (max event time − 5 s over both queues' minimum) has closed the first minute only.
+      expect(rows).toEqual([
+        { w: '12:00', kind: 'click', n: 2 },
+        { w: '12:00', kind: 'view', n: 1 },
+      ]);
+    } finally {
+      await rabbit.close();
+    }
+  });
+});
