@@ -217,17 +217,18 @@ const encoder = new TextEncoder();
 function toStreamMessage(m: ConsumeMessage, offset: bigint): StreamMessage {
   const p = m.properties;
   const ts: unknown = p.timestamp;
-  const headers: [string, Uint8Array][] = [];
-  for (const [name, value] of Object.entries(p.headers ?? {})) {
+  let headers: [string, Uint8Array][] | null = null;
+  for (const name in p.headers) {
+    const value: unknown = p.headers[name];
     if (name === 'x-stream-offset' || value === undefined) continue;
-    headers.push([name, headerBytes(value)]);
+    (headers ??= []).push([name, headerBytes(value)]);
   }
   return {
     offset,
-    content: new Uint8Array(m.content.buffer, m.content.byteOffset, m.content.byteLength),
+    content: m.content, // a Buffer is a Uint8Array: no copy, no extra view
     messageId: typeof p.messageId === 'string' ? p.messageId : undefined,
     timestampMs: typeof ts === 'number' ? ts * 1000 : 0,
-    headers: headers.length > 0 ? headers : null,
+    headers,
   };
 }
 
