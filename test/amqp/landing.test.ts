@@ -1,37 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSource } from '../../src/connectors/registry.js';
-import { openLog } from '../../src/log/index.js';
 import { parsePartitionKey } from '../../src/plan/offset-range.js';
 import { tempDir } from '../kafka/kafka-job.js';
-import { CLI } from '../support/cli.js';
+import { ingest, logValues, waitFor } from './ingest-process.js';
 import { describeRabbit, Rabbit, randomQueue, RABBIT_URL } from './rabbit.js';
-
-async function logValues(dir: string): Promise<string[]> {
-  const log = await openLog(dir);
-  const b = log.read(0, 0n, log.endOffset(0));
-  await log.close();
-  return Array.from({ length: b.count }, (_, i) => Buffer.from(b.values[i]!).toString('utf8'));
-}
-
-function ingest(args: readonly string[], env: Record<string, string> = {}) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'ingest', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stderr: () => stderr, exited };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const published = (from: number, until: number) =>
   Array.from({ length: until - from }, (_, k) => ({ body: JSON.stringify({ n: from + k }), options: { messageId: `id-${from + k}` } }));
