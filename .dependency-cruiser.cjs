@@ -14,6 +14,7 @@ const LAYERS = [
   ['stateful'],
   ['sink'],
   ['checkpoint'],
+  ['landing'],
   ['connectors'],
   ['driver'],
   ['dstream'],

@@ -14,6 +14,8 @@ const BENCHMARKS = [
   'arrow-ingest',
   'nats',
   'postgres',
+  'mqtt-landing',
+  'amqp-stream',
 ] as const;
 
 const [name, ...rest] = process.argv.slice(2);

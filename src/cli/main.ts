@@ -5,6 +5,7 @@ import { diskFullError } from '../util/io-failure.js';
 import { registerConnectorsCommand } from './connectors-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerGenCommand } from './gen-command.js';
+import { registerIngestCommand } from './ingest-command.js';
 import { registerLogCommands } from './log-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStateCommand } from './state-command.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerStateCommand(program);
   registerConnectorsCommand(program);
   registerLogCommands(program);
+  registerIngestCommand(program);
   registerDemoCommand(program);
   registerGenCommand(program);
   return program;

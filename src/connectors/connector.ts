@@ -15,6 +15,8 @@ export interface ConnectorContext {
   readonly kafkaLog?: boolean;
   /** The job's name (its file's name): sinks that record their batches in a shared table key them by job and sink. */
   readonly job?: string;
+  /** The job's checkpoint directory: landing sources keep their landing log under `<it>/landing/<source>` by default. */
+  readonly checkpointDir?: string;
 }
 
 /** How `CREATE SOURCE … WITH (connector = '<name>', …)` becomes a Source: options checked up front, then opened. */

@@ -3,6 +3,7 @@ import type { SourceDef } from '../job/parse-job.js';
 import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
 import { closestMatch } from '../util/suggest.js';
+import { amqpConnector } from './amqp/connector.js';
 import type { Connector, ConnectorContext } from './connector.js';
 import { consoleConnector } from './console/connector.js';
 import { duckdbConnector } from './duckdb/connector.js';
@@ -10,6 +11,7 @@ import { jsonlConnector } from './jsonl/connector.js';
 import { kafkaConnector } from './kafka/connector.js';
 import { logConnector } from './log/connector.js';
 import { natsConnector } from './nats/connector.js';
+import { mqttConnector } from './mqtt/connector.js';
 import { parseConnectorOptions } from './options-error.js';
 import { parquetConnector } from './parquet/connector.js';
 import { postgresConnector } from './postgres/connector.js';
@@ -30,6 +32,8 @@ export const CONNECTORS: readonly Connector[] = [
   kafkaConnector,
   natsConnector,
   postgresConnector,
+  mqttConnector,
+  amqpConnector,
 ];
 
 /** Connectors a CREATE SOURCE can name, in registry order. */

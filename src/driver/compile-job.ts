@@ -81,7 +81,7 @@ export async function compileJob(def: JobDef, engine: Engine, options: CompileOp
   }
   const sources: Source[] = [];
   try {
-    for (const s of def.sources) sources.push(await createSource(s, { kafkaLog: options.kafkaLog }));
+    for (const s of def.sources) sources.push(await createSource(s, { kafkaLog: options.kafkaLog, checkpointDir: options.checkpointDir }));
   } catch (err) {
     await Promise.all(sources.map((s) => s.close()));
     throw err;

@@ -44,8 +44,11 @@ export async function runTrigger(driver: Driver, trigger: Trigger, o: TriggerLoo
   }
   if (trigger.kind === 'available-now') {
     const upTo = await driver.snapshotLatest();
-    while (!o.isStopRequested() && done(await driver.runOnce({ upTo }))) {
-      /* capped batches until what was available at start is read */
+    // Capped batches until what was available at start is read. A batch that read nothing only moved the watermark
+    // (idle sources: it moves with processing time): one is enough, or an idle source would batch forever.
+    while (!o.isStopRequested()) {
+      const p = await driver.runOnce({ upTo });
+      if (!done(p) || readNothing(p!)) break;
     }
     // Bounded input is over: Flink's end-of-input watermark, so the last windows are emitted too.
     if (o.drain && !o.isStopRequested()) done(await driver.runOnce({ drain: true }));
@@ -61,6 +64,11 @@ export async function runTrigger(driver: Driver, trigger: Trigger, o: TriggerLoo
     await Promise.race([o.clock.sleepUntil(next), o.stopRequested]);
   }
   return batches;
+}
+
+/** A batch whose ranges were all empty (a no-data batch that ran to move the watermark). */
+function readNothing(p: BatchProgress): boolean {
+  return p.sources.every((s) => Object.entries(s.startOffset).every(([k, v]) => s.endOffset[k] === v));
 }
 
 /** The batch time of the batch after one that started at `batchTime`: the next tick, or the last passed one if it overran. */

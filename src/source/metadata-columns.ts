@@ -3,7 +3,7 @@ export const METADATA_COLUMNS = ['_topic', '_partition', '_offset', '_timestamp'
 
 export type MetadataColumn = (typeof METADATA_COLUMNS)[number];
 
-/** Kafka and NATS sources' record headers as JSON: a metadata column carried after the value columns (src/connectors/kafka/headers-column.ts). */
+/** Kafka, NATS and AMQP sources' record headers as JSON: a metadata column carried after the value columns (src/connectors/headers-column.ts). */
 export const HEADERS_COLUMN = '_headers';
 
 /** NATS sources' message subject: a metadata column carried after the value columns (src/connectors/nats/). */

@@ -6,7 +6,7 @@ describe('duckstream connectors', () => {
     const run = duckstream(['connectors', '--json']);
     expect(run.status, run.stderr).toBe(0);
     const rows = JSON.parse(run.stdout) as { connector: string; source: string[] | null; sink: string[] | null }[];
-    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres']);
+    expect(rows.map((r) => r.connector)).toEqual(['log', 'parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres', 'mqtt', 'amqp']);
     const log = rows.find((r) => r.connector === 'log')!;
     expect(log.sink).toBeNull();
     expect(log.source).toEqual([
@@ -17,13 +17,17 @@ describe('duckstream connectors', () => {
       'watermark',
       'idle_timeout',
       'late_data_path',
-      'starting_offsets',
       'max_value_bytes',
       'dead_letter_path',
+      'starting_offsets',
     ]);
     expect(rows.find((r) => r.connector === 'parquet')!.source).toBeNull();
     const kafka = rows.find((r) => r.connector === 'kafka')!;
     expect(kafka.source).toContain('read_ahead');
+    // Every source takes the options of src/connectors/source-options.ts (issue 15 item 4).
+    for (const common of ['format', 'schema', 'event_time', 'watermark', 'idle_timeout', 'late_data_path', 'dead_letter_path']) {
+      for (const r of rows.filter((x) => x.source !== null)) expect(r.source, r.connector).toContain(common);
+    }
     expect(kafka.sink).toContain('transactional_id');
   });
 

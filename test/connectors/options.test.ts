@@ -5,7 +5,7 @@ import { parsePositiveInt, parseWholeNumber } from '../../src/util/whole-number.
 
 describe('one connector registry', () => {
   it('lists sources and sinks from the same connectors', () => {
-    expect(sourceConnectors).toEqual(['log', 'kafka', 'nats']);
+    expect(sourceConnectors).toEqual(['log', 'kafka', 'nats', 'mqtt', 'amqp']);
     expect(sinkConnectors).toEqual(['parquet', 'jsonl', 'duckdb', 'console', 'kafka', 'nats', 'postgres']);
   });
 
@@ -16,7 +16,7 @@ describe('one connector registry', () => {
     );
     await expect(createSource(def({ format: 'json' }))).rejects.toThrow(/source 'ev': connector 'log' needs path = '<log directory>'/);
     await expect(createSource(def({ connector: 'kafak' }))).rejects.toThrow(
-      /unknown connector 'kafak'\n {2}fix: use one of 'log', 'kafka', 'nats' \(did you mean 'kafka'\?\)/,
+      /unknown connector 'kafak'\n {2}fix: use one of 'log', 'kafka', 'nats', 'mqtt', 'amqp' \(did you mean 'kafka'\?\)/,
     );
     await expect(createSource(def({ connector: 'log', path: '/nowhere', max_value_bytes: '1e3' }))).rejects.toThrow(
       /max_value_bytes = '1e3' must be a positive whole number/,

@@ -6,7 +6,7 @@ import { declaredSchema, timestampColumns } from '../../format/declared-schema.j
 import type { ValueSchema } from '../../source/schema.js';
 import type { Source } from '../../source/source.js';
 import { createKafka } from './client.js';
-import { HEADERS_FIELD } from './headers-column.js';
+import { HEADERS_FIELD } from '../headers-column.js';
 import { KafkaOffsets, type TopicSelector } from './offsets.js';
 import { KafkaSource } from './kafka-source.js';
 import { kafkaConfig, kafkaSourceOptions, parseStartingOffsets, type KafkaSourceOptions } from './options.js';

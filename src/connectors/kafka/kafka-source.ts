@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { DecodingSource, type DecodingOptions } from '../../format/decoding-source.js';
-import { HEADERS_TRAILING_COLUMN } from './headers-column.js';
+import { HEADERS_TRAILING_COLUMN } from '../headers-column.js';
 import { KafkaRawSource, type KafkaRawSourceConfig } from './kafka-raw-source.js';
 import type { KafkaOffsets } from './offsets.js';
 

@@ -3,6 +3,7 @@ import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 import { userError } from '../../errors.js';
 import { positiveInt, wholeNumber } from '../../util/whole-number.js';
+import { commonSourceOptionShape } from '../source-options.js';
 
 const bool = z.enum(['true', 'false']).transform((s) => s === 'true');
 
@@ -17,12 +18,7 @@ export const kafkaSourceOptions = z
     fail_on_data_loss: bool.default(true),
     max_records_per_partition: positiveInt.optional(),
     max_records_per_batch: positiveInt.optional(),
-    format: z.enum(['json', 'text', 'csv', 'raw']).default('json'),
-    schema: z.string().optional(),
-    event_time: z.string().optional(),
-    watermark: z.string().optional(),
-    max_value_bytes: positiveInt.optional(),
-    dead_letter_path: z.string().optional(),
+    ...commonSourceOptionShape(),
     ...clientOptionShape(),
     retries: wholeNumber.default(8),
     retry_backoff_ms: positiveInt.default(200),

@@ -1,5 +1,5 @@
 import { DecodingSource, type DecodingOptions } from '../../format/decoding-source.js';
-import { LogRawSource } from './log-raw-source.js';
+import { LogRawSource } from '../../log/log-raw-source.js';
 
 export interface LogSourceOptions extends Omit<DecodingOptions, 'trailingColumn'> {
   readonly startingPosition: 'earliest' | 'latest';

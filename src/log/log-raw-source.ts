@@ -1,7 +1,7 @@
-import { openLog, toColumnarBatch, type EmbeddedLog } from '../../log/index.js';
-import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../../plan/offset-range.js';
-import type { RawRead, RawSource } from '../../source/raw-source.js';
-import type { RawRecordBatch } from '../../source/source.js';
+import { openLog, toColumnarBatch, type EmbeddedLog } from './index.js';
+import { partitionKey, rangeSize, type OffsetRange, type PartitionKey } from '../plan/offset-range.js';
+import type { RawRead, RawSource } from '../source/raw-source.js';
+import type { RawRecordBatch } from '../source/source.js';
 
 /** The embedded partitioned log's records as raw bytes (docs/architecture.md#connector-contract): offsets are the log's own, reads are exact. */
 export class LogRawSource implements RawSource {

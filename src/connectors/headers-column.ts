@@ -1,14 +1,14 @@
 import * as arrow from 'apache-arrow';
-import type { TrailingColumn } from '../../format/decoding-source.js';
-import { HEADERS_COLUMN } from '../../source/metadata-columns.js';
-import { DUCKDB_TYPE_METADATA } from '../../source/schema.js';
-import type { DeadLetter, RawRecordBatch } from '../../source/source.js';
+import type { TrailingColumn } from '../format/decoding-source.js';
+import { HEADERS_COLUMN } from '../source/metadata-columns.js';
+import { DUCKDB_TYPE_METADATA } from '../source/schema.js';
+import type { DeadLetter, RawRecordBatch } from '../source/source.js';
 
 /**
- * `_headers JSON`: a Kafka record's headers as a JSON object, name → value as a UTF-8 string (a name that occurs
- * several times → an array of its values in order; a value that is not valid UTF-8 → "base64:<base64>"); NULL
- * when the record has none. Only Kafka sources have it (the embedded log has no headers). It is the last column,
- * after the value columns: the Kafka source carries it in the value schema the driver sees (see KafkaSource.schema).
+ * `_headers JSON`: a Kafka or AMQP record's headers as a JSON object, name → value as a UTF-8 string (a name that
+ * occurs several times → an array of its values in order; a value that is not valid UTF-8 → "base64:<base64>");
+ * NULL when the record has none. Only broker sources have it (the embedded log has no headers). It is the last
+ * column, after the value columns: the source carries it in the value schema the driver sees (see KafkaSource.schema).
  * Query it as `_headers->>'trace_id'`.
  */
 export const HEADERS_FIELD = new arrow.Field(HEADERS_COLUMN, new arrow.Utf8(), true, new Map([[DUCKDB_TYPE_METADATA, 'JSON']]));
