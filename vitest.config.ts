@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default on 2 cores is 1 worker; most test time is spent waiting on child processes, brokers and fsync.
+    maxWorkers: 2,
   },
 });

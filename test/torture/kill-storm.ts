@@ -25,13 +25,14 @@ export async function killStorm(o: KillStormOptions): Promise<{ kills: number; b
   const started = Date.now();
   try {
     const rand = prng(o.seed);
-    // Enough input that the appender never runs dry during the kills (about 400 records/s are appended).
+    // Enough input that the appender is still appending when the last kill lands (about 120 records/s are appended,
+    // a little more than a driver restarted every few batches takes in).
     const lines = events(Math.max(20_000, o.kills * 1000), o.seed);
     await (await createLog(join(dir, 'log'), { partitions: PARTITIONS })).close();
     const out = join(dir, 'out');
     const ck = join(dir, 'ck');
     const job = writeJob(dir, out);
-    const appender = startAppender(dir, lines, 10, 50);
+    const appender = startAppender(dir, lines, 3, 50);
     const args = ['run', job, '--checkpoint', ck, '--trigger', '20ms', '--max-records-per-partition', '20'];
     let log = '';
     for (let round = 0; round < o.kills; round++) {
@@ -48,6 +49,8 @@ export async function killStorm(o: KillStormOptions): Promise<{ kills: number; b
       await new Promise((r) => child.once('exit', r));
       log += `round ${round}: progress ${before} → ${progressCount(ck)}${stderr.trim() ? `; stderr: ${stderr.trim()}` : ''}\n`;
     }
+    const appending = appender.child.exitCode === null;
+    expect(appending, 'the appender was still appending during the last kill').toBe(true);
     const appended = await appender.appended();
     const finish = duckstream(['run', job, '--checkpoint', ck, '--trigger', 'available-now', '--drain', '--max-records-per-partition', '5000']);
     expect(finish.status, `${log.slice(-4000)}\nfinish: ${finish.stderr}`).toBe(0);
