@@ -17,7 +17,7 @@ import { canonical } from '../support/stream-test.js';
 
 /** docs/architecture.md#checkpoint-layout, as names and patterns per folder. Keep the two in step. */
 const ALLOWED: Record<string, RegExp> = {
-  '': /^(metadata\.json|offsets|commits|state\.duckdb|state-snapshot\.duckdb|progress\.ndjson|lock|dead_letter)$/,
+  '': /^(metadata\.json|offsets|commits|state\.duckdb|state-snapshot\.duckdb|progress\.ndjson|lock|dead_letter|landing)$/,
   offsets: /^\d+$/,
   commits: /^\d+$/,
 };
