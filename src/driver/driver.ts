@@ -118,11 +118,6 @@ const allSinks = (job: CompiledJob) => [...job.sinks.map((s) => s.sink), ...job.
 const rangesOf = (entry: OffsetLogEntry): Ranges => new Map(Object.entries(entry.sources).map(([name, rs]) => [name, rs.map(rangeFromJson)]));
 
 /**
- * The micro-batch loop (docs/architecture.md#data-flow, #the-batch-protocol). `runOnce` is the one place where the protocol's order lives, one method
- * per step: plan or recover → offset log entry → read and load → transform, state committed with the batch id →
- * sinks → commit log → advisory source commits and purge.
- */
-/**
  * Refuse a checkpoint whose committed batches had state when the state file is gone, before an empty one is created
  * in its place (opening makes one, and the job would go on from empty state: a silently wrong output).
  */
@@ -133,6 +128,11 @@ function refuseMissingState(checkpoint: Checkpoint): void {
   throw new CorruptFileError(checkpoint.statePath, `missing, but the checkpoint committed batch ${committed} with state in it`, DAMAGED_STATE_FIX);
 }
 
+/**
+ * The micro-batch loop (docs/architecture.md#data-flow, #the-batch-protocol). `runOnce` is the one place where the protocol's order lives, one method
+ * per step: plan or recover → offset log entry → read and load → transform, state committed with the batch id →
+ * sinks → commit log → advisory source commits and purge.
+ */
 export class Driver {
   private readonly clock: Clock;
   private lastBatchStart: number | undefined;
