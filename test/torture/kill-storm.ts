@@ -25,9 +25,10 @@ export async function killStorm(o: KillStormOptions): Promise<{ kills: number; b
   const started = Date.now();
   try {
     const rand = prng(o.seed);
-    // Enough input that the appender is still appending when the last kill lands (about 120 records/s are appended,
-    // a little more than a driver restarted every few batches takes in).
-    const lines = events(Math.max(20_000, o.kills * 1000), o.seed);
+    // Enough input that the appender is still appending when the last kill lands: about 120 records/s are appended
+    // (a little more than a driver restarted every few batches takes in), for 25 s per kill, and a 200-kill run on a
+    // loaded machine takes about 10 s per kill.
+    const lines = events(Math.max(20_000, o.kills * 3000), o.seed);
     await (await createLog(join(dir, 'log'), { partitions: PARTITIONS })).close();
     const out = join(dir, 'out');
     const ck = join(dir, 'ck');
