@@ -1,3 +1,4 @@
+import { commonSourceOptionShape } from '../source-options.js';
 import { z } from 'zod';
 import { positiveInt } from '../../util/whole-number.js';
 
@@ -34,14 +35,7 @@ export const mqttSourceOptions = z
   .object({
     ...mqttClientShape,
     landing_path: z.string().min(1).optional(),
-    format: z.enum(['json', 'text', 'csv', 'raw']).default('json'),
-    schema: z.string().optional(),
-    event_time: z.string().optional(),
-    watermark: z.string().optional(),
-    idle_timeout: z.string().optional(),
-    late_data_path: z.string().optional(),
-    max_value_bytes: positiveInt.optional(),
-    dead_letter_path: z.string().optional(),
+    ...commonSourceOptionShape(),
   })
   .strict();
 

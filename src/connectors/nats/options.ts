@@ -1,3 +1,4 @@
+import { commonSourceOptionShape } from '../source-options.js';
 import { z } from 'zod';
 import { positiveInt, wholeNumber } from '../../util/whole-number.js';
 
@@ -36,14 +37,7 @@ export const natsSourceOptions = z
       .regex(/^[A-Za-z0-9_-]+$/, 'is not a consumer name (letters, digits, "_" and "-")')
       .optional(),
     read_timeout_ms: positiveInt.default(30_000),
-    format: z.enum(['json', 'text', 'csv', 'raw']).default('json'),
-    schema: z.string().optional(),
-    event_time: z.string().optional(),
-    watermark: z.string().optional(),
-    idle_timeout: z.string().optional(),
-    late_data_path: z.string().optional(),
-    max_value_bytes: positiveInt.optional(),
-    dead_letter_path: z.string().optional(),
+    ...commonSourceOptionShape(),
   })
   .strict();
 
